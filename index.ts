@@ -1,0 +1,162 @@
+/**
+ * Entry point: read and validate the stack config, compose the components, export the outputs.
+ * mode=create builds Network -> AckCluster -> AsmMesh on Alibaba Cloud; mode=existing uses an existing
+ * ACK + ASM (or renders YAML). The mesh layer on top is the same in both modes.
+ */
+import * as alicloud from "@pulumi/alicloud";
+import { loadConfig, StackConfig } from "./lib/config";
+import { MeshTarget } from "./lib/meshTarget";
+import { verificationCommands } from "./lib/verify";
+import { Network } from "./components/network";
+import { AckCluster } from "./components/ackCluster";
+import { AsmMesh } from "./components/asmMesh";
+import { ExistingMesh } from "./components/existingMesh";
+import { MeshNamespace } from "./components/meshNamespace";
+import { CANARY, DemoWorkloads, STABLE, versionLabels } from "./components/demoWorkloads";
+import { CanaryRouting } from "./components/canaryRouting";
+import { MeshSecurity } from "./components/meshSecurity";
+
+const cfg = loadConfig();
+
+function createFoundation(c: StackConfig) {
+    const provider = new alicloud.Provider("alicloud", { region: c.region });
+    const network = new Network("network", {
+        namePrefix: c.namePrefix,
+        vpcCidr: c.vpcCidr,
+        nodeVswitchCidrs: c.nodeVswitchCidrs,
+        podVswitchCidrs: c.networkPlugin === "terway" ? c.podVswitchCidrs : [],
+        zones: c.zones,
+        instanceType: c.nodeInstanceTypes[0],
+        diskCategory: c.nodeDiskCategory,
+        provider,
+    });
+    const cluster = new AckCluster("ack", {
+        namePrefix: c.namePrefix,
+        vswitchIds: network.nodeVswitchIds,
+        podVswitchIds: network.podVswitchIds,
+        networkPlugin: c.networkPlugin,
+        podCidr: c.podCidr,
+        serviceCidr: c.serviceCidr,
+        kubernetesVersion: c.kubernetesVersion,
+        clusterSpec: c.clusterSpec,
+        proxyMode: c.proxyMode,
+        apiServerPublic: c.apiServerPublic,
+        deletionProtection: c.deletionProtection,
+        nodeInstanceTypes: c.nodeInstanceTypes,
+        nodeCount: c.nodeCount,
+        nodeDiskCategory: c.nodeDiskCategory,
+        nodeDiskSizeGb: c.nodeDiskSizeGb,
+        dependsOn: network.snatEntries,
+        provider,
+    });
+    const mesh = new AsmMesh("asm", {
+        namePrefix: c.namePrefix,
+        edition: c.meshEdition,
+        clusterSpec: c.meshClusterSpec,
+        version: c.meshVersion,
+        vpcId: network.vpcId,
+        vswitchId: network.nodeVswitchIds.apply((ids) => ids[0]),
+        apiServerPublic: c.meshApiServerPublic,
+        clusterId: cluster.readyClusterId,
+        dataPlaneProvider: cluster.k8sProvider,
+        provider,
+    });
+    return {
+        target: mesh.target,
+        outputs: {
+            vpcId: network.vpcId,
+            zoneIds: network.zoneIds,
+            nodeVswitchIds: network.nodeVswitchIds,
+            podVswitchIds: network.podVswitchIds,
+            egressIp: network.egressIp,
+            clusterId: cluster.clusterId,
+            clusterName: cluster.clusterName,
+            kubeconfig: cluster.kubeconfig,
+            meshId: mesh.meshId,
+            meshVersion: mesh.version,
+            meshKubeconfig: mesh.kubeconfig,
+        },
+    };
+}
+
+function existingFoundation(c: StackConfig): { target: MeshTarget; outputs: Record<string, unknown> } {
+    const existing = new ExistingMesh("existing", {
+        kubeconfig: c.existingKubeconfig,
+        kubeconfigPath: c.existingKubeconfigPath,
+        renderYamlDirectory: c.renderYamlDirectory,
+        clusterId: c.existingClusterId,
+    });
+    return { target: existing.target, outputs: { kubeconfig: c.existingKubeconfig } };
+}
+
+const foundation = cfg.mode === "create" ? createFoundation(cfg) : existingFoundation(cfg);
+const target = foundation.target;
+
+// --- mesh layer ---
+const ns = new MeshNamespace("namespace", { name: cfg.namespace, target });
+const workloads = new DemoWorkloads("demo", {
+    namespace: cfg.namespace,
+    dependsOn: [ns.namespace],
+    services: cfg.services,
+    image: cfg.appImage,
+    replicas: cfg.replicas,
+    stableText: cfg.stableText,
+    canaryText: cfg.canaryText,
+    clientImage: cfg.clientImage,
+    target,
+});
+const routes = cfg.services.map(
+    (service) =>
+        new CanaryRouting(`route-${service}`, {
+            service,
+            namespace: cfg.namespace,
+            stable: { name: STABLE, labels: { version: versionLabels(service, STABLE).version } },
+            canary: { name: CANARY, labels: { version: versionLabels(service, CANARY).version } },
+            canaryWeight: cfg.canaryWeight,
+            header: cfg.canaryHeaderName ? { name: cfg.canaryHeaderName, value: cfg.canaryHeaderValue } : undefined,
+            timeout: cfg.routeTimeout || undefined,
+            retries:
+                cfg.retryAttempts > 0
+                    ? { attempts: cfg.retryAttempts, perTryTimeout: cfg.retryPerTryTimeout || undefined, retryOn: cfg.retryOn || undefined }
+                    : undefined,
+            outlierDetection:
+                cfg.outlierConsecutive5xx > 0
+                    ? { consecutive5xxErrors: cfg.outlierConsecutive5xx, interval: cfg.outlierInterval, baseEjectionTime: cfg.outlierBaseEjectionTime }
+                    : undefined,
+            apiVersion: cfg.istioApiVersion,
+            target,
+            dependsOn: [ns.namespace],
+        }),
+);
+const security = new MeshSecurity("security", {
+    namespace: cfg.namespace,
+    mtlsMode: cfg.mtlsMode,
+    authorization: cfg.authorizationPolicy
+        ? { services: cfg.services, allowedClient: { namespace: cfg.namespace, serviceAccount: workloads.clientServiceAccount } }
+        : undefined,
+    apiVersion: cfg.istioApiVersion,
+    target,
+    dependsOn: [ns.namespace],
+});
+
+// --- outputs (cloud ids are absent in mode=existing) ---
+export const mode = cfg.mode;
+export const {
+    vpcId,
+    zoneIds,
+    nodeVswitchIds,
+    podVswitchIds,
+    egressIp,
+    clusterId,
+    clusterName,
+    kubeconfig,
+    meshId,
+    meshVersion,
+    meshKubeconfig,
+} = foundation.outputs as Partial<ReturnType<typeof createFoundation>["outputs"]>;
+export const namespace = ns.name;
+export const services = workloads.serviceNames;
+export const weights = routes[0].weights;
+export const mtlsMode = security.mtlsMode;
+export const authorizationPolicy = cfg.authorizationPolicy;
+export const verify = verificationCommands(cfg.namespace, cfg.services, workloads.clientServiceAccount);

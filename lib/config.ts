@@ -1,0 +1,356 @@
+/**
+ * Stack configuration: every key the program reads, parsed and validated in one place, before any
+ * resource is declared. Pulumi.yaml declares the same keys (type, default, description) for the CLI;
+ * tests/pulumiYaml.test.ts keeps the two in step. Ranges, enums and cross-key rules live here, because a
+ * Pulumi.yaml schema cannot express them.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import * as cidr from "./cidr";
+
+export const PROJECT = "asm-canary";
+
+// ---------------------------------------------------------------------------------------------------
+// Field parsers. Stack config reaches the program as strings (arrays as JSON text), whatever the YAML
+// type, so each parser takes `string | undefined` and yields the typed value or its default.
+// ---------------------------------------------------------------------------------------------------
+
+type Field<T> = z.ZodType<T, string | undefined>;
+
+function fail(ctx: z.RefinementCtx, message: string): never {
+    ctx.addIssue({ code: "custom", message });
+    return z.NEVER;
+}
+
+function text(def: string, pattern?: RegExp, allowed?: string): Field<string> {
+    return z
+        .string()
+        .optional()
+        .transform((raw, ctx) => {
+            if (raw === undefined) {
+                return def;
+            }
+            if (pattern && !pattern.test(raw)) {
+                return fail(ctx, `must be ${allowed ?? `a string matching ${pattern}`}`);
+            }
+            return raw;
+        });
+}
+
+function oneOf<const T extends readonly string[]>(values: T, def: T[number]): Field<T[number]> {
+    return z
+        .string()
+        .optional()
+        .transform((raw, ctx) => {
+            if (raw === undefined) {
+                return def;
+            }
+            if (!(values as readonly string[]).includes(raw)) {
+                return fail(ctx, `must be one of ${values.join(", ")}`);
+            }
+            return raw as T[number];
+        });
+}
+
+function integer(min: number, max: number, def: number): Field<number> {
+    return z
+        .string()
+        .optional()
+        .transform((raw, ctx) => {
+            if (raw === undefined) {
+                return def;
+            }
+            const n = Number(raw);
+            if (!/^-?\d+$/.test(raw.trim()) || n < min || n > max) {
+                return fail(ctx, `must be a whole number from ${min} to ${max}`);
+            }
+            return n;
+        });
+}
+
+function bool(def: boolean): Field<boolean> {
+    return z
+        .string()
+        .optional()
+        .transform((raw, ctx) => {
+            if (raw === undefined) {
+                return def;
+            }
+            if (raw !== "true" && raw !== "false") {
+                return fail(ctx, "must be true or false");
+            }
+            return raw === "true";
+        });
+}
+
+function list(def: string[], item: (s: string) => string | undefined, what: string): Field<string[]> {
+    return z
+        .string()
+        .optional()
+        .transform((raw, ctx) => {
+            if (raw === undefined) {
+                return def;
+            }
+            let parsed: unknown;
+            try {
+                parsed = JSON.parse(raw);
+            } catch {
+                return fail(ctx, `must be a list of ${what}`);
+            }
+            if (!Array.isArray(parsed) || parsed.some((v) => typeof v !== "string")) {
+                return fail(ctx, `must be a list of ${what}`);
+            }
+            for (const v of parsed as string[]) {
+                const problem = item(v);
+                if (problem) {
+                    return fail(ctx, `item ${JSON.stringify(v)} ${problem}`);
+                }
+            }
+            return parsed as string[];
+        });
+}
+
+const cidrText = (def: string) => text(def, /^\d+\.\d+\.\d+\.\d+\/\d+$/, "an IPv4 CIDR block such as 10.0.0.0/16");
+const cidrItem = (v: string) => cidr.problem(v);
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DURATION = /^\d+(\.\d+)?(ms|s|m|h)$/;
+const durationText = (def: string) => text(def, new RegExp(`${DURATION.source}|^$`), 'a duration such as "500ms", "5s" or "1m" (or "" for none)');
+
+// ---------------------------------------------------------------------------------------------------
+// The schema. Keys are the stack config keys (without the "asm-canary:" prefix).
+// ---------------------------------------------------------------------------------------------------
+
+export const NETWORK_PLUGINS = ["flannel", "terway"] as const;
+// Cluster specs of cs.ManagedKubernetes (node_modules/@pulumi/alicloud/cs/managedKubernetes.d.ts, clusterSpec).
+export const CLUSTER_SPECS = ["ack.standard", "ack.pro.small", "ack.pro.xlarge", "ack.pro.2xlarge"] as const;
+// ASM editions: Default = Standard, Pro = Professional/Enterprise
+// (https://www.alibabacloud.com/help/en/asm/developer-reference/api-servicemesh-2020-01-11-describeversions).
+export const MESH_EDITIONS = ["Default", "Pro"] as const;
+export const MESH_CLUSTER_SPECS = ["standard", "enterprise", "ultimate"] as const;
+export const MTLS_MODES = ["PERMISSIVE", "STRICT", "DISABLE"] as const;
+
+const fields = {
+    // --- how the program gets its cluster ---
+    mode: oneOf(["create", "existing"] as const, "create"),
+    existingKubeconfigPath: text(""),
+    existingClusterId: text(""),
+    renderYamlDirectory: text(""),
+    // --- Alibaba Cloud foundation (mode = create) ---
+    region: text("ap-southeast-1", /^[a-z]{2}(-[a-z0-9]+)+$/, "an Alibaba Cloud region id such as ap-southeast-1"),
+    namePrefix: text("asm-canary", /^[a-z][a-z0-9-]{1,22}[a-z0-9]$/, "3-24 lower-case letters, digits and dashes, starting with a letter"),
+    vpcCidr: cidrText("192.168.0.0/16"),
+    nodeVswitchCidrs: list(["192.168.0.0/20", "192.168.16.0/20"], cidrItem, "CIDR blocks"),
+    podVswitchCidrs: list(["192.168.64.0/19", "192.168.96.0/19"], cidrItem, "CIDR blocks"),
+    zones: list([], (z) => (/^[a-z]{2}(-[a-z0-9]+)+$/.test(z) ? undefined : "is not a zone id such as ap-southeast-1a"), "zone ids"),
+    networkPlugin: oneOf(NETWORK_PLUGINS, "flannel"),
+    podCidr: cidrText("172.20.0.0/16"),
+    serviceCidr: cidrText("172.21.0.0/20"),
+    kubernetesVersion: text("", /^$|^1\.\d+\.\d+(-aliyun\.\d+)?$/, 'an ACK version such as "1.33.3-aliyun.1", or "" for the latest'),
+    clusterSpec: oneOf(CLUSTER_SPECS, "ack.pro.small"),
+    proxyMode: oneOf(["iptables", "ipvs"] as const, "iptables"),
+    apiServerPublic: bool(true),
+    deletionProtection: bool(false),
+    nodeInstanceTypes: list(["ecs.c7.xlarge", "ecs.c6.xlarge", "ecs.g7.xlarge"], (t) => (/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/.test(t) ? undefined : "is not an ECS instance type such as ecs.c7.xlarge"), "ECS instance types"),
+    nodeCount: integer(1, 100, 2),
+    nodeDiskCategory: oneOf(["cloud_essd", "cloud_auto", "cloud_efficiency"] as const, "cloud_essd"),
+    nodeDiskSizeGb: integer(40, 2048, 120),
+    meshEdition: oneOf(MESH_EDITIONS, "Pro"),
+    meshClusterSpec: oneOf(MESH_CLUSTER_SPECS, "enterprise"),
+    meshVersion: text("", /^$|^v\d+\.\d+\.\d+(\.\d+)?(-[a-z0-9]+)*$/, 'an ASM version such as "v1.24.6.60-ge2d7d9ed-aliyun", or "" for the newest'),
+    meshApiServerPublic: bool(false),
+    // --- mesh layer ---
+    istioApiVersion: oneOf(["v1beta1", "v1"] as const, "v1beta1"),
+    namespace: text("canary-demo", DNS_LABEL, "a DNS-1123 label (lower-case letters, digits, dashes; at most 63)"),
+    services: list(["hello"], (s) => (DNS_LABEL.test(s) && s.length <= 50 ? undefined : "is not a DNS-1123 label of at most 50 characters"), "service names"),
+    canaryWeight: integer(0, 100, 0),
+    mtlsMode: oneOf(MTLS_MODES, "PERMISSIVE"),
+    authorizationPolicy: bool(false),
+    canaryHeaderName: text("", /^$|^[a-z0-9-]+$/, 'a lower-case HTTP header name such as "x-canary", or ""'),
+    canaryHeaderValue: text(""),
+    routeTimeout: durationText(""),
+    retryAttempts: integer(0, 10, 0),
+    retryPerTryTimeout: durationText(""),
+    retryOn: text("", /^$|^[a-z0-9-]+(,[a-z0-9-]+)*$/, 'a comma-separated list of Envoy retry conditions such as "5xx,connect-failure"'),
+    outlierConsecutive5xx: integer(0, 100, 0),
+    outlierInterval: durationText("10s"),
+    outlierBaseEjectionTime: durationText("30s"),
+    appImage: text("hashicorp/http-echo:1.0", /^\S+:\S+$/, "an image reference with a tag"),
+    clientImage: text("curlimages/curl:8.11.1", /^\S+:\S+$/, "an image reference with a tag"),
+    replicas: integer(1, 20, 1),
+    stableText: text("hello from v1"),
+    canaryText: text("hello from v2"),
+};
+
+/** Keys read as secrets (their value never passes through validation or logs). */
+export const SECRET_KEYS = ["existingKubeconfig"] as const;
+export const CONFIG_KEYS = [...Object.keys(fields), ...SECRET_KEYS];
+
+type Parsed = { [K in keyof typeof fields]: z.output<(typeof fields)[K]> };
+
+export interface StackConfig extends Parsed {
+    /** The kubeconfig for mode=existing, as a secret (undefined when not set). */
+    existingKubeconfig?: pulumi.Output<string>;
+}
+
+export class ConfigError extends Error {
+    constructor(public readonly problems: string[]) {
+        super(
+            `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
+        this.name = "ConfigError";
+    }
+}
+
+/**
+ * Validates raw config values (key -> string as Pulumi hands them over). Throws one ConfigError that
+ * lists every problem; each names the key, the value given and what is allowed.
+ */
+export function parseConfig(raw: Record<string, string | undefined>, hasSecretKubeconfig = false): Parsed {
+    const problems: string[] = [];
+    const known = new Set(CONFIG_KEYS);
+    for (const key of Object.keys(raw)) {
+        if (!known.has(key)) {
+            problems.push(`${key}: got ${JSON.stringify(raw[key])}; not a key of this program (known keys: see Pulumi.yaml)`);
+        }
+    }
+    const result = z.object(fields).safeParse(raw);
+    if (!result.success) {
+        for (const issue of result.error.issues) {
+            const key = String(issue.path[0]);
+            problems.push(`${key}: got ${JSON.stringify(raw[key])}; ${issue.message}`);
+        }
+        throw new ConfigError(problems);
+    }
+    problems.push(...crossChecks(result.data, hasSecretKubeconfig), ...meshChecks(result.data));
+    if (problems.length > 0) {
+        throw new ConfigError(problems);
+    }
+    return result.data;
+}
+
+function crossChecks(c: Parsed, hasSecretKubeconfig: boolean): string[] {
+    const out: string[] = [];
+    if (c.mode === "existing") {
+        const sources = [
+            hasSecretKubeconfig && "existingKubeconfig",
+            c.existingKubeconfigPath && "existingKubeconfigPath",
+            c.renderYamlDirectory && "renderYamlDirectory",
+        ].filter(Boolean);
+        if (sources.length !== 1) {
+            out.push(
+                `mode: got "existing" with ${sources.length ? sources.join(" and ") : "no cluster access"}; ` +
+                    "set exactly one of existingKubeconfig (secret), existingKubeconfigPath or renderYamlDirectory",
+            );
+        }
+        return out;
+    }
+    if (c.renderYamlDirectory) {
+        out.push(`renderYamlDirectory: got ${JSON.stringify(c.renderYamlDirectory)}; only allowed with mode "existing"`);
+    }
+    // Network plan (https://www.alibabacloud.com/help/doc-detail/86500.htm): the VPC inside 10/8,
+    // 172.16/12 or 192.168/16; vSwitches inside the VPC and disjoint; pod and service CIDRs outside it.
+    const vpcProblem = cidr.problem(c.vpcCidr, { minPrefix: 8, maxPrefix: 24 });
+    if (vpcProblem) {
+        out.push(`vpcCidr: got ${JSON.stringify(c.vpcCidr)}; ${vpcProblem}`);
+        return out;
+    }
+    if (!cidr.PRIVATE_RANGES.some((r) => cidr.contains(r, c.vpcCidr))) {
+        out.push(`vpcCidr: got ${JSON.stringify(c.vpcCidr)}; must lie inside ${cidr.PRIVATE_RANGES.join(", ")}`);
+    }
+    const vswitchKeys: Array<[string, string[]]> = [["nodeVswitchCidrs", c.nodeVswitchCidrs]];
+    if (c.networkPlugin === "terway") {
+        vswitchKeys.push(["podVswitchCidrs", c.podVswitchCidrs]);
+    }
+    const seen: Array<[string, string]> = [];
+    for (const [key, blocks] of vswitchKeys) {
+        for (const b of blocks) {
+            // vSwitch masks must be /16 to /29 (https://www.alibabacloud.com/help/en/vpc/user-guide/create-and-manage-vswitch).
+            const p = cidr.problem(b, { minPrefix: 16, maxPrefix: 29 });
+            if (p) {
+                out.push(`${key}: got ${JSON.stringify(blocks)}; ${b} ${p}`);
+                continue;
+            }
+            if (!cidr.contains(c.vpcCidr, b)) {
+                out.push(`${key}: got ${JSON.stringify(blocks)}; ${b} is not inside vpcCidr ${c.vpcCidr}`);
+            }
+            for (const [otherKey, other] of seen) {
+                if (cidr.overlaps(b, other)) {
+                    out.push(`${key}: got ${JSON.stringify(blocks)}; ${b} overlaps ${other} (${otherKey})`);
+                }
+            }
+            seen.push([key, b]);
+        }
+    }
+    if (c.nodeVswitchCidrs.length < 2) {
+        out.push(`nodeVswitchCidrs: got ${JSON.stringify(c.nodeVswitchCidrs)}; needs at least two blocks, one per zone`);
+    }
+    if (c.networkPlugin === "terway" && c.podVswitchCidrs.length !== c.nodeVswitchCidrs.length) {
+        out.push(`podVswitchCidrs: got ${JSON.stringify(c.podVswitchCidrs)}; needs one block per node vSwitch (${c.nodeVswitchCidrs.length})`);
+    }
+    if (c.zones.length > 0) {
+        if (new Set(c.zones).size !== c.zones.length) {
+            out.push(`zones: got ${JSON.stringify(c.zones)}; zones must be distinct`);
+        }
+        if (c.zones.length !== c.nodeVswitchCidrs.length) {
+            out.push(`zones: got ${JSON.stringify(c.zones)}; needs one zone per nodeVswitchCidrs block (${c.nodeVswitchCidrs.length}), or [] to look them up`);
+        }
+        if (!c.zones.every((z) => z.startsWith(c.region))) {
+            out.push(`zones: got ${JSON.stringify(c.zones)}; every zone must be in region ${c.region}`);
+        }
+    }
+    const clusterBlocks: Array<[string, string]> = [["serviceCidr", c.serviceCidr]];
+    if (c.networkPlugin === "flannel") {
+        clusterBlocks.unshift(["podCidr", c.podCidr]);
+    }
+    for (const [key, block] of clusterBlocks) {
+        const p = cidr.problem(block, { minPrefix: 8, maxPrefix: 24 });
+        if (p) {
+            out.push(`${key}: got ${JSON.stringify(block)}; ${p}`);
+        } else if (cidr.overlaps(block, c.vpcCidr)) {
+            out.push(`${key}: got ${JSON.stringify(block)}; overlaps vpcCidr ${c.vpcCidr}`);
+        }
+    }
+    if (clusterBlocks.length === 2 && clusterBlocks.every(([, b]) => !cidr.problem(b)) && cidr.overlaps(c.podCidr, c.serviceCidr)) {
+        out.push(`serviceCidr: got ${JSON.stringify(c.serviceCidr)}; overlaps podCidr ${c.podCidr}`);
+    }
+    if (c.deletionProtection && c.nodeCount < c.nodeVswitchCidrs.length) {
+        out.push(
+            `nodeCount: got ${c.nodeCount}; a protected (prod-like) stack needs at least one node per zone (${c.nodeVswitchCidrs.length})`,
+        );
+    }
+    return out;
+}
+
+function meshChecks(c: Parsed): string[] {
+    const out: string[] = [];
+    if (Boolean(c.canaryHeaderName) !== Boolean(c.canaryHeaderValue)) {
+        out.push(
+            `canaryHeaderName: got ${JSON.stringify(c.canaryHeaderName)} with canaryHeaderValue ${JSON.stringify(c.canaryHeaderValue)}; set both or neither`,
+        );
+    }
+    if (c.retryAttempts === 0 && (c.retryPerTryTimeout || c.retryOn)) {
+        out.push(`retryAttempts: got 0 with retryPerTryTimeout/retryOn set; set retryAttempts >= 1 or clear them`);
+    }
+    if (new Set(c.services).size !== c.services.length || c.services.length === 0) {
+        out.push(`services: got ${JSON.stringify(c.services)}; needs one or more distinct names`);
+    }
+    return out;
+}
+
+/** Reads every declared key from the stack's config and validates it. */
+export function loadConfig(config = new pulumi.Config(PROJECT)): StackConfig {
+    const raw: Record<string, string | undefined> = {};
+    const all = pulumi.runtime.allConfig();
+    for (const fullKey of Object.keys(all)) {
+        const [ns, key] = fullKey.split(":", 2);
+        if (ns === PROJECT && key && !(SECRET_KEYS as readonly string[]).includes(key)) {
+            raw[key] = config.get(key);
+        }
+    }
+    // Presence is read from the raw store so the secret is never read as plain text; "" (the
+    // Pulumi.yaml default) counts as unset.
+    const hasKubeconfig = Boolean(all[`${PROJECT}:existingKubeconfig`]);
+    const parsed = parseConfig(raw, hasKubeconfig);
+    return { ...parsed, existingKubeconfig: hasKubeconfig ? config.requireSecret("existingKubeconfig") : undefined };
+}

@@ -1,0 +1,203 @@
+/**
+ * Test harness: evaluates the whole program (index.ts) or a single component under Pulumi mocks and
+ * records every resource registration (type, name, inputs, provider, direct dependencies) and every
+ * invoke. Invokes the program does not make are rejected, so a new data source cannot hide behind an echo.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+
+export interface Recorded {
+    type: string;
+    name: string;
+    urn: string;
+    inputs: Record<string, any>;
+    provider: string;
+    /** URNs of direct dependencies (dependsOn plus resources whose outputs feed the inputs). */
+    dependencies: string[];
+    parent: string;
+}
+
+export const REGION = "ap-southeast-1";
+export const MOCK_ZONES = ["ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"];
+export const MOCK_NAT_ZONES = ["ap-southeast-1b", "ap-southeast-1c"];
+export const MOCK_MESH_VERSIONS = ["v1.22.6.28-g8f5ebc7d-aliyun", "v1.24.6.60-ge2d7d9ed-aliyun", "v1.9.7.93-g7e8dcf6f-aliyun"];
+export const MOCK_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters:\n- name: mock\n  cluster:\n    server: https://47.0.0.10:6443\n";
+
+function hex(seed: string, n: number): string {
+    return createHash("sha256").update(seed).digest("hex").slice(0, n);
+}
+
+/** Realistic ids and computed outputs per resource type (shapes from @pulumi/alicloud's typings). */
+function mockState(type: string, name: string, inputs: Record<string, any>): { id: string; state: Record<string, any> } {
+    const h = (n: number) => hex(`${type}/${name}`, n);
+    switch (type) {
+        case "alicloud:vpc/network:Network":
+            return { id: `vpc-t4n${h(17)}`, state: {} };
+        case "alicloud:vpc/switch:Switch":
+            return { id: `vsw-t4n${h(17)}`, state: {} };
+        case "alicloud:vpc/natGateway:NatGateway":
+            return { id: `ngw-t4n${h(17)}`, state: { snatTableIds: `stb-t4n${h(17)}`, forwardTableIds: `ftb-t4n${h(17)}` } };
+        case "alicloud:ecs/eipAddress:EipAddress":
+            return { id: `eip-t4n${h(17)}`, state: { ipAddress: "47.236.10.20" } };
+        case "alicloud:ecs/eipAssociation:EipAssociation":
+            return { id: `eip-t4n${h(17)}:${inputs.instanceId}`, state: {} };
+        case "alicloud:vpc/snatEntry:SnatEntry":
+            return { id: `${inputs.snatTableId}:snat-${h(17)}`, state: {} };
+        case "alicloud:cs/managedKubernetes:ManagedKubernetes":
+            return { id: `c${h(32)}`, state: { version: inputs.version ?? "1.33.3-aliyun.1" } };
+        case "alicloud:cs/nodePool:NodePool":
+            return { id: `${inputs.clusterId}:np${h(32)}`, state: {} };
+        case "alicloud:servicemesh/serviceMesh:ServiceMesh":
+            return { id: h(33), state: { kubeconfig: MOCK_KUBECONFIG.replace("47.0.0.10", "192.168.0.5"), status: "running" } };
+        case "random:index/randomString:RandomString":
+            return { id: "k3x9qz", state: { result: "k3x9qz" } };
+        case "random:index/randomPassword:RandomPassword":
+            return { id: "none", state: { result: "Mock-Pa55word!x" } };
+        default:
+            if (type.startsWith("kubernetes:")) {
+                const md = inputs.metadata ?? {};
+                return { id: md.namespace ? `${md.namespace}/${md.name}` : (md.name ?? name), state: {} };
+            }
+            return { id: `${name}-id`, state: {} };
+    }
+}
+
+export class Recorder implements pulumi.runtime.Mocks {
+    public readonly resources: Recorded[] = [];
+    public readonly invokes: { token: string; inputs: Record<string, any> }[] = [];
+    private readonly pending = new Map<string, { dependencies: string[]; parent: string }>();
+
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
+        const { id, state } = mockState(args.type, args.name, args.inputs);
+        const meta = this.pending.get(`${args.type}::${args.name}`) ?? { dependencies: [], parent: "" };
+        this.resources.push({
+            type: args.type,
+            name: args.name,
+            urn: "",
+            inputs: args.inputs,
+            provider: args.provider ?? "",
+            dependencies: meta.dependencies,
+            parent: meta.parent,
+        });
+        return { id, state: { ...args.inputs, ...state } };
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+        this.invokes.push({ token: args.token, inputs: args.inputs });
+        switch (args.token) {
+            case "alicloud:index/getZones:getZones":
+                return { ids: MOCK_ZONES, zones: MOCK_ZONES.map((id) => ({ id, localName: id })) };
+            case "alicloud:vpc/getEnhancedNatAvailableZones:getEnhancedNatAvailableZones":
+                return { ids: MOCK_NAT_ZONES, zones: MOCK_NAT_ZONES.map((zoneId) => ({ zoneId, localName: zoneId })) };
+            case "alicloud:servicemesh/getVersions:getVersions":
+                return {
+                    ids: MOCK_MESH_VERSIONS.map((v) => `${args.inputs.edition}:${v}`),
+                    versions: MOCK_MESH_VERSIONS.map((version) => ({ edition: args.inputs.edition, id: `${args.inputs.edition}:${version}`, version })),
+                };
+            case "alicloud:cs/getClusterCredential:getClusterCredential":
+                return {
+                    id: args.inputs.clusterId,
+                    clusterId: args.inputs.clusterId,
+                    clusterName: "mock",
+                    kubeConfig: MOCK_KUBECONFIG,
+                    expiration: "2029-11-27T00:00:00Z",
+                    certificateAuthority: {},
+                };
+            default:
+                throw new Error(`unexpected invoke ${args.token} in tests: add a realistic mock for it`);
+        }
+    }
+
+    /** Hooks the mock monitor so each registration also records its dependencies and parent. */
+    attach(): void {
+        const monitor = pulumi.runtime.getMonitor() as any;
+        const original = monitor.registerResource.bind(monitor);
+        monitor.registerResource = (req: any, callback: any) => {
+            this.pending.set(`${req.getType()}::${req.getName()}`, { dependencies: req.getDependenciesList(), parent: req.getParent() });
+            original(req, (err: any, resp: any) => {
+                if (!err && resp) {
+                    const rec = [...this.resources].reverse().find((r) => r.type === req.getType() && r.name === req.getName());
+                    if (rec) {
+                        rec.urn = resp.getUrn();
+                    }
+                }
+                callback(err, resp);
+            });
+        };
+    }
+}
+
+/** Installs fresh mocks and config (keys without the project prefix). */
+export async function installMocks(config: Record<string, string> = {}, opts: { preview?: boolean; secretKeys?: string[] } = {}): Promise<Recorder> {
+    const rec = new Recorder();
+    await pulumi.runtime.setMocks(rec, "asm-canary", "dev", opts.preview ?? false);
+    rec.attach();
+    const full: Record<string, string> = {};
+    for (const [k, v] of Object.entries(config)) {
+        full[`asm-canary:${k}`] = v;
+    }
+    pulumi.runtime.setAllConfig(full, (opts.secretKeys ?? []).map((k) => `asm-canary:${k}`));
+    return rec;
+}
+
+export interface ProgramRun {
+    resources: Recorded[];
+    invokes: { token: string; inputs: Record<string, any> }[];
+    outputs: Record<string, unknown>;
+    secretOutputs: string[];
+}
+
+/** Resolves an Output (or plain value) to its value and secretness. */
+export async function resolve<T>(value: pulumi.Input<T> | undefined): Promise<{ value: T | undefined; secret: boolean }> {
+    if (!pulumi.Output.isInstance(value)) {
+        return { value: value as T | undefined, secret: false };
+    }
+    const out = value as pulumi.Output<T>;
+    const [v, secret] = await Promise.all([new Promise<T>((r) => out.apply((x) => r(x as T))), pulumi.isSecret(out)]);
+    return { value: v, secret };
+}
+
+/** Evaluates index.ts from scratch with the given config and waits until every registration is done. */
+export async function runProgram(config: Record<string, string>, opts: { preview?: boolean; secretKeys?: string[] } = {}): Promise<ProgramRun> {
+    const rec = await installMocks(config, opts);
+    let mod: Record<string, unknown> = {};
+    jest.isolateModules(() => {
+        mod = require("../index");
+    });
+    const outputs: Record<string, unknown> = {};
+    const secretOutputs: string[] = [];
+    for (const [k, v] of Object.entries(mod)) {
+        const r = await resolve(v as pulumi.Input<unknown>);
+        outputs[k] = r.value;
+        if (r.secret) {
+            secretOutputs.push(k);
+        }
+    }
+    await pulumi.runtime.waitForRPCs();
+    return { resources: rec.resources, invokes: rec.invokes, outputs, secretOutputs };
+}
+
+export function byType(resources: Recorded[], type: string): Recorded[] {
+    return resources.filter((r) => r.type === type);
+}
+
+export function one(resources: Recorded[], type: string, name?: string): Recorded {
+    const found = resources.filter((r) => r.type === type && (name === undefined || r.name === name));
+    if (found.length !== 1) {
+        throw new Error(`expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+    }
+    return found[0];
+}
+
+/** Config of a create-mode stack (what Pulumi.dev.yaml sets, minus the defaults). */
+export const CREATE_CONFIG: Record<string, string> = { region: REGION };
+/** Config of a brownfield stack rendering YAML (no cloud, no cluster). */
+export const EXISTING_CONFIG: Record<string, string> = { mode: "existing", renderYamlDirectory: "/tmp/asm-canary-render" };
+
+export const CR = "kubernetes:apiextensions.k8s.io:CustomResource";
+export const ISTIO = {
+    vs: "kubernetes:networking.istio.io/v1beta1:VirtualService",
+    dr: "kubernetes:networking.istio.io/v1beta1:DestinationRule",
+    pa: "kubernetes:security.istio.io/v1beta1:PeerAuthentication",
+    ap: "kubernetes:security.istio.io/v1beta1:AuthorizationPolicy",
+};
