@@ -129,8 +129,9 @@ export class DemoWorkloads extends pulumi.ComponentResource {
                                     {
                                         name: CLIENT_NAME,
                                         image: args.clientImage,
-                                        // The image's entrypoint is curl; keep the pod up for `kubectl exec`.
-                                        command: ["/bin/sh", "-c", "sleep infinity"],
+                                        // The image's entrypoint is curl; keep the pod up for `kubectl exec`
+                                        // (as Istio's own client sample does: istio/istio samples/curl/curl.yaml).
+                                        command: ["/bin/sleep", "infinity"],
                                         resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
                                     },
                                 ],

@@ -175,7 +175,7 @@ const fields = {
     outlierInterval: durationText("10s"),
     outlierBaseEjectionTime: durationText("30s"),
     appImage: text("hashicorp/http-echo:1.0", /^\S+:\S+$/, "an image reference with a tag"),
-    clientImage: text("curlimages/curl:8.11.1", /^\S+:\S+$/, "an image reference with a tag"),
+    clientImage: text("curlimages/curl:8.14.1", /^\S+:\S+$/, "an image reference with a tag"),
     replicas: integer(1, 20, 1),
     stableText: text("hello from v1"),
     canaryText: text("hello from v2"),

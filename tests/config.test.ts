@@ -1,0 +1,212 @@
+import { ConfigError, CONFIG_KEYS, parseConfig } from "../lib/config";
+import * as pulumi from "@pulumi/pulumi";
+import { installMocks } from "./harness";
+
+/** The problems parseConfig reports for `raw` (fails the test if it accepts it). */
+function problems(raw: Record<string, string>, hasSecretKubeconfig = false): string[] {
+    try {
+        parseConfig(raw, hasSecretKubeconfig);
+    } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as ConfigError).problems;
+    }
+    throw new Error(`config was accepted: ${JSON.stringify(raw)}`);
+}
+
+describe("stack config validation", () => {
+    test("an empty config takes the documented defaults", () => {
+        const c = parseConfig({});
+        expect(c).toMatchObject({
+            mode: "create",
+            region: "ap-southeast-1",
+            vpcCidr: "192.168.0.0/16",
+            nodeVswitchCidrs: ["192.168.0.0/20", "192.168.16.0/20"],
+            networkPlugin: "flannel",
+            podCidr: "172.20.0.0/16",
+            serviceCidr: "172.21.0.0/20",
+            clusterSpec: "ack.pro.small",
+            nodeCount: 2,
+            meshEdition: "Pro",
+            meshClusterSpec: "enterprise",
+            canaryWeight: 0,
+            mtlsMode: "PERMISSIVE",
+            appImage: "hashicorp/http-echo:1.0",
+            stableText: "hello from v1",
+            canaryText: "hello from v2",
+            services: ["hello"],
+        });
+    });
+
+    test("typed values are parsed from the strings Pulumi hands over", () => {
+        const c = parseConfig({ canaryWeight: "50", deletionProtection: "true", zones: '["ap-southeast-1a","ap-southeast-1b"]' });
+        expect(c.canaryWeight).toBe(50);
+        expect(c.deletionProtection).toBe(true);
+        expect(c.zones).toEqual(["ap-southeast-1a", "ap-southeast-1b"]);
+    });
+
+    test.each([
+        ["-1", "canaryWeight: got \"-1\"; must be a whole number from 0 to 100"],
+        ["101", "canaryWeight: got \"101\"; must be a whole number from 0 to 100"],
+        ["12.5", "canaryWeight: got \"12.5\"; must be a whole number from 0 to 100"],
+        ["ten", "canaryWeight: got \"ten\"; must be a whole number from 0 to 100"],
+    ])("canaryWeight %s is rejected with a clear message", (value, message) => {
+        expect(problems({ canaryWeight: value })).toEqual([message]);
+    });
+
+    test.each(["0", "10", "50", "100"])("canaryWeight %s is accepted", (value) => {
+        expect(parseConfig({ canaryWeight: value }).canaryWeight).toBe(Number(value));
+    });
+
+    test("an unknown mTLS mode names the allowed ones", () => {
+        expect(problems({ mtlsMode: "strict" })).toEqual(['mtlsMode: got "strict"; must be one of PERMISSIVE, STRICT, DISABLE']);
+    });
+
+    test("wrong types are named with the value given", () => {
+        expect(problems({ deletionProtection: "yes" })).toEqual(['deletionProtection: got "yes"; must be true or false']);
+        expect(problems({ nodeCount: "0" })).toEqual(['nodeCount: got "0"; must be a whole number from 1 to 100']);
+        expect(problems({ zones: "ap-southeast-1a" })).toEqual(['zones: got "ap-southeast-1a"; must be a list of zone ids']);
+        expect(problems({ networkPlugin: "calico" })).toEqual(['networkPlugin: got "calico"; must be one of flannel, terway']);
+    });
+
+    test("several problems are reported together", () => {
+        const p = problems({ canaryWeight: "ten", mtlsMode: "ON", nodeCount: "-3" });
+        expect(p).toHaveLength(3);
+        expect(p.map((s) => s.split(":")[0]).sort()).toEqual(["canaryWeight", "mtlsMode", "nodeCount"]);
+    });
+
+    test("a misspelt key is reported, not silently ignored", () => {
+        expect(problems({ canaryWieght: "50" })[0]).toMatch(/^canaryWieght: got "50"; not a key of this program/);
+    });
+
+    describe("CIDR plan", () => {
+        test("malformed and misaligned CIDRs", () => {
+            expect(problems({ vpcCidr: "10.0.0.0/33" })).toEqual(['vpcCidr: got "10.0.0.0/33"; is not an IPv4 CIDR block such as 10.0.0.0/16']);
+            expect(problems({ vpcCidr: "192.168.1.0/16" })).toEqual([
+                'vpcCidr: got "192.168.1.0/16"; has host bits set (the network address is 192.168.0.0/16)',
+            ]);
+            expect(problems({ nodeVswitchCidrs: '["192.168.0.0/20","nope"]' })).toEqual([
+                'nodeVswitchCidrs: got "[\\"192.168.0.0/20\\",\\"nope\\"]"; item "nope" is not an IPv4 CIDR block such as 10.0.0.0/16',
+            ]);
+        });
+
+        test("the VPC must be in a private range", () => {
+            expect(problems({ vpcCidr: "8.8.0.0/16", nodeVswitchCidrs: '["8.8.0.0/20","8.8.16.0/20"]' })).toEqual([
+                'vpcCidr: got "8.8.0.0/16"; must lie inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16',
+            ]);
+        });
+
+        test("vSwitches must lie inside the VPC and not overlap each other", () => {
+            expect(problems({ nodeVswitchCidrs: '["192.168.0.0/20","10.0.0.0/20"]' })).toEqual([
+                'nodeVswitchCidrs: got ["192.168.0.0/20","10.0.0.0/20"]; 10.0.0.0/20 is not inside vpcCidr 192.168.0.0/16',
+            ]);
+            expect(problems({ nodeVswitchCidrs: '["192.168.0.0/20","192.168.8.0/21"]' })).toEqual([
+                'nodeVswitchCidrs: got ["192.168.0.0/20","192.168.8.0/21"]; 192.168.8.0/21 overlaps 192.168.0.0/20 (nodeVswitchCidrs)',
+            ]);
+        });
+
+        test("Terway pod vSwitches are checked against node vSwitches", () => {
+            expect(problems({ networkPlugin: "terway", podVswitchCidrs: '["192.168.0.0/19","192.168.96.0/19"]' })).toEqual([
+                'podVswitchCidrs: got ["192.168.0.0/19","192.168.96.0/19"]; 192.168.0.0/19 overlaps 192.168.0.0/20 (nodeVswitchCidrs)',
+                'podVswitchCidrs: got ["192.168.0.0/19","192.168.96.0/19"]; 192.168.0.0/19 overlaps 192.168.16.0/20 (nodeVswitchCidrs)',
+            ]);
+            // Flannel ignores pod vSwitches entirely.
+            expect(() => parseConfig({ podVswitchCidrs: '["192.168.0.0/19"]' })).not.toThrow();
+        });
+
+        test("pod and service CIDRs must not overlap the VPC or each other", () => {
+            expect(problems({ podCidr: "192.168.128.0/17" })).toEqual(['podCidr: got "192.168.128.0/17"; overlaps vpcCidr 192.168.0.0/16']);
+            expect(problems({ serviceCidr: "192.168.200.0/24" })).toEqual([
+                'serviceCidr: got "192.168.200.0/24"; overlaps vpcCidr 192.168.0.0/16',
+            ]);
+            expect(problems({ serviceCidr: "172.20.16.0/20" })).toEqual(['serviceCidr: got "172.20.16.0/20"; overlaps podCidr 172.20.0.0/16']);
+        });
+
+        test("at least two node vSwitches (zones)", () => {
+            expect(problems({ nodeVswitchCidrs: '["192.168.0.0/20"]' })).toEqual([
+                'nodeVswitchCidrs: got ["192.168.0.0/20"]; needs at least two blocks, one per zone',
+            ]);
+        });
+    });
+
+    describe("zones", () => {
+        test("must be distinct, one per vSwitch, in the region", () => {
+            expect(problems({ zones: '["ap-southeast-1a","ap-southeast-1a"]' })).toEqual([
+                'zones: got ["ap-southeast-1a","ap-southeast-1a"]; zones must be distinct',
+            ]);
+            expect(problems({ zones: '["ap-southeast-1a"]' })).toEqual([
+                'zones: got ["ap-southeast-1a"]; needs one zone per nodeVswitchCidrs block (2), or [] to look them up',
+            ]);
+            expect(problems({ zones: '["cn-hangzhou-h","cn-hangzhou-i"]' })).toEqual([
+                'zones: got ["cn-hangzhou-h","cn-hangzhou-i"]; every zone must be in region ap-southeast-1',
+            ]);
+        });
+
+        test("a protected (prod-like) stack needs a node in every zone", () => {
+            expect(problems({ deletionProtection: "true", nodeCount: "1" })).toEqual([
+                "nodeCount: got 1; a protected (prod-like) stack needs at least one node per zone (2)",
+            ]);
+        });
+    });
+
+    describe("brownfield mode", () => {
+        test("needs exactly one way to reach the cluster", () => {
+            expect(problems({ mode: "existing" })).toEqual([
+                'mode: got "existing" with no cluster access; set exactly one of existingKubeconfig (secret), existingKubeconfigPath or renderYamlDirectory',
+            ]);
+            expect(problems({ mode: "existing", existingKubeconfigPath: "/k", renderYamlDirectory: "/r" })[0]).toMatch(
+                /with existingKubeconfigPath and renderYamlDirectory/,
+            );
+            expect(parseConfig({ mode: "existing" }, true).mode).toBe("existing");
+        });
+
+        test("skips the cloud network checks", () => {
+            expect(() => parseConfig({ mode: "existing", renderYamlDirectory: "out", vpcCidr: "8.8.0.0/16" })).not.toThrow();
+        });
+
+        test("renderYamlDirectory is refused in create mode", () => {
+            expect(problems({ renderYamlDirectory: "out" })).toEqual(['renderYamlDirectory: got "out"; only allowed with mode "existing"']);
+        });
+    });
+
+    describe("mesh layer keys", () => {
+        test("header override needs both name and value", () => {
+            expect(problems({ canaryHeaderName: "x-canary" })).toEqual([
+                'canaryHeaderName: got "x-canary" with canaryHeaderValue ""; set both or neither',
+            ]);
+        });
+
+        test("durations and retries", () => {
+            expect(problems({ routeTimeout: "5 seconds" })).toEqual([
+                'routeTimeout: got "5 seconds"; must be a duration such as "500ms", "5s" or "1m" (or "" for none)',
+            ]);
+            expect(problems({ retryOn: "5xx" })).toEqual(["retryAttempts: got 0 with retryPerTryTimeout/retryOn set; set retryAttempts >= 1 or clear them"]);
+        });
+
+        test("service names must be distinct DNS labels", () => {
+            expect(problems({ services: '["hello","hello"]' })).toEqual(['services: got ["hello","hello"]; needs one or more distinct names']);
+            expect(problems({ services: '["Hello"]' })[0]).toMatch(/item "Hello" is not a DNS-1123 label/);
+        });
+    });
+
+    test("every schema key is documented in CONFIG_KEYS", () => {
+        expect(CONFIG_KEYS).toContain("existingKubeconfig");
+        expect(CONFIG_KEYS).toContain("canaryWeight");
+    });
+});
+
+describe("bad config stops the program before any resource is declared", () => {
+    test.each([
+        [{ canaryWeight: "ten" }, /canaryWeight: got "ten"/],
+        [{ mtlsMode: "ON" }, /mtlsMode: got "ON"/],
+        [{ podCidr: "192.168.0.0/24" }, /podCidr: got "192.168.0.0\/24"; overlaps vpcCidr/],
+    ])("%j", async (config, message) => {
+        const rec = await installMocks(config);
+        expect(() =>
+            jest.isolateModules(() => {
+                require("../index");
+            }),
+        ).toThrow(message);
+        await pulumi.runtime.waitForRPCs();
+        expect(rec.resources).toEqual([]);
+    });
+});
