@@ -201,3 +201,28 @@ export const ISTIO = {
     pa: "kubernetes:security.istio.io/v1beta1:PeerAuthentication",
     ap: "kubernetes:security.istio.io/v1beta1:AuthorizationPolicy",
 };
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+/** True if a recorded input value arrived as a Pulumi secret. */
+export function isSecretInput(v: unknown): boolean {
+    return typeof v === "object" && v !== null && SECRET_SIG in v;
+}
+/** The plain value of a recorded input (secret or not). */
+export function plain<T = unknown>(v: unknown): T {
+    return (isSecretInput(v) ? (v as { value: T }).value : v) as T;
+}
+/** The recorded resource with this URN. */
+export function byUrn(resources: Recorded[], urn: string): Recorded {
+    const r = resources.find((x) => x.urn === urn);
+    if (!r) {
+        throw new Error(`no resource with URN ${urn}`);
+    }
+    return r;
+}
+/** "type::name" of each direct dependency, for readable assertions. */
+export function depsOf(resources: Recorded[], r: Recorded): string[] {
+    return r.dependencies.map((u) => {
+        const d = byUrn(resources, u);
+        return `${d.type}::${d.name}`;
+    });
+}

@@ -1,0 +1,63 @@
+import { newestMeshVersion } from "../components/asmMesh";
+import { CREATE_CONFIG, depsOf, ISTIO, one, runProgram } from "./harness";
+
+const MESH = "alicloud:servicemesh/serviceMesh:ServiceMesh";
+
+test("newestMeshVersion compares version numbers, not strings", () => {
+    expect(newestMeshVersion(["v1.9.7.93-gaaa-aliyun", "v1.24.6.60-gbbb-aliyun", "v1.22.6.28-gccc-aliyun"])).toBe("v1.24.6.60-gbbb-aliyun");
+    expect(() => newestMeshVersion([])).toThrow(/meshVersion: the region offers no ASM version/);
+});
+
+describe("AsmMesh", () => {
+    let run: Awaited<ReturnType<typeof runProgram>>;
+    beforeAll(async () => {
+        run = await runProgram(CREATE_CONFIG);
+    });
+
+    test("edition, spec, name and the newest version are set explicitly", () => {
+        const mesh = one(run.resources, MESH);
+        expect(mesh.inputs).toMatchObject({
+            serviceMeshName: "asm-canary-mesh",
+            edition: "Pro",
+            clusterSpec: "enterprise",
+            version: "v1.24.6.60-ge2d7d9ed-aliyun",
+            force: true,
+            extraConfiguration: { crAggregationEnabled: true },
+            loadBalancer: { apiServerPublicEip: false },
+        });
+        expect(mesh.inputs.loadBalancer.pilotPublicEip).toBeUndefined();
+        expect(run.invokes.find((i) => i.token === "alicloud:servicemesh/getVersions:getVersions")?.inputs).toEqual({ edition: "Pro" });
+        expect(run.outputs.meshVersion).toBe("v1.24.6.60-ge2d7d9ed-aliyun");
+    });
+
+    test("network is the cluster's VPC and ONE vSwitch id string", () => {
+        const mesh = one(run.resources, MESH);
+        expect(mesh.inputs.network).toEqual({ vpcId: run.outputs.vpcId, vswitcheList: (run.outputs.nodeVswitchIds as string[])[0] });
+    });
+
+    test("the ACK cluster is attached through clusterIds, after its node pool exists", () => {
+        const mesh = one(run.resources, MESH);
+        expect(mesh.inputs.clusterIds).toEqual([run.outputs.clusterId]);
+        expect(depsOf(run.resources, mesh)).toContain("alicloud:cs/nodePool:NodePool::ack-nodes");
+    });
+
+    test("the mesh's private kubeconfig is only a secret output", () => {
+        expect(run.secretOutputs).toContain("meshKubeconfig");
+    });
+
+    test("the namespace and every Istio object wait for the mesh attachment and use the ACK provider", () => {
+        const meshUrn = one(run.resources, MESH).urn;
+        const meshLayer = run.resources.filter((r) => Object.values(ISTIO).includes(r.type) || r.type === "kubernetes:core/v1:Namespace");
+        expect(meshLayer.length).toBeGreaterThanOrEqual(4);
+        for (const r of meshLayer) {
+            expect({ name: r.name, dependsOnMesh: r.dependencies.includes(meshUrn) }).toEqual({ name: r.name, dependsOnMesh: true });
+            expect(r.provider).toMatch(/pulumi:providers:kubernetes::ack-k8s::/);
+        }
+    });
+});
+
+test("a pinned meshVersion is used as is, with no version look-up", async () => {
+    const run = await runProgram({ ...CREATE_CONFIG, meshVersion: "v1.22.6.28-g8f5ebc7d-aliyun", meshEdition: "Default", meshClusterSpec: "standard" });
+    expect(one(run.resources, MESH).inputs).toMatchObject({ version: "v1.22.6.28-g8f5ebc7d-aliyun", edition: "Default", clusterSpec: "standard" });
+    expect(run.invokes.map((i) => i.token)).not.toContain("alicloud:servicemesh/getVersions:getVersions");
+});
