@@ -1,6 +1,5 @@
 import { ConfigError, CONFIG_KEYS, parseConfig } from "../lib/config";
-import * as pulumi from "@pulumi/pulumi";
-import { installMocks } from "./harness";
+import { installMocks, settle } from "./harness";
 
 /** The problems parseConfig reports for `raw` (fails the test if it accepts it). */
 function problems(raw: Record<string, string>, hasSecretKubeconfig = false): string[] {
@@ -206,7 +205,7 @@ describe("bad config stops the program before any resource is declared", () => {
                 require("../index");
             }),
         ).toThrow(message);
-        await pulumi.runtime.waitForRPCs();
+        await settle();
         expect(rec.resources).toEqual([]);
     });
 });

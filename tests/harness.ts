@@ -140,6 +140,11 @@ export async function installMocks(config: Record<string, string> = {}, opts: { 
     return rec;
 }
 
+/** Waits until every pending resource registration has finished (runtime.waitForRPCs is @internal). */
+export async function settle(): Promise<void> {
+    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+}
+
 export interface ProgramRun {
     resources: Recorded[];
     invokes: { token: string; inputs: Record<string, any> }[];
@@ -173,7 +178,7 @@ export async function runProgram(config: Record<string, string>, opts: { preview
             secretOutputs.push(k);
         }
     }
-    await pulumi.runtime.waitForRPCs();
+    await settle();
     return { resources: rec.resources, invokes: rec.invokes, outputs, secretOutputs };
 }
 
