@@ -62,6 +62,9 @@ function mockState(type: string, name: string, inputs: Record<string, any>): { i
     }
 }
 
+// Each setMocks adds process exit listeners; many evaluations in one file are expected.
+process.setMaxListeners(100);
+
 export class Recorder implements pulumi.runtime.Mocks {
     public readonly resources: Recorded[] = [];
     public readonly invokes: { token: string; inputs: Record<string, any> }[] = [];
