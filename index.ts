@@ -3,6 +3,7 @@
  * mode=create builds Network -> AckCluster -> AsmMesh on Alibaba Cloud; mode=existing uses an existing
  * ACK + ASM (or renders YAML). The mesh layer on top is the same in both modes.
  */
+import * as pulumi from "@pulumi/pulumi";
 import * as alicloud from "@pulumi/alicloud";
 import { loadConfig, StackConfig } from "./lib/config";
 import { MeshTarget } from "./lib/meshTarget";
@@ -79,14 +80,14 @@ function createFoundation(c: StackConfig) {
     };
 }
 
-function existingFoundation(c: StackConfig): { target: MeshTarget; outputs: Record<string, unknown> } {
+function existingFoundation(c: StackConfig): { target: MeshTarget; outputs: { kubeconfig?: pulumi.Output<string> } } {
     const existing = new ExistingMesh("existing", {
         kubeconfig: c.existingKubeconfig,
         kubeconfigPath: c.existingKubeconfigPath,
         renderYamlDirectory: c.renderYamlDirectory,
         clusterId: c.existingClusterId,
     });
-    return { target: existing.target, outputs: { kubeconfig: c.existingKubeconfig } };
+    return { target: existing.target, outputs: c.existingKubeconfig ? { kubeconfig: c.existingKubeconfig } : {} };
 }
 
 const foundation = cfg.mode === "create" ? createFoundation(cfg) : existingFoundation(cfg);
@@ -139,24 +140,14 @@ const security = new MeshSecurity("security", {
     dependsOn: [ns.namespace],
 });
 
-// --- outputs (cloud ids are absent in mode=existing) ---
-export const mode = cfg.mode;
-export const {
-    vpcId,
-    zoneIds,
-    nodeVswitchIds,
-    podVswitchIds,
-    egressIp,
-    clusterId,
-    clusterName,
-    kubeconfig,
-    meshId,
-    meshVersion,
-    meshKubeconfig,
-} = foundation.outputs as Partial<ReturnType<typeof createFoundation>["outputs"]>;
-export const namespace = ns.name;
-export const services = workloads.serviceNames;
-export const weights = routes[0].weights;
-export const mtlsMode = security.mtlsMode;
-export const authorizationPolicy = cfg.authorizationPolicy;
-export const verify = verificationCommands(cfg.namespace, cfg.services, workloads.clientServiceAccount);
+// --- outputs (the cloud ids exist only in mode=create) ---
+export = {
+    mode: cfg.mode,
+    ...foundation.outputs,
+    namespace: ns.name,
+    services: workloads.serviceNames,
+    weights: routes[0].weights,
+    mtlsMode: security.mtlsMode,
+    authorizationPolicy: cfg.authorizationPolicy,
+    verify: verificationCommands(cfg.namespace, cfg.services, workloads.clientServiceAccount),
+};

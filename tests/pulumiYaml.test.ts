@@ -62,7 +62,7 @@ describe("Pulumi.yaml", () => {
     });
 });
 
-describe.each(["Pulumi.dev.yaml", "Pulumi.prod.yaml"])("%s", (file) => {
+describe.each(["Pulumi.dev.yaml", "Pulumi.prod.yaml", "Pulumi.render.yaml"])("%s", (file) => {
     test("sets only declared keys, with valid values", () => {
         const cfg = stackConfig(file);
         for (const key of Object.keys(cfg)) {

@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+// Integration test with the REAL Pulumi engine, offline: the render stack (mode=existing +
+// renderYamlToDirectory) from fresh state through preview, up, config changes measured by the engine's
+// own `pulumi preview --json`, an invalid weight, destroy and stack rm. Prints "N passed, N failed".
+"use strict";
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+const yaml = require("js-yaml");
+const { isDeepStrictEqual } = require("util");
+const { root, engineEnv, pulumi, pulumiOk } = require("./engine");
+
+const STACK = "render";
+const results = [];
+function check(name, fn) {
+    try {
+        fn();
+        results.push([name, true]);
+        console.log(`ok   ${name}`);
+    } catch (e) {
+        results.push([name, false]);
+        console.log(`FAIL ${name}\n     ${String(e.message).split("\n").join("\n     ")}`);
+    }
+}
+function assert(cond, msg) {
+    if (!cond) {
+        throw new Error(msg);
+    }
+}
+function eq(actual, expected, what) {
+    assert(isDeepStrictEqual(actual, expected), `${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+}
+
+// A throwaway copy of the program, sharing node_modules: the run never touches the work tree.
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "asm-canary-engine-"));
+for (const f of ["Pulumi.yaml", "Pulumi.render.yaml", "package.json", "tsconfig.json", "index.ts"]) {
+    fs.copyFileSync(path.join(root, f), path.join(work, f));
+}
+for (const d of ["components", "lib"]) {
+    fs.cpSync(path.join(root, d), path.join(work, d), { recursive: true });
+}
+fs.symlinkSync(path.join(root, "node_modules"), path.join(work, "node_modules"));
+// Pulumi.render.yaml carries a salt made with the passphrase "render" (the stack holds no secrets).
+const env = engineEnv(path.join(work, ".state"), "render");
+const opts = { cwd: work, env };
+const manifestsDir = path.join(work, ".render", "manifests");
+
+/** Every rendered object, keyed "Kind/namespace/name". */
+function manifests() {
+    const out = {};
+    const walk = (dir) => {
+        for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+            const p = path.join(dir, e.name);
+            if (e.isDirectory()) {
+                walk(p);
+            } else if (/\.ya?ml$/.test(e.name)) {
+                for (const doc of yaml.loadAll(fs.readFileSync(p, "utf8"))) {
+                    if (doc && doc.kind) {
+                        out[`${doc.kind}/${doc.metadata.namespace ?? ""}/${doc.metadata.name}`] = doc;
+                    }
+                }
+            }
+        }
+    };
+    if (fs.existsSync(manifestsDir)) {
+        walk(manifestsDir);
+    }
+    return out;
+}
+const weightsOf = (vs) => Object.fromEntries(vs.spec.http.at(-1).route.map((r) => [r.destination.subset, r.weight]));
+
+/** The engine's own plan: { counts: {op: n}, changed: [{op, name}] } from `pulumi preview --json`. */
+function plan() {
+    const r = pulumiOk(["preview", "--json", "--stack", STACK], opts);
+    const doc = JSON.parse(r.stdout);
+    const changed = (doc.steps ?? []).filter((s) => s.op !== "same").map((s) => ({ op: s.op, name: s.urn.split("::").pop() }));
+    const counts = { ...(doc.changeSummary ?? {}) };
+    delete counts.same;
+    return { counts, changed };
+}
+
+let failedEarly = false;
+try {
+    const started = Date.now();
+    pulumiOk(["stack", "init", STACK, "--secrets-provider", "passphrase"], opts);
+
+    check("pulumi preview succeeds from a fresh state", () => {
+        const r = pulumi(["preview", "--stack", STACK], opts);
+        assert(r.status === 0, `preview failed:\n${r.stdout}\n${r.stderr}`);
+    });
+    check("pulumi up renders the mesh layer", () => {
+        pulumiOk(["up", "--yes", "--skip-preview", "--stack", STACK], opts);
+        const m = manifests();
+        eq(m["Namespace//canary-demo"]?.metadata.labels?.["istio-injection"], "enabled", "namespace injection label");
+        for (const v of ["v1", "v2"]) {
+            const d = m[`Deployment/canary-demo/hello-${v}`];
+            assert(d, `Deployment hello-${v} not rendered`);
+            eq(d.spec.template.metadata.labels, { app: "hello", version: v }, `hello-${v} pod labels`);
+        }
+        assert(m["Deployment/canary-demo/curl"], "curl client Deployment not rendered");
+        eq(m["Service/canary-demo/hello"]?.spec.ports, [{ name: "http", appProtocol: "http", port: 80, targetPort: 5678 }], "Service ports");
+        eq(m["DestinationRule/canary-demo/hello"]?.spec.subsets.map((s) => s.name), ["v1", "v2"], "DestinationRule subsets");
+        eq(weightsOf(m["VirtualService/canary-demo/hello"]), { v1: 90, v2: 10 }, "VirtualService weights");
+        eq(m["PeerAuthentication/canary-demo/default"]?.spec.mtls.mode, "PERMISSIVE", "PeerAuthentication mode");
+    });
+
+    check("canaryWeight 10 -> 50: the engine plans exactly one update, the VirtualService", () => {
+        pulumiOk(["config", "set", "canaryWeight", "50", "--stack", STACK], opts);
+        const p = plan();
+        eq(p.counts, { update: 1 }, "change summary");
+        eq(p.changed, [{ op: "update", name: "route-hello-vs" }], "changed resources");
+        pulumiOk(["up", "--yes", "--skip-preview", "--stack", STACK], opts);
+        eq(weightsOf(manifests()["VirtualService/canary-demo/hello"]), { v1: 50, v2: 50 }, "rendered weights after up");
+    });
+
+    check("mtlsMode PERMISSIVE -> STRICT: exactly one update, the PeerAuthentication", () => {
+        pulumiOk(["config", "set", "mtlsMode", "STRICT", "--stack", STACK], opts);
+        const p = plan();
+        eq(p.counts, { update: 1 }, "change summary");
+        eq(p.changed, [{ op: "update", name: "security-peer-auth" }], "changed resources");
+        pulumiOk(["up", "--yes", "--skip-preview", "--stack", STACK], opts);
+        eq(manifests()["PeerAuthentication/canary-demo/default"].spec.mtls.mode, "STRICT", "rendered mode after up");
+    });
+
+    check("canaryWeight 101: preview fails with the program's message and changes nothing", () => {
+        const before = pulumiOk(["stack", "export", "--stack", STACK], opts).stdout;
+        const filesBefore = JSON.stringify(manifests());
+        pulumiOk(["config", "set", "canaryWeight", "101", "--stack", STACK], opts);
+        const r = pulumi(["preview", "--stack", STACK], opts);
+        assert(r.status !== 0, "preview should fail");
+        const out = r.stdout + r.stderr;
+        assert(out.includes('canaryWeight: got "101"; must be a whole number from 0 to 100'), `message not found in:\n${out}`);
+        eq(pulumiOk(["stack", "export", "--stack", STACK], opts).stdout === before, true, "state unchanged");
+        eq(JSON.stringify(manifests()) === filesBefore, true, "manifests unchanged");
+        pulumiOk(["config", "set", "canaryWeight", "50", "--stack", STACK], opts);
+    });
+
+    check("pulumi destroy and stack rm", () => {
+        pulumiOk(["destroy", "--yes", "--skip-preview", "--stack", STACK], opts);
+        const r = pulumiOk(["stack", "export", "--stack", STACK], opts);
+        eq((JSON.parse(r.stdout).deployment.resources ?? []).length, 0, "resources left after destroy");
+        pulumiOk(["stack", "rm", "--yes", STACK], opts);
+    });
+    console.log(`engine test took ${((Date.now() - started) / 1000).toFixed(0)} s`);
+} catch (e) {
+    failedEarly = true;
+    console.log(`FAIL set-up: ${e.message}`);
+} finally {
+    if (!process.env.KEEP_ENGINE_WORKDIR) {
+        fs.rmSync(work, { recursive: true, force: true });
+    } else {
+        console.log(`work dir kept: ${work}`);
+    }
+}
+const passed = results.filter(([, ok]) => ok).length;
+const failed = results.length - passed + (failedEarly ? 1 : 0);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
