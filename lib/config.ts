@@ -17,97 +17,64 @@ export const PROJECT = "asm-canary";
 
 type Field<T> = z.ZodType<T, string | undefined>;
 
-function fail(ctx: z.RefinementCtx, message: string): never {
-    ctx.addIssue({ code: "custom", message });
-    return z.NEVER;
+/** What a field parser returns for a bad value: the reason, phrased as "must be …". */
+class Invalid {
+    constructor(readonly message: string) {}
+}
+
+/** A config field: unset gives `def`; otherwise `parse` returns the typed value or an Invalid. */
+function field<T>(def: T, parse: (raw: string) => T | Invalid): Field<T> {
+    return z
+        .string()
+        .optional()
+        .transform((raw, ctx) => {
+            const value = raw === undefined ? def : parse(raw);
+            if (value instanceof Invalid) {
+                ctx.addIssue({ code: "custom", message: value.message });
+                return z.NEVER;
+            }
+            return value;
+        });
 }
 
 function text(def: string, pattern?: RegExp, allowed?: string): Field<string> {
-    return z
-        .string()
-        .optional()
-        .transform((raw, ctx) => {
-            if (raw === undefined) {
-                return def;
-            }
-            if (pattern && !pattern.test(raw)) {
-                return fail(ctx, `must be ${allowed ?? `a string matching ${pattern}`}`);
-            }
-            return raw;
-        });
+    return field(def, (raw) => (!pattern || pattern.test(raw) ? raw : new Invalid(`must be ${allowed ?? `a string matching ${pattern}`}`)));
 }
 
 function oneOf<const T extends readonly string[]>(values: T, def: T[number]): Field<T[number]> {
-    return z
-        .string()
-        .optional()
-        .transform((raw, ctx) => {
-            if (raw === undefined) {
-                return def;
-            }
-            if (!(values as readonly string[]).includes(raw)) {
-                return fail(ctx, `must be one of ${values.join(", ")}`);
-            }
-            return raw as T[number];
-        });
+    return field<T[number]>(def, (raw) => ((values as readonly string[]).includes(raw) ? raw : new Invalid(`must be one of ${values.join(", ")}`)));
 }
 
 function integer(min: number, max: number, def: number): Field<number> {
-    return z
-        .string()
-        .optional()
-        .transform((raw, ctx) => {
-            if (raw === undefined) {
-                return def;
-            }
-            const n = Number(raw);
-            if (!/^-?\d+$/.test(raw.trim()) || n < min || n > max) {
-                return fail(ctx, `must be a whole number from ${min} to ${max}`);
-            }
-            return n;
-        });
+    return field(def, (raw) => {
+        const n = Number(raw);
+        return /^-?\d+$/.test(raw.trim()) && n >= min && n <= max ? n : new Invalid(`must be a whole number from ${min} to ${max}`);
+    });
 }
 
 function bool(def: boolean): Field<boolean> {
-    return z
-        .string()
-        .optional()
-        .transform((raw, ctx) => {
-            if (raw === undefined) {
-                return def;
-            }
-            if (raw !== "true" && raw !== "false") {
-                return fail(ctx, "must be true or false");
-            }
-            return raw === "true";
-        });
+    return field(def, (raw) => (raw === "true" || raw === "false" ? raw === "true" : new Invalid("must be true or false")));
 }
 
 function list(def: string[], item: (s: string) => string | undefined, what: string): Field<string[]> {
-    return z
-        .string()
-        .optional()
-        .transform((raw, ctx) => {
-            if (raw === undefined) {
-                return def;
+    return field(def, (raw) => {
+        let parsed: unknown;
+        try {
+            parsed = JSON.parse(raw);
+        } catch {
+            return new Invalid(`must be a list of ${what}`);
+        }
+        if (!Array.isArray(parsed) || parsed.some((v) => typeof v !== "string")) {
+            return new Invalid(`must be a list of ${what}`);
+        }
+        for (const v of parsed as string[]) {
+            const problem = item(v);
+            if (problem) {
+                return new Invalid(`item ${JSON.stringify(v)} ${problem}`);
             }
-            let parsed: unknown;
-            try {
-                parsed = JSON.parse(raw);
-            } catch {
-                return fail(ctx, `must be a list of ${what}`);
-            }
-            if (!Array.isArray(parsed) || parsed.some((v) => typeof v !== "string")) {
-                return fail(ctx, `must be a list of ${what}`);
-            }
-            for (const v of parsed as string[]) {
-                const problem = item(v);
-                if (problem) {
-                    return fail(ctx, `item ${JSON.stringify(v)} ${problem}`);
-                }
-            }
-            return parsed as string[];
-        });
+        }
+        return parsed as string[];
+    });
 }
 
 const cidrText = (def: string) => text(def, /^\d+\.\d+\.\d+\.\d+\/\d+$/, "an IPv4 CIDR block such as 10.0.0.0/16");
