@@ -178,7 +178,8 @@ export function parseConfig(raw: Record<string, string | undefined>, hasSecretKu
     const known = new Set(CONFIG_KEYS);
     for (const key of Object.keys(raw)) {
         if (!known.has(key)) {
-            problems.push(`${key}: got ${JSON.stringify(raw[key])}; not a key of this program (known keys: see Pulumi.yaml)`);
+            // The value is not echoed: an unknown key may hold a secret.
+            problems.push(`${key}: not a key of this program (the known keys are declared in Pulumi.yaml)`);
         }
     }
     const result = z.object(fields).safeParse(raw);
