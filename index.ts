@@ -106,6 +106,7 @@ const workloads = new DemoWorkloads("demo", {
     clientImage: cfg.clientImage,
     target,
 });
+const header = cfg.canaryHeaderName ? { name: cfg.canaryHeaderName, value: cfg.canaryHeaderValue } : undefined;
 const routes = cfg.services.map(
     (service) =>
         new CanaryRouting(`route-${service}`, {
@@ -114,7 +115,7 @@ const routes = cfg.services.map(
             stable: { name: STABLE, labels: { version: versionLabels(service, STABLE).version } },
             canary: { name: CANARY, labels: { version: versionLabels(service, CANARY).version } },
             canaryWeight: cfg.canaryWeight,
-            header: cfg.canaryHeaderName ? { name: cfg.canaryHeaderName, value: cfg.canaryHeaderValue } : undefined,
+            header,
             timeout: cfg.routeTimeout || undefined,
             retries:
                 cfg.retryAttempts > 0
@@ -149,5 +150,5 @@ export = {
     weights: routes[0].weights,
     mtlsMode: security.mtlsMode,
     authorizationPolicy: cfg.authorizationPolicy,
-    verify: verificationCommands(cfg.namespace, cfg.services, workloads.clientServiceAccount),
+    verify: verificationCommands(cfg.namespace, cfg.services, workloads.clientServiceAccount, header),
 };
