@@ -150,5 +150,5 @@ export = {
     weights: routes[0].weights,
     mtlsMode: security.mtlsMode,
     authorizationPolicy: cfg.authorizationPolicy,
-    verify: verificationCommands(cfg.namespace, cfg.services, workloads.clientServiceAccount, header),
+    verify: verificationCommands(cfg.namespace, cfg.services, workloads.clientServiceAccount, header, "kubeconfig" in foundation.outputs),
 };

@@ -96,6 +96,8 @@ export class AckCluster extends pulumi.ComponentResource {
                 deletionProtection: args.deletionProtection,
                 // The kubeconfig comes from cs.getClusterCredential (certificate attributes deprecated in 1.248.0).
                 skipSetCertificateAuthority: true,
+                // deleteOptions left at ACK's defaults: SLB deleted with the cluster, ALB and SLS projects
+                // retained (cs/managedKubernetes.d.ts); the README's cleanup section says so.
             },
             {
                 ...child,

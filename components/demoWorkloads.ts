@@ -1,12 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
+import { CLIENT_NAME } from "../lib/config";
 import { MeshTarget } from "../lib/meshTarget";
 
 export const STABLE = "v1";
 export const CANARY = "v2";
 /** http-echo's default listen port (https://github.com/hashicorp/http-echo, -listen=:5678). */
 export const APP_PORT = 5678;
-export const CLIENT_NAME = "curl";
+export { CLIENT_NAME };
 
 export interface DemoWorkloadsArgs {
     /** The sidecar-injected namespace (name) to deploy into. */
@@ -68,14 +69,11 @@ export class DemoWorkloads extends pulumi.ComponentResource {
     public readonly serviceNames: string[];
     /** The client's ServiceAccount name (its mesh identity). */
     public readonly clientServiceAccount: string;
-    /** Every Deployment, for `dependsOn`. */
-    public readonly deployments: k8s.apps.v1.Deployment[];
 
     constructor(name: string, args: DemoWorkloadsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("asmcanary:mesh:DemoWorkloads", name, {}, opts);
         const child = { parent: this, provider: args.target.provider, dependsOn: args.dependsOn };
         const ns = args.namespace;
-        this.deployments = [];
 
         const serviceAccount = (saName: string) =>
             new k8s.core.v1.ServiceAccount(`${name}-${saName}`, { metadata: { name: saName, namespace: ns } }, child);
@@ -99,22 +97,19 @@ export class DemoWorkloads extends pulumi.ComponentResource {
                 [CANARY, args.canaryText],
             ] as const) {
                 const sa = serviceAccount(`${app}-${version}`);
-                this.deployments.push(
-                    new k8s.apps.v1.Deployment(
+                new k8s.apps.v1.Deployment(
                         `${name}-${app}-${version}`,
                         {
                             metadata: { name: `${app}-${version}`, namespace: ns, labels: versionLabels(app, version) },
                             spec: appDeploymentSpec(app, version, args, text),
                         },
                         { ...child, dependsOn: [...args.dependsOn, sa] },
-                    ),
                 );
             }
         }
 
         const clientSa = serviceAccount(CLIENT_NAME);
-        this.deployments.push(
-            new k8s.apps.v1.Deployment(
+        new k8s.apps.v1.Deployment(
                 `${name}-${CLIENT_NAME}`,
                 {
                     metadata: { name: CLIENT_NAME, namespace: ns, labels: { app: CLIENT_NAME } },
@@ -140,7 +135,6 @@ export class DemoWorkloads extends pulumi.ComponentResource {
                     },
                 },
                 { ...child, dependsOn: [...args.dependsOn, clientSa] },
-            ),
         );
 
         this.serviceNames = [...args.services];

@@ -60,6 +60,9 @@ export class Network extends pulumi.ComponentResource {
                 ? pulumi.output(args.zones)
                 : pulumi
                       .all([
+                          // getZones(availableInstanceType) rather than ecs.getInstanceTypes: it answers
+                          // "which zones can create this type" directly; stock can still run out at
+                          // creation, which is why the node pool gets several instance types.
                           alicloud.getZonesOutput(
                               {
                                   availableInstanceType: args.instanceType,

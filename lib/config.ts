@@ -9,6 +9,8 @@ import { z } from "zod";
 import * as cidr from "./cidr";
 
 export const PROJECT = "asm-canary";
+/** Name of the in-mesh client workload (components/demoWorkloads.ts uses the same). */
+export const CLIENT_NAME = "curl";
 
 // ---------------------------------------------------------------------------------------------------
 // Field parsers. Stack config reaches the program as strings (arrays as JSON text), whatever the YAML
@@ -133,7 +135,7 @@ const fields = {
     mtlsMode: oneOf(MTLS_MODES, "PERMISSIVE"),
     authorizationPolicy: bool(false),
     canaryHeaderName: text("", /^$|^[a-z0-9-]+$/, 'a lower-case HTTP header name such as "x-canary", or ""'),
-    canaryHeaderValue: text(""),
+    canaryHeaderValue: text("", /^[A-Za-z0-9._~+-]*$/, "letters, digits and . _ ~ + - (or \"\")"),
     routeTimeout: durationText(""),
     retryAttempts: integer(0, 10, 0),
     retryPerTryTimeout: durationText(""),
@@ -215,6 +217,21 @@ function crossChecks(c: Parsed, hasSecretKubeconfig: boolean): string[] {
     }
     if (c.renderYamlDirectory) {
         out.push(`renderYamlDirectory: got ${JSON.stringify(c.renderYamlDirectory)}; only allowed with mode "existing"`);
+    }
+    // The program reaches the new cluster through cs.getClusterCredential, which returns the kubeconfig
+    // of the PUBLIC endpoint (provider 3.108 offers no private-IP variant): without one nothing can apply
+    // the mesh layer. Private-only clusters: create them elsewhere and use mode=existing from the VPC.
+    if (!c.apiServerPublic) {
+        out.push(
+            "apiServerPublic: got false; mode \"create\" needs the public API endpoint (the program applies the mesh layer " +
+                "through it); for a private-only cluster use mode \"existing\" with a kubeconfig that reaches it",
+        );
+    }
+    // Pairings the provider's own acceptance tests use (aliyun/terraform-provider-alicloud
+    // alicloud/resource_alicloud_service_mesh_service_mesh_test.go): Default+standard, Pro+enterprise/ultimate.
+    const specs = c.meshEdition === "Default" ? ["standard"] : ["enterprise", "ultimate"];
+    if (!specs.includes(c.meshClusterSpec)) {
+        out.push(`meshClusterSpec: got "${c.meshClusterSpec}" with meshEdition "${c.meshEdition}"; must be ${specs.join(" or ")}`);
     }
     // Network plan (https://www.alibabacloud.com/help/doc-detail/86500.htm): the VPC inside 10/8,
     // 172.16/12 or 192.168/16; vSwitches inside the VPC and disjoint; pod and service CIDRs outside it.
@@ -299,6 +316,14 @@ function meshChecks(c: Parsed): string[] {
     }
     if (c.retryAttempts === 0 && (c.retryPerTryTimeout || c.retryOn)) {
         out.push(`retryAttempts: got 0 with retryPerTryTimeout/retryOn set; set retryAttempts >= 1 or clear them`);
+    }
+    if (c.authorizationPolicy && c.mtlsMode === "DISABLE") {
+        out.push(
+            'authorizationPolicy: got true with mtlsMode "DISABLE"; the policy admits the client by its mTLS identity, so every call would be denied: use PERMISSIVE or STRICT',
+        );
+    }
+    if (c.services.includes(CLIENT_NAME)) {
+        out.push(`services: got ${JSON.stringify(c.services)}; "${CLIENT_NAME}" is the in-mesh client's name`);
     }
     if (new Set(c.services).size !== c.services.length || c.services.length === 0) {
         out.push(`services: got ${JSON.stringify(c.services)}; needs one or more distinct names`);

@@ -1,4 +1,4 @@
-import { ConfigError, CONFIG_KEYS, parseConfig } from "../lib/config";
+import { ConfigError, parseConfig } from "../lib/config";
 import { installMocks, settle } from "./harness";
 
 /** The problems parseConfig reports for `raw` (fails the test if it accepts it). */
@@ -181,15 +181,35 @@ describe("stack config validation", () => {
             expect(problems({ retryOn: "5xx" })).toEqual(["retryAttempts: got 0 with retryPerTryTimeout/retryOn set; set retryAttempts >= 1 or clear them"]);
         });
 
+        test("an AuthorizationPolicy needs mTLS identities", () => {
+            expect(problems({ authorizationPolicy: "true", mtlsMode: "DISABLE" })[0]).toMatch(
+                /^authorizationPolicy: got true with mtlsMode "DISABLE"; .*every call would be denied/,
+            );
+        });
+
+        test("the header value cannot break the copy-paste command", () => {
+            expect(problems({ canaryHeaderName: "x-canary", canaryHeaderValue: "it's" })[0]).toMatch(/^canaryHeaderValue: got "it's"; must be letters, digits/);
+        });
+
+        test("the client's name is reserved", () => {
+            expect(problems({ services: '["hello","curl"]' })).toEqual(['services: got ["hello","curl"]; "curl" is the in-mesh client\'s name']);
+        });
+
         test("service names must be distinct DNS labels", () => {
             expect(problems({ services: '["hello","hello"]' })).toEqual(['services: got ["hello","hello"]; needs one or more distinct names']);
             expect(problems({ services: '["Hello"]' })[0]).toMatch(/item "Hello" is not a DNS-1123 label/);
         });
     });
 
-    test("every schema key is documented in CONFIG_KEYS", () => {
-        expect(CONFIG_KEYS).toContain("existingKubeconfig");
-        expect(CONFIG_KEYS).toContain("canaryWeight");
+    test("create mode needs the public API endpoint", () => {
+        expect(problems({ apiServerPublic: "false" })[0]).toMatch(/^apiServerPublic: got false; mode "create" needs the public API endpoint/);
+        expect(() => parseConfig({ mode: "existing", renderYamlDirectory: "out", apiServerPublic: "false" })).not.toThrow();
+    });
+
+    test("mesh edition and spec must pair as the provider supports", () => {
+        expect(problems({ meshEdition: "Default" })).toEqual(['meshClusterSpec: got "enterprise" with meshEdition "Default"; must be standard']);
+        expect(problems({ meshClusterSpec: "standard" })).toEqual(['meshClusterSpec: got "standard" with meshEdition "Pro"; must be enterprise or ultimate']);
+        expect(() => parseConfig({ meshEdition: "Default", meshClusterSpec: "standard" })).not.toThrow();
     });
 });
 

@@ -1,4 +1,4 @@
-import { EXISTING_CONFIG, runProgram } from "./harness";
+import { CREATE_CONFIG, EXISTING_CONFIG, runProgram } from "./harness";
 
 describe("stack outputs of the mesh layer", () => {
     test("namespace, weights in force, mTLS mode and copy-paste verification commands", async () => {
@@ -11,6 +11,16 @@ describe("stack outputs of the mesh layer", () => {
             "kubectl -n canary-demo exec deploy/curl -c curl -- sh -c 'for i in $(seq 1 50); do curl -s http://hello/; done' | sort | uniq -c",
         );
         expect(verify.canaryHeader).toBeUndefined();
+        // A render stack has no kubeconfig output, so no command that reads it.
+        expect(verify.kubeconfig).toBeUndefined();
+    });
+
+    test("create mode tells how to fetch the kubeconfig output", async () => {
+        const run = await runProgram(CREATE_CONFIG);
+        expect((run.outputs.verify as Record<string, string>).kubeconfig).toBe(
+            "pulumi stack output kubeconfig --show-secrets > kubeconfig.yaml && export KUBECONFIG=$PWD/kubeconfig.yaml",
+        );
+        expect(run.outputs.meshVersion).toBe("v1.24.6.60-ge2d7d9ed-aliyun");
     });
 
     test("the header check appears with the configured header", async () => {

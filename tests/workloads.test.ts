@@ -1,4 +1,3 @@
-import { INJECTION_LABEL } from "../components/meshNamespace";
 import { byType, CREATE_CONFIG, depsOf, EXISTING_CONFIG, one, runProgram } from "./harness";
 
 const NS = "kubernetes:core/v1:Namespace";
@@ -16,7 +15,6 @@ describe.each([
     });
 
     test("the namespace carries the injection label ASM honours", () => {
-        expect(INJECTION_LABEL).toEqual({ "istio-injection": "enabled" });
         expect(one(run.resources, NS).inputs.metadata).toEqual({ name: "canary-demo", labels: { "istio-injection": "enabled" } });
         expect(run.outputs.namespace).toBe("canary-demo");
     });

@@ -1,0 +1,34 @@
+/** Component hygiene across the whole program: parents, explicit providers, type tokens. */
+import { CREATE_CONFIG, EXISTING_CONFIG, runProgram } from "./harness";
+
+describe.each([
+    ["create", CREATE_CONFIG],
+    ["existing", EXISTING_CONFIG],
+])("mode %s", (_mode, config) => {
+    let run: Awaited<ReturnType<typeof runProgram>>;
+    beforeAll(async () => {
+        run = await runProgram(config);
+    });
+
+    test("components use pkg:module:Name type tokens and sit at the top", () => {
+        const components = run.resources.filter((r) => r.type.startsWith("asmcanary:"));
+        expect(components.length).toBeGreaterThanOrEqual(5);
+        for (const c of components) {
+            expect(c.type).toMatch(/^asmcanary:[a-z]+:[A-Z][A-Za-z]+$/);
+        }
+    });
+
+    test("every other resource is the child of a component (except the one regional provider)", () => {
+        const leaves = run.resources.filter((r) => !r.type.startsWith("asmcanary:") && r.type !== "pulumi:providers:alicloud");
+        expect(leaves.length).toBeGreaterThan(10);
+        for (const r of leaves) {
+            expect({ name: r.name, parent: r.parent }).toEqual({ name: r.name, parent: expect.stringMatching(/::asmcanary:[a-z]+:[A-Z]\w+::/) });
+        }
+    });
+
+    test("every Kubernetes and Alibaba resource names its provider explicitly", () => {
+        for (const r of run.resources.filter((x) => /^(kubernetes|alicloud):/.test(x.type))) {
+            expect({ name: r.name, provider: r.provider }).toEqual({ name: r.name, provider: expect.stringMatching(/[:$]pulumi:providers:(kubernetes|alicloud)::/) });
+        }
+    });
+});
