@@ -161,7 +161,8 @@ export interface StackConfig extends Parsed {
     existingKubeconfig?: pulumi.Output<string>;
 }
 
-export class ConfigError extends Error {
+/** A RunError: the CLI prints just the message, without a stack trace. */
+export class ConfigError extends pulumi.RunError {
     constructor(public readonly problems: string[]) {
         super(
             `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +

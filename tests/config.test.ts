@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseConfig } from "../lib/config";
 import { installMocks, settle } from "./harness";
 
@@ -7,6 +8,8 @@ function problems(raw: Record<string, string>, hasSecretKubeconfig = false): str
         parseConfig(raw, hasSecretKubeconfig);
     } catch (e) {
         expect(e).toBeInstanceOf(ConfigError);
+        // A RunError: the CLI shows the message alone, without a stack trace.
+        expect(e).toBeInstanceOf(pulumi.RunError);
         return (e as ConfigError).problems;
     }
     throw new Error(`config was accepted: ${JSON.stringify(raw)}`);
