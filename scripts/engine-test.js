@@ -130,6 +130,7 @@ try {
         assert(r.status !== 0, "preview should fail");
         const out = r.stdout + r.stderr;
         assert(out.includes('canaryWeight: got "101"; must be a whole number from 0 to 100'), `message not found in:\n${out}`);
+        assert(!/\bat parseConfig\b/.test(out), `the error should come without a stack trace:\n${out}`);
         eq(pulumiOk(["stack", "export", "--stack", STACK], opts).stdout === before, true, "state unchanged");
         eq(JSON.stringify(manifests()) === filesBefore, true, "manifests unchanged");
         pulumiOk(["config", "set", "canaryWeight", "50", "--stack", STACK], opts);
