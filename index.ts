@@ -13,7 +13,7 @@ import { AckCluster } from "./components/ackCluster";
 import { AsmMesh } from "./components/asmMesh";
 import { ExistingMesh } from "./components/existingMesh";
 import { MeshNamespace } from "./components/meshNamespace";
-import { CANARY, DemoWorkloads, STABLE, versionLabels } from "./components/demoWorkloads";
+import { CANARY, DemoWorkloads, STABLE } from "./components/demoWorkloads";
 import { CanaryRouting } from "./components/canaryRouting";
 import { MeshSecurity } from "./components/meshSecurity";
 
@@ -112,8 +112,8 @@ const routes = cfg.services.map(
         new CanaryRouting(`route-${service}`, {
             service,
             namespace: cfg.namespace,
-            stable: { name: STABLE, labels: { version: versionLabels(service, STABLE).version } },
-            canary: { name: CANARY, labels: { version: versionLabels(service, CANARY).version } },
+            stable: { name: STABLE, labels: { version: STABLE } },
+            canary: { name: CANARY, labels: { version: CANARY } },
             canaryWeight: cfg.canaryWeight,
             header,
             timeout: cfg.routeTimeout || undefined,

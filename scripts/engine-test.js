@@ -104,21 +104,22 @@ try {
         eq(m["PeerAuthentication/canary-demo/default"]?.spec.mtls.mode, "PERMISSIVE", "PeerAuthentication mode");
     });
 
-    check("canaryWeight 10 -> 50: the engine plans exactly one update, the VirtualService", () => {
-        pulumiOk(["config", "set", "canaryWeight", "50", "--stack", STACK], opts);
+    /** `config set key value`: the engine must plan exactly one update, of `resource`; then `up`. */
+    const changeUpdatesOnly = (key, value, resource) => {
+        pulumiOk(["config", "set", key, value, "--stack", STACK], opts);
         const p = plan();
         eq(p.counts, { update: 1 }, "change summary");
-        eq(p.changed, [{ op: "update", name: "route-hello-vs" }], "changed resources");
+        eq(p.changed, [{ op: "update", name: resource }], "changed resources");
         pulumiOk(["up", "--yes", "--skip-preview", "--stack", STACK], opts);
+    };
+
+    check("canaryWeight 10 -> 50: the engine plans exactly one update, the VirtualService", () => {
+        changeUpdatesOnly("canaryWeight", "50", "route-hello-vs");
         eq(weightsOf(manifests()["VirtualService/canary-demo/hello"]), { v1: 50, v2: 50 }, "rendered weights after up");
     });
 
     check("mtlsMode PERMISSIVE -> STRICT: exactly one update, the PeerAuthentication", () => {
-        pulumiOk(["config", "set", "mtlsMode", "STRICT", "--stack", STACK], opts);
-        const p = plan();
-        eq(p.counts, { update: 1 }, "change summary");
-        eq(p.changed, [{ op: "update", name: "security-peer-auth" }], "changed resources");
-        pulumiOk(["up", "--yes", "--skip-preview", "--stack", STACK], opts);
+        changeUpdatesOnly("mtlsMode", "STRICT", "security-peer-auth");
         eq(manifests()["PeerAuthentication/canary-demo/default"].spec.mtls.mode, "STRICT", "rendered mode after up");
     });
 
