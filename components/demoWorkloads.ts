@@ -7,7 +7,6 @@ export const STABLE = "v1";
 export const CANARY = "v2";
 /** http-echo's default listen port (https://github.com/hashicorp/http-echo, -listen=:5678). */
 export const APP_PORT = 5678;
-export { CLIENT_NAME };
 
 export interface DemoWorkloadsArgs {
     /** The sidecar-injected namespace (name) to deploy into. */
