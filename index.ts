@@ -8,14 +8,14 @@ import * as alicloud from "@pulumi/alicloud";
 import { loadConfig, StackConfig } from "./lib/config";
 import { MeshTarget } from "./lib/meshTarget";
 import { verificationCommands } from "./lib/verify";
-import { Network } from "./components/network";
-import { AckCluster } from "./components/ackCluster";
-import { AsmMesh } from "./components/asmMesh";
-import { ExistingMesh } from "./components/existingMesh";
-import { MeshNamespace } from "./components/meshNamespace";
-import { CANARY, DemoWorkloads, STABLE } from "./components/demoWorkloads";
-import { CanaryRouting } from "./components/canaryRouting";
-import { MeshSecurity } from "./components/meshSecurity";
+import { Network } from "./components/foundation/network";
+import { AckCluster } from "./components/foundation/ackCluster";
+import { AsmMesh } from "./components/foundation/asmMesh";
+import { ExistingMesh } from "./components/foundation/existingMesh";
+import { MeshNamespace } from "./components/mesh/meshNamespace";
+import { DemoWorkloads } from "./components/mesh/demoWorkloads";
+import { CanaryRouting } from "./components/mesh/canaryRouting";
+import { MeshSecurity } from "./components/mesh/meshSecurity";
 
 const cfg = loadConfig();
 
@@ -94,61 +94,48 @@ const foundation = cfg.mode === "create" ? createFoundation(cfg) : existingFound
 const target = foundation.target;
 
 // --- mesh layer ---
-const ns = new MeshNamespace("namespace", { name: cfg.namespace, target });
+const namespace = new MeshNamespace("namespace", { name: cfg.namespace, target });
 const workloads = new DemoWorkloads("demo", {
-    namespace: cfg.namespace,
-    dependsOn: [ns.namespace],
+    namespace,
     services: cfg.services,
     image: cfg.appImage,
     replicas: cfg.replicas,
     stableText: cfg.stableText,
     canaryText: cfg.canaryText,
     clientImage: cfg.clientImage,
-    target,
 });
 const header = cfg.canaryHeaderName ? { name: cfg.canaryHeaderName, value: cfg.canaryHeaderValue } : undefined;
-const routes = cfg.services.map(
-    (service) =>
-        new CanaryRouting(`route-${service}`, {
-            service,
-            namespace: cfg.namespace,
-            stable: { name: STABLE, labels: { version: STABLE } },
-            canary: { name: CANARY, labels: { version: CANARY } },
-            canaryWeight: cfg.canaryWeight,
-            header,
-            timeout: cfg.routeTimeout || undefined,
-            retries:
-                cfg.retryAttempts > 0
-                    ? { attempts: cfg.retryAttempts, perTryTimeout: cfg.retryPerTryTimeout || undefined, retryOn: cfg.retryOn || undefined }
-                    : undefined,
-            outlierDetection:
-                cfg.outlierConsecutive5xx > 0
-                    ? { consecutive5xxErrors: cfg.outlierConsecutive5xx, interval: cfg.outlierInterval, baseEjectionTime: cfg.outlierBaseEjectionTime }
-                    : undefined,
-            apiVersion: cfg.istioApiVersion,
-            target,
-            dependsOn: [ns.namespace],
-        }),
+const policy = {
+    canaryWeight: cfg.canaryWeight,
+    header,
+    timeout: cfg.routeTimeout || undefined,
+    retries:
+        cfg.retryAttempts > 0
+            ? { attempts: cfg.retryAttempts, perTryTimeout: cfg.retryPerTryTimeout || undefined, retryOn: cfg.retryOn || undefined }
+            : undefined,
+    outlierDetection:
+        cfg.outlierConsecutive5xx > 0
+            ? { consecutive5xxErrors: cfg.outlierConsecutive5xx, interval: cfg.outlierInterval, baseEjectionTime: cfg.outlierBaseEjectionTime }
+            : undefined,
+};
+const routes = workloads.apps.map(
+    (app) => new CanaryRouting(`route-${app.name}`, { app, namespace, policy, apiVersion: cfg.istioApiVersion }),
 );
 const security = new MeshSecurity("security", {
-    namespace: cfg.namespace,
+    namespace,
     mtlsMode: cfg.mtlsMode,
-    authorization: cfg.authorizationPolicy
-        ? { services: cfg.services, allowedClient: { namespace: cfg.namespace, serviceAccount: workloads.clientServiceAccount } }
-        : undefined,
+    authorization: cfg.authorizationPolicy ? { apps: workloads.apps, allowedClient: workloads.client } : undefined,
     apiVersion: cfg.istioApiVersion,
-    target,
-    dependsOn: [ns.namespace],
 });
 
 // --- outputs (the cloud ids exist only in mode=create) ---
 export = {
     mode: cfg.mode,
     ...foundation.outputs,
-    namespace: ns.name,
-    services: workloads.serviceNames,
+    namespace: namespace.name,
+    services: workloads.apps.map((a) => a.name),
     weights: routes[0].weights,
     mtlsMode: security.mtlsMode,
     authorizationPolicy: cfg.authorizationPolicy,
-    verify: verificationCommands(cfg.namespace, cfg.services, workloads.clientServiceAccount, header, "kubeconfig" in foundation.outputs),
+    verify: verificationCommands(cfg.namespace, cfg.services, workloads.client.name, header, "kubeconfig" in foundation.outputs),
 };

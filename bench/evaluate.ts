@@ -6,7 +6,7 @@
  *   npm run bench            (RUNS=5 npm run bench for more repetitions)
  */
 import * as path from "path";
-import { installMocks, settle } from "../tests/harness";
+import { installMocks, settle } from "../tests/support/harness";
 
 const SIZES = [1, 10, 50];
 const RUNS = Number(process.env.RUNS ?? 3);

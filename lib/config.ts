@@ -7,10 +7,20 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import * as cidr from "./cidr";
+import {
+    CLIENT_NAME,
+    CLUSTER_SPECS,
+    DISK_CATEGORIES,
+    ISTIO_API_VERSIONS,
+    MESH_CLUSTER_SPECS,
+    MESH_EDITIONS,
+    MODES,
+    MTLS_MODES,
+    NETWORK_PLUGINS,
+    PROJECT,
+    PROXY_MODES,
+} from "./constants";
 
-export const PROJECT = "asm-canary";
-/** Name of the in-mesh client workload (components/demoWorkloads.ts uses the same). */
-export const CLIENT_NAME = "curl";
 
 // ---------------------------------------------------------------------------------------------------
 // Field parsers. Stack config reaches the program as strings (arrays as JSON text), whatever the YAML
@@ -89,18 +99,9 @@ const durationText = (def: string) => text(def, new RegExp(`${DURATION.source}|^
 // The schema. Keys are the stack config keys (without the "asm-canary:" prefix).
 // ---------------------------------------------------------------------------------------------------
 
-export const NETWORK_PLUGINS = ["flannel", "terway"] as const;
-// Cluster specs of cs.ManagedKubernetes (node_modules/@pulumi/alicloud/cs/managedKubernetes.d.ts, clusterSpec).
-export const CLUSTER_SPECS = ["ack.standard", "ack.pro.small", "ack.pro.xlarge", "ack.pro.2xlarge"] as const;
-// ASM editions: Default = Standard, Pro = Professional/Enterprise
-// (https://www.alibabacloud.com/help/en/asm/developer-reference/api-servicemesh-2020-01-11-describeversions).
-export const MESH_EDITIONS = ["Default", "Pro"] as const;
-export const MESH_CLUSTER_SPECS = ["standard", "enterprise", "ultimate"] as const;
-export const MTLS_MODES = ["PERMISSIVE", "STRICT", "DISABLE"] as const;
-
 const fields = {
     // --- how the program gets its cluster ---
-    mode: oneOf(["create", "existing"] as const, "create"),
+    mode: oneOf(MODES, "create"),
     existingKubeconfigPath: text(""),
     existingClusterId: text(""),
     renderYamlDirectory: text(""),
@@ -116,19 +117,19 @@ const fields = {
     serviceCidr: cidrText("172.21.0.0/20"),
     kubernetesVersion: text("", /^$|^1\.\d+\.\d+(-aliyun\.\d+)?$/, 'an ACK version such as "1.33.3-aliyun.1", or "" for the latest'),
     clusterSpec: oneOf(CLUSTER_SPECS, "ack.pro.small"),
-    proxyMode: oneOf(["iptables", "ipvs"] as const, "iptables"),
+    proxyMode: oneOf(PROXY_MODES, "iptables"),
     apiServerPublic: bool(true),
     deletionProtection: bool(false),
     nodeInstanceTypes: list(["ecs.c7.xlarge", "ecs.c6.xlarge", "ecs.g7.xlarge"], (t) => (/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/.test(t) ? undefined : "is not an ECS instance type such as ecs.c7.xlarge"), "ECS instance types"),
     nodeCount: integer(1, 100, 2),
-    nodeDiskCategory: oneOf(["cloud_essd", "cloud_auto", "cloud_efficiency"] as const, "cloud_essd"),
+    nodeDiskCategory: oneOf(DISK_CATEGORIES, "cloud_essd"),
     nodeDiskSizeGb: integer(40, 2048, 120),
     meshEdition: oneOf(MESH_EDITIONS, "Pro"),
     meshClusterSpec: oneOf(MESH_CLUSTER_SPECS, "enterprise"),
     meshVersion: text("", /^$|^v\d+\.\d+\.\d+(\.\d+)?(-[a-z0-9]+)*$/, 'an ASM version such as "v1.24.6.60-ge2d7d9ed-aliyun", or "" for the newest'),
     meshApiServerPublic: bool(false),
     // --- mesh layer ---
-    istioApiVersion: oneOf(["v1beta1", "v1"] as const, "v1beta1"),
+    istioApiVersion: oneOf(ISTIO_API_VERSIONS, "v1beta1"),
     namespace: text("canary-demo", DNS_LABEL, "a DNS-1123 label (lower-case letters, digits, dashes; at most 63)"),
     services: list(["hello"], (s) => (DNS_LABEL.test(s) && s.length <= 50 ? undefined : "is not a DNS-1123 label of at most 50 characters"), "service names"),
     canaryWeight: integer(0, 100, 0),

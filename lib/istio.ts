@@ -14,8 +14,9 @@ import {
     IPeerAuthentication,
     PeerAuthentication,
 } from "@kubernetes-models/istio/security.istio.io/v1beta1";
+import type { IstioApiVersion } from "./constants";
+export type { IstioApiVersion };
 
-export type IstioApiVersion = "v1beta1" | "v1";
 export type VirtualServiceSpec = NonNullable<IVirtualService["spec"]>;
 export type DestinationRuleSpec = NonNullable<IDestinationRule["spec"]>;
 export type PeerAuthenticationSpec = NonNullable<IPeerAuthentication["spec"]>;

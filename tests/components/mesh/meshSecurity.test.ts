@@ -1,5 +1,5 @@
-import { principalOf } from "../components/meshSecurity";
-import { byType, CREATE_CONFIG, EXISTING_CONFIG, ISTIO, one, runProgram } from "./harness";
+import { principalOf } from "../../../components/mesh/meshSecurity";
+import { byType, CREATE_CONFIG, EXISTING_CONFIG, ISTIO, one, runProgram } from "../../support/harness";
 
 describe.each(["PERMISSIVE", "STRICT", "DISABLE"])("mtlsMode %s", (mode) => {
     test("the namespace-wide PeerAuthentication carries it", async () => {

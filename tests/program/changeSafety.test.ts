@@ -2,7 +2,7 @@
  * Change safety: evaluate the whole program twice with two configs and compare every resource's inputs.
  * A config change must alter exactly the object it is about; a changed name would be a replacement.
  */
-import { CREATE_CONFIG, EXISTING_CONFIG, ISTIO, runProgram } from "./harness";
+import { CREATE_CONFIG, EXISTING_CONFIG, ISTIO, runProgram } from "../support/harness";
 
 type Snapshot = Map<string, string>;
 

@@ -1,4 +1,4 @@
-import { CREATE_CONFIG, EXISTING_CONFIG, runProgram } from "./harness";
+import { CREATE_CONFIG, EXISTING_CONFIG, runProgram } from "../support/harness";
 
 describe("stack outputs of the mesh layer", () => {
     test("namespace, weights in force, mTLS mode and copy-paste verification commands", async () => {

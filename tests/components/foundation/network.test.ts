@@ -1,6 +1,6 @@
 import * as alicloud from "@pulumi/alicloud";
-import { Network, pickZones } from "../components/network";
-import { byType, CREATE_CONFIG, depsOf, installMocks, one, Recorded, resolve, runProgram } from "./harness";
+import { Network, pickZones } from "../../../components/foundation/network";
+import { byType, CREATE_CONFIG, depsOf, installMocks, one, Recorded, resolve, runProgram } from "../../support/harness";
 
 const T = {
     vpc: "alicloud:vpc/network:Network",

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { MeshTarget } from "../lib/meshTarget";
+import { MeshTarget } from "../../lib/meshTarget";
+import { componentType, withLegacyType } from "../../lib/constants";
 
 /**
  * The label that turns on automatic sidecar injection; ASM honours it on the data-plane (ACK) namespace,
@@ -19,21 +20,31 @@ export interface MeshNamespaceArgs {
 
 /**
  * A sidecar-injected namespace. Injection happens only when a pod is created, so everything placed in
- * it must depend on this component (the label exists before the first pod: no rollout restart needed).
+ * it is created through `childOptions`, which makes it wait for the labelled namespace (and so for the
+ * mesh behind it).
  */
 export class MeshNamespace extends pulumi.ComponentResource {
-    public readonly name: pulumi.Output<string>;
-    /** The Namespace resource, for `dependsOn`. */
+    /** The namespace's name, as Istio hosts and principals use it. */
+    public readonly name: string;
+    /** The Namespace resource. */
     public readonly namespace: k8s.core.v1.Namespace;
+    /** The data-plane cluster's Kubernetes provider: every object in the namespace goes through it. */
+    public readonly provider: k8s.Provider;
 
     constructor(name: string, args: MeshNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("asmcanary:mesh:MeshNamespace", name, {}, opts);
+        super(componentType("mesh", "MeshNamespace"), name, {}, withLegacyType("asmcanary:mesh:MeshNamespace", opts));
+        this.name = args.name;
+        this.provider = args.target.provider;
         this.namespace = new k8s.core.v1.Namespace(
             name,
             { metadata: { name: args.name, labels: { ...INJECTION_LABEL } } },
             { parent: this, provider: args.target.provider, dependsOn: args.target.dependsOn },
         );
-        this.name = this.namespace.metadata.name;
-        this.registerOutputs({ name: this.name });
+        this.registerOutputs({ name: this.namespace.metadata.name });
+    }
+
+    /** Options for a resource in this namespace: created by `parent`, through this provider, after the namespace. */
+    childOptions(parent: pulumi.Resource, dependsOn: pulumi.Resource[] = []): pulumi.CustomResourceOptions {
+        return { parent, provider: this.provider, dependsOn: [this.namespace, ...dependsOn] };
     }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, parseConfig } from "../lib/config";
-import { installMocks, settle } from "./harness";
+import { ConfigError, parseConfig } from "../../lib/config";
+import { installMocks, settle } from "../support/harness";
 
 /** The problems parseConfig reports for `raw` (fails the test if it accepts it). */
 function problems(raw: Record<string, string>, hasSecretKubeconfig = false): string[] {
@@ -225,7 +225,7 @@ describe("bad config stops the program before any resource is declared", () => {
         const rec = await installMocks(config);
         expect(() =>
             jest.isolateModules(() => {
-                require("../index");
+                require("../../index");
             }),
         ).toThrow(message);
         await settle();

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as alicloud from "@pulumi/alicloud";
+import { componentType, DiskCategory, withLegacyType } from "../../lib/constants";
 
 export interface NetworkArgs {
     /** Prefix for the cloud-side names of every resource. */
@@ -15,7 +16,7 @@ export interface NetworkArgs {
     /** The node instance type the looked-up zones must be able to create. */
     readonly instanceType: string;
     /** The node system disk category the looked-up zones must offer. */
-    readonly diskCategory: string;
+    readonly diskCategory: DiskCategory;
     /** The Alibaba Cloud provider (region) to create everything with. */
     readonly provider: alicloud.Provider;
 }
@@ -51,7 +52,7 @@ export class Network extends pulumi.ComponentResource {
     public readonly snatEntries: alicloud.vpc.SnatEntry[];
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("asmcanary:network:Network", name, {}, opts);
+        super(componentType("foundation", "Network"), name, {}, withLegacyType("asmcanary:network:Network", opts));
         const child = { parent: this, provider: args.provider };
         const prefix = args.namePrefix;
 

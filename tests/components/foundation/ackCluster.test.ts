@@ -1,4 +1,4 @@
-import { byType, CREATE_CONFIG, depsOf, isSecretInput, MOCK_KUBECONFIG, one, plain, runProgram } from "./harness";
+import { byType, CREATE_CONFIG, depsOf, isSecretInput, MOCK_KUBECONFIG, one, plain, runProgram } from "../../support/harness";
 
 const ACK = "alicloud:cs/managedKubernetes:ManagedKubernetes";
 const POOL = "alicloud:cs/nodePool:NodePool";

@@ -1,4 +1,4 @@
-import { byType, CREATE_CONFIG, EXISTING_CONFIG, isSecretInput, one, plain, runProgram } from "./harness";
+import { byType, CREATE_CONFIG, EXISTING_CONFIG, isSecretInput, one, plain, runProgram } from "../support/harness";
 
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n";
 

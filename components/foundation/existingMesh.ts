@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { MeshTarget } from "../lib/meshTarget";
+import { MeshTarget } from "../../lib/meshTarget";
+import { componentType, withLegacyType } from "../../lib/constants";
 
 export interface ExistingMeshArgs {
     /** Kubeconfig contents of an ACK cluster already attached to an ASM instance (secret). */
@@ -22,7 +23,7 @@ export class ExistingMesh extends pulumi.ComponentResource {
     public readonly target: MeshTarget;
 
     constructor(name: string, args: ExistingMeshArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("asmcanary:mesh:ExistingMesh", name, {}, opts);
+        super(componentType("foundation", "ExistingMesh"), name, {}, withLegacyType("asmcanary:mesh:ExistingMesh", opts));
         const sources = [args.kubeconfig, args.kubeconfigPath, args.renderYamlDirectory].filter((s) => s !== undefined && s !== "");
         if (sources.length !== 1) {
             throw new pulumi.ResourceError("ExistingMesh needs exactly one of kubeconfig, kubeconfigPath or renderYamlDirectory", this);

@@ -1,14 +1,18 @@
-import { destinationRuleManifest, routeWeights, virtualServiceManifest } from "../components/canaryRouting";
-import { depsOf, EXISTING_CONFIG, ISTIO, one, runProgram } from "./harness";
+import { destinationRuleManifest, RouteTarget, RoutingPolicy, routeWeights, virtualServiceManifest } from "../../../components/mesh/canaryRouting";
+import { depsOf, EXISTING_CONFIG, ISTIO, one, runProgram } from "../../support/harness";
 
-const base = {
+const base: RouteTarget = {
     service: "hello",
     namespace: "demo",
-    stable: { name: "v1", labels: { version: "v1" } },
-    canary: { name: "v2", labels: { version: "v2" } },
-    apiVersion: "v1beta1" as const,
-    canaryWeight: 10,
+    subsets: [
+        { name: "v1", labels: { version: "v1" } },
+        { name: "v2", labels: { version: "v2" } },
+    ],
+    apiVersion: "v1beta1",
+    policy: { canaryWeight: 10 },
 };
+/** The base target with more routing policy. */
+const withPolicy = (p: Partial<RoutingPolicy>): RouteTarget => ({ ...base, policy: { ...base.policy, ...p } });
 
 describe("weights", () => {
     test.each([
@@ -56,7 +60,7 @@ describe("manifests", () => {
     });
 
     test("outlier detection goes on the DestinationRule's traffic policy", () => {
-        const dr = destinationRuleManifest({ ...base, outlierDetection: { consecutive5xxErrors: 5, interval: "10s", baseEjectionTime: "30s" } });
+        const dr = destinationRuleManifest(withPolicy({ outlierDetection: { consecutive5xxErrors: 5, interval: "10s", baseEjectionTime: "30s" } }));
         expect(dr.spec.trafficPolicy).toEqual({ outlierDetection: { consecutive5xxErrors: 5, interval: "10s", baseEjectionTime: "30s" } });
     });
 
@@ -69,12 +73,11 @@ describe("manifests", () => {
     });
 
     test("header override first, then the weighted split; timeout and retries on both", () => {
-        const vs = virtualServiceManifest({
-            ...base,
+        const vs = virtualServiceManifest(withPolicy({
             header: { name: "x-canary", value: "always" },
             timeout: "5s",
             retries: { attempts: 3, perTryTimeout: "2s", retryOn: "5xx,reset" },
-        });
+        }));
         const retries = { attempts: 3, perTryTimeout: "2s", retryOn: "5xx,reset" };
         expect(vs.spec.http).toEqual([
             {
@@ -93,10 +96,10 @@ describe("manifests", () => {
     });
 
     test("the upstream Istio schema rejects a malformed spec", () => {
-        expect(() => virtualServiceManifest({ ...base, retries: { attempts: "three" as unknown as number } })).toThrow(
+        expect(() => virtualServiceManifest(withPolicy({ retries: { attempts: "three" as unknown as number } }))).toThrow(
             /VirtualService demo\/hello does not match the Istio schema: .*attempts must be integer/,
         );
-        expect(() => destinationRuleManifest({ ...base, outlierDetection: { consecutive5xxErrors: 5, interval: 10 as unknown as string, baseEjectionTime: "30s" } })).toThrow(
+        expect(() => destinationRuleManifest(withPolicy({ outlierDetection: { consecutive5xxErrors: 5, interval: 10 as unknown as string, baseEjectionTime: "30s" } }))).toThrow(
             /DestinationRule demo\/hello does not match the Istio schema/,
         );
     });

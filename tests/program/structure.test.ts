@@ -1,5 +1,5 @@
 /** Component hygiene across the whole program: parents, explicit providers, type tokens. */
-import { CREATE_CONFIG, EXISTING_CONFIG, runProgram } from "./harness";
+import { CREATE_CONFIG, EXISTING_CONFIG, runProgram } from "../support/harness";
 
 describe.each([
     ["create", CREATE_CONFIG],
@@ -11,18 +11,18 @@ describe.each([
     });
 
     test("components use pkg:module:Name type tokens and sit at the top", () => {
-        const components = run.resources.filter((r) => r.type.startsWith("asmcanary:"));
+        const components = run.resources.filter((r) => r.type.startsWith("asm-canary:"));
         expect(components.length).toBeGreaterThanOrEqual(5);
         for (const c of components) {
-            expect(c.type).toMatch(/^asmcanary:[a-z]+:[A-Z][A-Za-z]+$/);
+            expect(c.type).toMatch(/^asm-canary:(foundation|mesh):[A-Z][A-Za-z]+$/);
         }
     });
 
     test("every other resource is the child of a component (except the one regional provider)", () => {
-        const leaves = run.resources.filter((r) => !r.type.startsWith("asmcanary:") && r.type !== "pulumi:providers:alicloud");
+        const leaves = run.resources.filter((r) => !r.type.startsWith("asm-canary:") && r.type !== "pulumi:providers:alicloud");
         expect(leaves.length).toBeGreaterThan(10);
         for (const r of leaves) {
-            expect({ name: r.name, parent: r.parent }).toEqual({ name: r.name, parent: expect.stringMatching(/::asmcanary:[a-z]+:[A-Z]\w+::/) });
+            expect({ name: r.name, parent: r.parent }).toEqual({ name: r.name, parent: expect.stringMatching(/::asm-canary:(foundation|mesh):[A-Z]\w+::/) });
         }
     });
 

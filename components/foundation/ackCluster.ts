@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as alicloud from "@pulumi/alicloud";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
+import { ClusterSpec, componentType, DiskCategory, NetworkPlugin, ProxyMode, withLegacyType } from "../../lib/constants";
 
 export interface AckClusterArgs {
     /** Prefix for cloud-side names; a random suffix keeps the cluster name unique in the account. */
@@ -9,7 +10,7 @@ export interface AckClusterArgs {
     /** Node (and control-plane) vSwitch ids, one per zone. */
     readonly vswitchIds: pulumi.Input<string[]>;
     /** "flannel" (pods on podCidr) or "terway" (pods on podVswitchIds). Create-only. */
-    readonly networkPlugin: "flannel" | "terway";
+    readonly networkPlugin: NetworkPlugin;
     /** Flannel pod CIDR (ignored for Terway). */
     readonly podCidr: string;
     /** Terway pod vSwitch ids (ignored for Flannel). */
@@ -19,9 +20,9 @@ export interface AckClusterArgs {
     /** Kubernetes version; "" lets ACK pick the latest at creation (Optional+Computed: no drift). */
     readonly kubernetesVersion: string;
     /** ACK cluster spec, e.g. ack.pro.small. */
-    readonly clusterSpec: string;
+    readonly clusterSpec: ClusterSpec;
     /** kube-proxy mode. */
-    readonly proxyMode: "iptables" | "ipvs";
+    readonly proxyMode: ProxyMode;
     /** Whether the API server gets an internet-facing SLB (needed when `pulumi up` runs outside the VPC). */
     readonly apiServerPublic: boolean;
     /** ACK deletion protection. */
@@ -31,7 +32,7 @@ export interface AckClusterArgs {
     /** Number of worker nodes. */
     readonly nodeCount: number;
     /** Node system disk category (snake_case, e.g. cloud_essd). */
-    readonly nodeDiskCategory: string;
+    readonly nodeDiskCategory: DiskCategory;
     /** Node system disk size in GiB. */
     readonly nodeDiskSizeGb: number;
     /** Resources the cluster must wait for, e.g. the SNAT entries that give nodes outbound internet. */
@@ -41,7 +42,7 @@ export interface AckClusterArgs {
 }
 
 /** The create-only add-on that installs the chosen network plugin (cs/managedKubernetes.d.ts examples). */
-export function networkAddons(plugin: "flannel" | "terway"): { name: string }[] {
+export function networkAddons(plugin: NetworkPlugin): { name: string }[] {
     return [{ name: plugin === "flannel" ? "flannel" : "terway-eniip" }];
 }
 
@@ -64,7 +65,7 @@ export class AckCluster extends pulumi.ComponentResource {
     public readonly k8sProvider: k8s.Provider;
 
     constructor(name: string, args: AckClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("asmcanary:cluster:AckCluster", name, {}, opts);
+        super(componentType("foundation", "AckCluster"), name, {}, withLegacyType("asmcanary:cluster:AckCluster", opts));
         const child = { parent: this, provider: args.provider };
 
         const suffix = new random.RandomString(`${name}-suffix`, { length: 6, special: false, upper: false }, { parent: this });

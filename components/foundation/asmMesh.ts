@@ -1,15 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as alicloud from "@pulumi/alicloud";
 import * as k8s from "@pulumi/kubernetes";
-import { MeshTarget } from "../lib/meshTarget";
+import { MeshTarget } from "../../lib/meshTarget";
+import { componentType, MeshClusterSpec, MeshEdition, withLegacyType } from "../../lib/constants";
 
 export interface AsmMeshArgs {
     /** Prefix for the mesh's name. */
     readonly namePrefix: string;
     /** "Default" (Standard) or "Pro"; ForceNew, so always set explicitly. */
-    readonly edition: "Default" | "Pro";
+    readonly edition: MeshEdition;
     /** standard | enterprise | ultimate (provider tests pair Default+standard, Pro+enterprise/ultimate). */
-    readonly clusterSpec: "standard" | "enterprise" | "ultimate";
+    readonly clusterSpec: MeshClusterSpec;
     /** Pinned ASM version; "" picks the newest available for the edition at creation. */
     readonly version: string;
     /** The VPC the mesh's control-plane endpoint lives in (the cluster's VPC). */
@@ -60,7 +61,7 @@ export class AsmMesh extends pulumi.ComponentResource {
     public readonly target: MeshTarget;
 
     constructor(name: string, args: AsmMeshArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("asmcanary:mesh:AsmMesh", name, {}, opts);
+        super(componentType("foundation", "AsmMesh"), name, {}, withLegacyType("asmcanary:mesh:AsmMesh", opts));
         const child = { parent: this, provider: args.provider };
 
         const version = args.version

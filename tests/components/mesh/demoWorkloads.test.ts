@@ -1,4 +1,4 @@
-import { byType, CREATE_CONFIG, depsOf, EXISTING_CONFIG, one, runProgram } from "./harness";
+import { byType, CREATE_CONFIG, depsOf, EXISTING_CONFIG, one, runProgram } from "../../support/harness";
 
 const NS = "kubernetes:core/v1:Namespace";
 const DEP = "kubernetes:apps/v1:Deployment";

@@ -170,7 +170,7 @@ export async function runProgram(config: Record<string, string>, opts: { preview
     const rec = await installMocks(config, opts);
     let mod: Record<string, unknown> = {};
     jest.isolateModules(() => {
-        mod = require("../index");
+        mod = require("../../index");
     });
     const outputs: Record<string, unknown> = {};
     const secretOutputs: string[] = [];

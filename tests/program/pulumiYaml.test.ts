@@ -2,9 +2,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { CONFIG_KEYS, parseConfig, PROJECT, SECRET_KEYS } from "../lib/config";
+import { CONFIG_KEYS, parseConfig, SECRET_KEYS } from "../../lib/config";
+import { PROJECT } from "../../lib/constants";
 
-const root = path.join(__dirname, "..");
+const root = path.join(__dirname, "..", "..");
 const project = yaml.load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as {
     name: string;
     config: Record<string, { type: string; default?: unknown; description?: string; items?: { type: string } }>;

@@ -1,5 +1,5 @@
-import { newestMeshVersion } from "../components/asmMesh";
-import { CREATE_CONFIG, depsOf, ISTIO, one, runProgram } from "./harness";
+import { newestMeshVersion } from "../../../components/foundation/asmMesh";
+import { CREATE_CONFIG, depsOf, ISTIO, one, runProgram } from "../../support/harness";
 
 const MESH = "alicloud:servicemesh/serviceMesh:ServiceMesh";
 
@@ -45,13 +45,17 @@ describe("AsmMesh", () => {
         expect(run.secretOutputs).toContain("meshKubeconfig");
     });
 
-    test("the namespace and every Istio object wait for the mesh attachment and use the ACK provider", () => {
+    test("the namespace waits for the mesh attachment, every Istio object for the namespace; all use the ACK provider", () => {
         const meshUrn = one(run.resources, MESH).urn;
-        const meshLayer = run.resources.filter((r) => Object.values(ISTIO).includes(r.type) || r.type === "kubernetes:core/v1:Namespace");
-        expect(meshLayer.length).toBeGreaterThanOrEqual(4);
-        for (const r of meshLayer) {
-            expect({ name: r.name, dependsOnMesh: r.dependencies.includes(meshUrn) }).toEqual({ name: r.name, dependsOnMesh: true });
+        const ns = one(run.resources, "kubernetes:core/v1:Namespace");
+        expect(ns.dependencies).toContain(meshUrn);
+        const istio = run.resources.filter((r) => Object.values(ISTIO).includes(r.type));
+        expect(istio.length).toBeGreaterThanOrEqual(3);
+        for (const r of [ns, ...istio]) {
             expect(r.provider).toMatch(/pulumi:providers:kubernetes::ack-k8s::/);
+        }
+        for (const r of istio) {
+            expect({ name: r.name, waitsForNamespace: r.dependencies.includes(ns.urn) }).toEqual({ name: r.name, waitsForNamespace: true });
         }
     });
 });

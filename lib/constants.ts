@@ -1,0 +1,70 @@
+/**
+ * Names and constants that more than one file needs: each has its one definition here.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+
+/** The project's one name: Pulumi project and config namespace, type-token package, cache directory. */
+export const PROJECT = "asm-canary";
+
+/** Subset (and pod `version` label) of the stable and the canary version of every demo service. */
+export const STABLE = "v1";
+export const CANARY = "v2";
+export const VERSIONS = [STABLE, CANARY] as const;
+export type Version = (typeof VERSIONS)[number];
+
+/** Name of the in-mesh client workload: its Deployment, ServiceAccount (mesh identity) and container. */
+export const CLIENT_NAME = "curl";
+
+/** http-echo's listen port (https://github.com/hashicorp/http-echo, -listen=:5678). */
+export const APP_PORT = 5678;
+/** The Service port of every demo service, and its name: `http` makes Istio treat it as HTTP (IST0118). */
+export const SERVICE_PORT = { name: "http", port: 80 } as const;
+
+/** The layers a component belongs to; the module part of its type token. */
+export type Layer = "foundation" | "mesh";
+
+/** A component's type token, `asm-canary:<layer>:<Name>`. */
+export function componentType(layer: Layer, name: string): string {
+    return `${PROJECT}:${layer}:${name}`;
+}
+
+/**
+ * Options for a component whose type token changed: an alias to the old token keeps every existing stack's
+ * state (the component and, through it, its children) without a replacement.
+ */
+export function withLegacyType(
+    legacyType: string,
+    opts: pulumi.ComponentResourceOptions | undefined,
+): pulumi.ComponentResourceOptions {
+    return { ...opts, aliases: [...(opts?.aliases ?? []), { type: legacyType }] };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Allowed values of the enumerated config keys; the types the components take are derived from them.
+// ---------------------------------------------------------------------------------------------------
+
+export const MODES = ["create", "existing"] as const;
+export type Mode = (typeof MODES)[number];
+export const NETWORK_PLUGINS = ["flannel", "terway"] as const;
+export type NetworkPlugin = (typeof NETWORK_PLUGINS)[number];
+/** cs.ManagedKubernetes clusterSpec values (node_modules/@pulumi/alicloud/cs/managedKubernetes.d.ts). */
+export const CLUSTER_SPECS = ["ack.standard", "ack.pro.small", "ack.pro.xlarge", "ack.pro.2xlarge"] as const;
+export type ClusterSpec = (typeof CLUSTER_SPECS)[number];
+/** kube-proxy modes; ipvs is deprecated upstream from Kubernetes 1.35, iptables works for every version. */
+export const PROXY_MODES = ["iptables", "ipvs"] as const;
+export type ProxyMode = (typeof PROXY_MODES)[number];
+export const DISK_CATEGORIES = ["cloud_essd", "cloud_auto", "cloud_efficiency"] as const;
+export type DiskCategory = (typeof DISK_CATEGORIES)[number];
+/**
+ * ASM editions: Default = Standard, Pro = Enterprise/Ultimate
+ * (https://www.alibabacloud.com/help/en/asm/developer-reference/api-servicemesh-2020-01-11-describeversions).
+ */
+export const MESH_EDITIONS = ["Default", "Pro"] as const;
+export type MeshEdition = (typeof MESH_EDITIONS)[number];
+export const MESH_CLUSTER_SPECS = ["standard", "enterprise", "ultimate"] as const;
+export type MeshClusterSpec = (typeof MESH_CLUSTER_SPECS)[number];
+/** API versions of the Istio objects: v1beta1 is served by every ASM 1.2x, v1 needs Istio >= 1.22. */
+export const ISTIO_API_VERSIONS = ["v1beta1", "v1"] as const;
+export type IstioApiVersion = (typeof ISTIO_API_VERSIONS)[number];
+export const MTLS_MODES = ["PERMISSIVE", "STRICT", "DISABLE"] as const;
+export type MtlsMode = (typeof MTLS_MODES)[number];
