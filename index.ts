@@ -111,11 +111,19 @@ const policy = {
     timeout: cfg.routeTimeout || undefined,
     retries:
         cfg.retryAttempts > 0
-            ? { attempts: cfg.retryAttempts, perTryTimeout: cfg.retryPerTryTimeout || undefined, retryOn: cfg.retryOn || undefined }
+            ? {
+                  attempts: cfg.retryAttempts,
+                  perTryTimeout: cfg.retryPerTryTimeout || undefined,
+                  retryOn: cfg.retryOn || undefined,
+              }
             : undefined,
     outlierDetection:
         cfg.outlierConsecutive5xx > 0
-            ? { consecutive5xxErrors: cfg.outlierConsecutive5xx, interval: cfg.outlierInterval, baseEjectionTime: cfg.outlierBaseEjectionTime }
+            ? {
+                  consecutive5xxErrors: cfg.outlierConsecutive5xx,
+                  interval: cfg.outlierInterval,
+                  baseEjectionTime: cfg.outlierBaseEjectionTime,
+              }
             : undefined,
 };
 const routes = workloads.apps.map(
@@ -137,5 +145,11 @@ export = {
     weights: routes[0].weights,
     mtlsMode: security.mtlsMode,
     authorizationPolicy: cfg.authorizationPolicy,
-    verify: verificationCommands(cfg.namespace, cfg.services, workloads.client.name, header, "kubeconfig" in foundation.outputs),
+    verify: verificationCommands(
+        cfg.namespace,
+        cfg.services,
+        workloads.client.name,
+        header,
+        "kubeconfig" in foundation.outputs,
+    ),
 };

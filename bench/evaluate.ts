@@ -14,14 +14,21 @@ const projectRoot = path.join(__dirname, "..");
 
 function freshRequireIndex(): void {
     for (const key of Object.keys(require.cache)) {
-        if (key.startsWith(projectRoot) && !key.includes(`${path.sep}node_modules${path.sep}`) && !key.includes(`${path.sep}tests${path.sep}`)) {
+        if (
+            key.startsWith(projectRoot) &&
+            !key.includes(`${path.sep}node_modules${path.sep}`) &&
+            !key.includes(`${path.sep}tests${path.sep}`)
+        ) {
             delete require.cache[key];
         }
     }
     require(path.join(projectRoot, "index"));
 }
 
-async function evaluate(services: number, mode: "create" | "existing"): Promise<{ ms: number; resources: number; heapMb: number }> {
+async function evaluate(
+    services: number,
+    mode: "create" | "existing",
+): Promise<{ ms: number; resources: number; heapMb: number }> {
     const names = Array.from({ length: services }, (_, i) => (i === 0 ? "hello" : `svc-${i}`));
     const config: Record<string, string> = { services: JSON.stringify(names), canaryWeight: "10" };
     if (mode === "existing") {
@@ -55,9 +62,13 @@ async function main(): Promise<void> {
             }
             const ms = median(runs.map((r) => r.ms));
             console.log(
-                `${mode.padEnd(9)} ${String(n).padStart(8)}  ${String(runs[0].resources).padStart(9)}  ${ms.toFixed(0).padStart(9)}  ${(ms / n)
+                `${mode.padEnd(9)} ${String(n).padStart(8)}  ${String(runs[0].resources).padStart(9)}  ${ms.toFixed(0).padStart(9)}  ${(
+                    ms / n
+                )
                     .toFixed(1)
-                    .padStart(10)}  ${median(runs.map((r) => r.heapMb)).toFixed(1).padStart(13)}`,
+                    .padStart(10)}  ${median(runs.map((r) => r.heapMb))
+                    .toFixed(1)
+                    .padStart(13)}`,
             );
         }
     }

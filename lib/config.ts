@@ -21,7 +21,6 @@ import {
     PROXY_MODES,
 } from "./constants";
 
-
 // ---------------------------------------------------------------------------------------------------
 // Field parsers. Stack config reaches the program as strings (arrays as JSON text), whatever the YAML
 // type, so each parser takes `string | undefined` and yields the typed value or its default.
@@ -50,22 +49,30 @@ function field<T>(def: T, parse: (raw: string) => T | Invalid): Field<T> {
 }
 
 function text(def: string, pattern?: RegExp, allowed?: string): Field<string> {
-    return field(def, (raw) => (!pattern || pattern.test(raw) ? raw : new Invalid(`must be ${allowed ?? `a string matching ${pattern}`}`)));
+    return field(def, (raw) =>
+        !pattern || pattern.test(raw) ? raw : new Invalid(`must be ${allowed ?? `a string matching ${pattern}`}`),
+    );
 }
 
 function oneOf<const T extends readonly string[]>(values: T, def: T[number]): Field<T[number]> {
-    return field<T[number]>(def, (raw) => ((values as readonly string[]).includes(raw) ? raw : new Invalid(`must be one of ${values.join(", ")}`)));
+    return field<T[number]>(def, (raw) =>
+        (values as readonly string[]).includes(raw) ? raw : new Invalid(`must be one of ${values.join(", ")}`),
+    );
 }
 
 function integer(min: number, max: number, def: number): Field<number> {
     return field(def, (raw) => {
         const n = Number(raw);
-        return /^-?\d+$/.test(raw.trim()) && n >= min && n <= max ? n : new Invalid(`must be a whole number from ${min} to ${max}`);
+        return /^-?\d+$/.test(raw.trim()) && n >= min && n <= max
+            ? n
+            : new Invalid(`must be a whole number from ${min} to ${max}`);
     });
 }
 
 function bool(def: boolean): Field<boolean> {
-    return field(def, (raw) => (raw === "true" || raw === "false" ? raw === "true" : new Invalid("must be true or false")));
+    return field(def, (raw) =>
+        raw === "true" || raw === "false" ? raw === "true" : new Invalid("must be true or false"),
+    );
 }
 
 function list(def: string[], item: (s: string) => string | undefined, what: string): Field<string[]> {
@@ -93,7 +100,8 @@ const cidrText = (def: string) => text(def, /^\d+\.\d+\.\d+\.\d+\/\d+$/, "an IPv
 const cidrItem = (v: string) => cidr.problem(v);
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DURATION = /^\d+(\.\d+)?(ms|s|m|h)$/;
-const durationText = (def: string) => text(def, new RegExp(`${DURATION.source}|^$`), 'a duration such as "500ms", "5s" or "1m" (or "" for none)');
+const durationText = (def: string) =>
+    text(def, new RegExp(`${DURATION.source}|^$`), 'a duration such as "500ms", "5s" or "1m" (or "" for none)');
 
 // ---------------------------------------------------------------------------------------------------
 // The schema. Keys are the stack config keys (without the "asm-canary:" prefix).
@@ -107,40 +115,69 @@ const fields = {
     renderYamlDirectory: text(""),
     // --- Alibaba Cloud foundation (mode = create) ---
     region: text("ap-southeast-1", /^[a-z]{2}(-[a-z0-9]+)+$/, "an Alibaba Cloud region id such as ap-southeast-1"),
-    namePrefix: text("asm-canary", /^[a-z][a-z0-9-]{1,22}[a-z0-9]$/, "3-24 lower-case letters, digits and dashes, starting with a letter"),
+    namePrefix: text(
+        "asm-canary",
+        /^[a-z][a-z0-9-]{1,22}[a-z0-9]$/,
+        "3-24 lower-case letters, digits and dashes, starting with a letter",
+    ),
     vpcCidr: cidrText("192.168.0.0/16"),
     nodeVswitchCidrs: list(["192.168.0.0/20", "192.168.16.0/20"], cidrItem, "CIDR blocks"),
     podVswitchCidrs: list(["192.168.64.0/19", "192.168.96.0/19"], cidrItem, "CIDR blocks"),
-    zones: list([], (z) => (/^[a-z]{2}(-[a-z0-9]+)+$/.test(z) ? undefined : "is not a zone id such as ap-southeast-1a"), "zone ids"),
+    zones: list(
+        [],
+        (z) => (/^[a-z]{2}(-[a-z0-9]+)+$/.test(z) ? undefined : "is not a zone id such as ap-southeast-1a"),
+        "zone ids",
+    ),
     networkPlugin: oneOf(NETWORK_PLUGINS, "flannel"),
     podCidr: cidrText("172.20.0.0/16"),
     serviceCidr: cidrText("172.21.0.0/20"),
-    kubernetesVersion: text("", /^$|^1\.\d+\.\d+(-aliyun\.\d+)?$/, 'an ACK version such as "1.33.3-aliyun.1", or "" for the latest'),
+    kubernetesVersion: text(
+        "",
+        /^$|^1\.\d+\.\d+(-aliyun\.\d+)?$/,
+        'an ACK version such as "1.33.3-aliyun.1", or "" for the latest',
+    ),
     clusterSpec: oneOf(CLUSTER_SPECS, "ack.pro.small"),
     proxyMode: oneOf(PROXY_MODES, "iptables"),
     apiServerPublic: bool(true),
     deletionProtection: bool(false),
-    nodeInstanceTypes: list(["ecs.c7.xlarge", "ecs.c6.xlarge", "ecs.g7.xlarge"], (t) => (/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/.test(t) ? undefined : "is not an ECS instance type such as ecs.c7.xlarge"), "ECS instance types"),
+    nodeInstanceTypes: list(
+        ["ecs.c7.xlarge", "ecs.c6.xlarge", "ecs.g7.xlarge"],
+        (t) =>
+            /^ecs\.[a-z0-9-]+\.[a-z0-9]+$/.test(t) ? undefined : "is not an ECS instance type such as ecs.c7.xlarge",
+        "ECS instance types",
+    ),
     nodeCount: integer(1, 100, 2),
     nodeDiskCategory: oneOf(DISK_CATEGORIES, "cloud_essd"),
     nodeDiskSizeGb: integer(40, 2048, 120),
     meshEdition: oneOf(MESH_EDITIONS, "Pro"),
     meshClusterSpec: oneOf(MESH_CLUSTER_SPECS, "enterprise"),
-    meshVersion: text("", /^$|^v\d+\.\d+\.\d+(\.\d+)?(-[a-z0-9]+)*$/, 'an ASM version such as "v1.24.6.60-ge2d7d9ed-aliyun", or "" for the newest'),
+    meshVersion: text(
+        "",
+        /^$|^v\d+\.\d+\.\d+(\.\d+)?(-[a-z0-9]+)*$/,
+        'an ASM version such as "v1.24.6.60-ge2d7d9ed-aliyun", or "" for the newest',
+    ),
     meshApiServerPublic: bool(false),
     // --- mesh layer ---
     istioApiVersion: oneOf(ISTIO_API_VERSIONS, "v1beta1"),
     namespace: text("canary-demo", DNS_LABEL, "a DNS-1123 label (lower-case letters, digits, dashes; at most 63)"),
-    services: list(["hello"], (s) => (DNS_LABEL.test(s) && s.length <= 50 ? undefined : "is not a DNS-1123 label of at most 50 characters"), "service names"),
+    services: list(
+        ["hello"],
+        (s) => (DNS_LABEL.test(s) && s.length <= 50 ? undefined : "is not a DNS-1123 label of at most 50 characters"),
+        "service names",
+    ),
     canaryWeight: integer(0, 100, 0),
     mtlsMode: oneOf(MTLS_MODES, "PERMISSIVE"),
     authorizationPolicy: bool(false),
     canaryHeaderName: text("", /^$|^[a-z0-9-]+$/, 'a lower-case HTTP header name such as "x-canary", or ""'),
-    canaryHeaderValue: text("", /^[A-Za-z0-9._~+-]*$/, "letters, digits and . _ ~ + - (or \"\")"),
+    canaryHeaderValue: text("", /^[A-Za-z0-9._~+-]*$/, 'letters, digits and . _ ~ + - (or "")'),
     routeTimeout: durationText(""),
     retryAttempts: integer(0, 10, 0),
     retryPerTryTimeout: durationText(""),
-    retryOn: text("", /^$|^[a-z0-9-]+(,[a-z0-9-]+)*$/, 'a comma-separated list of Envoy retry conditions such as "5xx,connect-failure"'),
+    retryOn: text(
+        "",
+        /^$|^[a-z0-9-]+(,[a-z0-9-]+)*$/,
+        'a comma-separated list of Envoy retry conditions such as "5xx,connect-failure"',
+    ),
     outlierConsecutive5xx: integer(0, 100, 0),
     outlierInterval: durationText("10s"),
     outlierBaseEjectionTime: durationText("30s"),
@@ -218,22 +255,26 @@ function crossChecks(c: Parsed, hasSecretKubeconfig: boolean): string[] {
         return out;
     }
     if (c.renderYamlDirectory) {
-        out.push(`renderYamlDirectory: got ${JSON.stringify(c.renderYamlDirectory)}; only allowed with mode "existing"`);
+        out.push(
+            `renderYamlDirectory: got ${JSON.stringify(c.renderYamlDirectory)}; only allowed with mode "existing"`,
+        );
     }
     // The program reaches the new cluster through cs.getClusterCredential, which returns the kubeconfig
     // of the PUBLIC endpoint (provider 3.108 offers no private-IP variant): without one nothing can apply
     // the mesh layer. Private-only clusters: create them elsewhere and use mode=existing from the VPC.
     if (!c.apiServerPublic) {
         out.push(
-            "apiServerPublic: got false; mode \"create\" needs the public API endpoint (the program applies the mesh layer " +
-                "through it); for a private-only cluster use mode \"existing\" with a kubeconfig that reaches it",
+            'apiServerPublic: got false; mode "create" needs the public API endpoint (the program applies the mesh layer ' +
+                'through it); for a private-only cluster use mode "existing" with a kubeconfig that reaches it',
         );
     }
     // Pairings the provider's own acceptance tests use (aliyun/terraform-provider-alicloud
     // alicloud/resource_alicloud_service_mesh_service_mesh_test.go): Default+standard, Pro+enterprise/ultimate.
     const specs = c.meshEdition === "Default" ? ["standard"] : ["enterprise", "ultimate"];
     if (!specs.includes(c.meshClusterSpec)) {
-        out.push(`meshClusterSpec: got "${c.meshClusterSpec}" with meshEdition "${c.meshEdition}"; must be ${specs.join(" or ")}`);
+        out.push(
+            `meshClusterSpec: got "${c.meshClusterSpec}" with meshEdition "${c.meshEdition}"; must be ${specs.join(" or ")}`,
+        );
     }
     // Network plan (https://www.alibabacloud.com/help/doc-detail/86500.htm): the VPC inside 10/8,
     // 172.16/12 or 192.168/16; vSwitches inside the VPC and disjoint; pod and service CIDRs outside it.
@@ -270,17 +311,23 @@ function crossChecks(c: Parsed, hasSecretKubeconfig: boolean): string[] {
         }
     }
     if (c.nodeVswitchCidrs.length < 2) {
-        out.push(`nodeVswitchCidrs: got ${JSON.stringify(c.nodeVswitchCidrs)}; needs at least two blocks, one per zone`);
+        out.push(
+            `nodeVswitchCidrs: got ${JSON.stringify(c.nodeVswitchCidrs)}; needs at least two blocks, one per zone`,
+        );
     }
     if (c.networkPlugin === "terway" && c.podVswitchCidrs.length !== c.nodeVswitchCidrs.length) {
-        out.push(`podVswitchCidrs: got ${JSON.stringify(c.podVswitchCidrs)}; needs one block per node vSwitch (${c.nodeVswitchCidrs.length})`);
+        out.push(
+            `podVswitchCidrs: got ${JSON.stringify(c.podVswitchCidrs)}; needs one block per node vSwitch (${c.nodeVswitchCidrs.length})`,
+        );
     }
     if (c.zones.length > 0) {
         if (new Set(c.zones).size !== c.zones.length) {
             out.push(`zones: got ${JSON.stringify(c.zones)}; zones must be distinct`);
         }
         if (c.zones.length !== c.nodeVswitchCidrs.length) {
-            out.push(`zones: got ${JSON.stringify(c.zones)}; needs one zone per nodeVswitchCidrs block (${c.nodeVswitchCidrs.length}), or [] to look them up`);
+            out.push(
+                `zones: got ${JSON.stringify(c.zones)}; needs one zone per nodeVswitchCidrs block (${c.nodeVswitchCidrs.length}), or [] to look them up`,
+            );
         }
         if (!c.zones.every((z) => z.startsWith(c.region))) {
             out.push(`zones: got ${JSON.stringify(c.zones)}; every zone must be in region ${c.region}`);
@@ -298,7 +345,11 @@ function crossChecks(c: Parsed, hasSecretKubeconfig: boolean): string[] {
             out.push(`${key}: got ${JSON.stringify(block)}; overlaps vpcCidr ${c.vpcCidr}`);
         }
     }
-    if (clusterBlocks.length === 2 && clusterBlocks.every(([, b]) => !cidr.problem(b)) && cidr.overlaps(c.podCidr, c.serviceCidr)) {
+    if (
+        clusterBlocks.length === 2 &&
+        clusterBlocks.every(([, b]) => !cidr.problem(b)) &&
+        cidr.overlaps(c.podCidr, c.serviceCidr)
+    ) {
         out.push(`serviceCidr: got ${JSON.stringify(c.serviceCidr)}; overlaps podCidr ${c.podCidr}`);
     }
     if (c.deletionProtection && c.nodeCount < c.nodeVswitchCidrs.length) {

@@ -7,7 +7,12 @@
  * the v1 APIs need Istio >= 1.22 (https://istio.io/latest/blog/2024/v1-apis/), so v1beta1 is the default
  * and v1 is opt-in (config istioApiVersion). The specs of the two versions are identical.
  */
-import { DestinationRule, IDestinationRule, IVirtualService, VirtualService } from "@kubernetes-models/istio/networking.istio.io/v1beta1";
+import {
+    DestinationRule,
+    IDestinationRule,
+    IVirtualService,
+    VirtualService,
+} from "@kubernetes-models/istio/networking.istio.io/v1beta1";
 import {
     AuthorizationPolicy,
     IAuthorizationPolicy,
@@ -52,13 +57,16 @@ export function istioManifest<K extends Kind>(
     metadata: Manifest<unknown>["metadata"],
     spec: SpecOf<K>,
 ): Manifest<SpecOf<K>> {
-    const { group, model: Model } = models[kind];
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const instance = new (Model as any)({ metadata, spec });
+    const { group, model } = models[kind];
+    // Each model class takes {metadata, spec} of its own kind; the map's union of classes needs this cast.
+    const Model = model as unknown as new (data: { metadata: object; spec: unknown }) => { validate(): void };
     try {
-        instance.validate();
+        new Model({ metadata, spec }).validate();
     } catch (e) {
-        throw new Error(`${kind} ${metadata.namespace}/${metadata.name} does not match the Istio schema: ${(e as Error).message}`);
+        throw new Error(
+            `${kind} ${metadata.namespace}/${metadata.name} does not match the Istio schema: ${(e as Error).message}`,
+            { cause: e },
+        );
     }
     return { apiVersion: `${group}/${apiVersion}`, kind, metadata, spec };
 }

@@ -13,7 +13,8 @@ export function verificationCommands(
         split: `kubectl -n ${namespace} exec deploy/${client} -c ${client} -- sh -c 'for i in $(seq 1 50); do curl -s http://${svc}/; done' | sort | uniq -c`,
     };
     if (hasKubeconfigOutput) {
-        commands.kubeconfig = "pulumi stack output kubeconfig --show-secrets > kubeconfig.yaml && export KUBECONFIG=$PWD/kubeconfig.yaml";
+        commands.kubeconfig =
+            "pulumi stack output kubeconfig --show-secrets > kubeconfig.yaml && export KUBECONFIG=$PWD/kubeconfig.yaml";
     }
     if (header) {
         commands.canaryHeader = `kubectl -n ${namespace} exec deploy/${client} -c ${client} -- curl -s -H '${header.name}: ${header.value}' http://${svc}/`;

@@ -28,7 +28,10 @@ function assert(cond, msg) {
     }
 }
 function eq(actual, expected, what) {
-    assert(isDeepStrictEqual(actual, expected), `${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+    assert(
+        isDeepStrictEqual(actual, expected),
+        `${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`,
+    );
 }
 
 // A throwaway copy of the program, sharing node_modules: the run never touches the work tree.
@@ -73,7 +76,9 @@ const weightsOf = (vs) => Object.fromEntries(vs.spec.http.at(-1).route.map((r) =
 function plan() {
     const r = pulumiOk(["preview", "--json", "--stack", STACK], opts);
     const doc = JSON.parse(r.stdout);
-    const changed = (doc.steps ?? []).filter((s) => s.op !== "same").map((s) => ({ op: s.op, name: s.urn.split("::").pop() }));
+    const changed = (doc.steps ?? [])
+        .filter((s) => s.op !== "same")
+        .map((s) => ({ op: s.op, name: s.urn.split("::").pop() }));
     const counts = { ...(doc.changeSummary ?? {}) };
     delete counts.same;
     return { counts, changed };
@@ -98,8 +103,16 @@ try {
             eq(d.spec.template.metadata.labels, { app: "hello", version: v }, `hello-${v} pod labels`);
         }
         assert(m["Deployment/canary-demo/curl"], "curl client Deployment not rendered");
-        eq(m["Service/canary-demo/hello"]?.spec.ports, [{ name: "http", appProtocol: "http", port: 80, targetPort: 5678 }], "Service ports");
-        eq(m["DestinationRule/canary-demo/hello"]?.spec.subsets.map((s) => s.name), ["v1", "v2"], "DestinationRule subsets");
+        eq(
+            m["Service/canary-demo/hello"]?.spec.ports,
+            [{ name: "http", appProtocol: "http", port: 80, targetPort: 5678 }],
+            "Service ports",
+        );
+        eq(
+            m["DestinationRule/canary-demo/hello"]?.spec.subsets.map((s) => s.name),
+            ["v1", "v2"],
+            "DestinationRule subsets",
+        );
         eq(weightsOf(m["VirtualService/canary-demo/hello"]), { v1: 90, v2: 10 }, "VirtualService weights");
         eq(m["PeerAuthentication/canary-demo/default"]?.spec.mtls.mode, "PERMISSIVE", "PeerAuthentication mode");
     });
@@ -130,7 +143,10 @@ try {
         const r = pulumi(["preview", "--stack", STACK], opts);
         assert(r.status !== 0, "preview should fail");
         const out = r.stdout + r.stderr;
-        assert(out.includes('canaryWeight: got "101"; must be a whole number from 0 to 100'), `message not found in:\n${out}`);
+        assert(
+            out.includes('canaryWeight: got "101"; must be a whole number from 0 to 100'),
+            `message not found in:\n${out}`,
+        );
         assert(!/\bat parseConfig\b/.test(out), `the error should come without a stack trace:\n${out}`);
         eq(pulumiOk(["stack", "export", "--stack", STACK], opts).stdout === before, true, "state unchanged");
         eq(JSON.stringify(manifests()) === filesBefore, true, "manifests unchanged");

@@ -11,7 +11,10 @@ function toolchainBin() {
     if (process.env.PULUMI_TOOLCHAIN_BIN) {
         return process.env.PULUMI_TOOLCHAIN_BIN; // a directory with pulumi + plugins, used as is
     }
-    const out = execFileSync("bash", [path.join(root, "tools", "pulumi-toolchain.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    const out = execFileSync("bash", [path.join(root, "tools", "pulumi-toolchain.sh")], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "inherit"],
+    });
     return out.trim().split("\n").pop();
 }
 
@@ -37,7 +40,12 @@ function pulumi(args, { cwd, env, echo = true }) {
     if (echo) {
         process.stderr.write(`$ pulumi ${args.join(" ")}\n`);
     }
-    const r = spawnSync("pulumi", [...args, "--non-interactive"], { cwd, env, encoding: "utf8", maxBuffer: 64 * 2 ** 20 });
+    const r = spawnSync("pulumi", [...args, "--non-interactive"], {
+        cwd,
+        env,
+        encoding: "utf8",
+        maxBuffer: 64 * 2 ** 20,
+    });
     if (r.error) {
         throw r.error;
     }

@@ -2,7 +2,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as alicloud from "@pulumi/alicloud";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
-import { ClusterSpec, componentType, DiskCategory, NetworkPlugin, ProxyMode, withLegacyType } from "../../lib/constants";
+import {
+    ClusterSpec,
+    componentType,
+    DiskCategory,
+    NetworkPlugin,
+    ProxyMode,
+    withLegacyType,
+} from "../../lib/constants";
 
 export interface AckClusterArgs {
     /** Prefix for cloud-side names; a random suffix keeps the cluster name unique in the account. */
@@ -65,10 +72,19 @@ export class AckCluster extends pulumi.ComponentResource {
     public readonly k8sProvider: k8s.Provider;
 
     constructor(name: string, args: AckClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(componentType("foundation", "AckCluster"), name, {}, withLegacyType("asmcanary:cluster:AckCluster", opts));
+        super(
+            componentType("foundation", "AckCluster"),
+            name,
+            {},
+            withLegacyType("asmcanary:cluster:AckCluster", opts),
+        );
         const child = { parent: this, provider: args.provider };
 
-        const suffix = new random.RandomString(`${name}-suffix`, { length: 6, special: false, upper: false }, { parent: this });
+        const suffix = new random.RandomString(
+            `${name}-suffix`,
+            { length: 6, special: false, upper: false },
+            { parent: this },
+        );
         // ECS login passwords: 8-30 characters with upper, lower, digit and special characters
         // (https://www.alibabacloud.com/help/en/ecs/user-guide/reset-the-logon-password-of-an-instance).
         const nodePassword = new random.RandomPassword(

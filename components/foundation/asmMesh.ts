@@ -41,7 +41,9 @@ export function newestMeshVersion(versions: string[]): string {
         return a.localeCompare(b);
     });
     if (sorted.length === 0) {
-        throw new Error("meshVersion: the region offers no ASM version for this edition; set meshVersion or another meshEdition");
+        throw new Error(
+            "meshVersion: the region offers no ASM version for this edition; set meshVersion or another meshEdition",
+        );
     }
     return sorted[sorted.length - 1];
 }

@@ -23,16 +23,27 @@ export class ExistingMesh extends pulumi.ComponentResource {
     public readonly target: MeshTarget;
 
     constructor(name: string, args: ExistingMeshArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(componentType("foundation", "ExistingMesh"), name, {}, withLegacyType("asmcanary:mesh:ExistingMesh", opts));
-        const sources = [args.kubeconfig, args.kubeconfigPath, args.renderYamlDirectory].filter((s) => s !== undefined && s !== "");
+        super(
+            componentType("foundation", "ExistingMesh"),
+            name,
+            {},
+            withLegacyType("asmcanary:mesh:ExistingMesh", opts),
+        );
+        const sources = [args.kubeconfig, args.kubeconfigPath, args.renderYamlDirectory].filter(
+            (s) => s !== undefined && s !== "",
+        );
         if (sources.length !== 1) {
-            throw new pulumi.ResourceError("ExistingMesh needs exactly one of kubeconfig, kubeconfigPath or renderYamlDirectory", this);
+            throw new pulumi.ResourceError(
+                "ExistingMesh needs exactly one of kubeconfig, kubeconfigPath or renderYamlDirectory",
+                this,
+            );
         }
         const provider = new k8s.Provider(
             `${name}-k8s`,
             {
                 // The kubeconfig argument takes either the file's contents or its path.
-                kubeconfig: args.kubeconfig !== undefined ? pulumi.secret(args.kubeconfig) : args.kubeconfigPath || undefined,
+                kubeconfig:
+                    args.kubeconfig !== undefined ? pulumi.secret(args.kubeconfig) : args.kubeconfigPath || undefined,
                 renderYamlToDirectory: args.renderYamlDirectory || undefined,
                 clusterIdentifier: args.clusterId || undefined,
             },

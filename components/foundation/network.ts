@@ -84,7 +84,11 @@ export class Network extends pulumi.ComponentResource {
                           ),
                       );
 
-        const vpc = new alicloud.vpc.Network(`${name}-vpc`, { vpcName: `${prefix}-vpc`, cidrBlock: args.vpcCidr }, child);
+        const vpc = new alicloud.vpc.Network(
+            `${name}-vpc`,
+            { vpcName: `${prefix}-vpc`, cidrBlock: args.vpcCidr },
+            child,
+        );
 
         const vswitch = (role: string, block: string, i: number) =>
             new alicloud.vpc.Switch(
@@ -117,7 +121,12 @@ export class Network extends pulumi.ComponentResource {
         );
         const eip = new alicloud.ecs.EipAddress(
             `${name}-eip`,
-            { addressName: `${prefix}-nat-eip`, paymentType: "PayAsYouGo", internetChargeType: "PayByTraffic", bandwidth: "100" },
+            {
+                addressName: `${prefix}-nat-eip`,
+                paymentType: "PayAsYouGo",
+                internetChargeType: "PayByTraffic",
+                bandwidth: "100",
+            },
             child,
         );
         // instanceType "Nat" is required for a NAT gateway (ecs/eipAssociation.d.ts: default is EcsInstance).
@@ -127,7 +136,10 @@ export class Network extends pulumi.ComponentResource {
             child,
         );
         // Terway pods take their IPs from the pod vSwitches, so those need SNAT too (notes: ACK network plugin).
-        this.snatEntries = [...nodeSwitches.map((s, i) => [`node-${i}`, s] as const), ...podSwitches.map((s, i) => [`pod-${i}`, s] as const)].map(
+        this.snatEntries = [
+            ...nodeSwitches.map((s, i) => [`node-${i}`, s] as const),
+            ...podSwitches.map((s, i) => [`pod-${i}`, s] as const),
+        ].map(
             ([suffix, sw]) =>
                 new alicloud.vpc.SnatEntry(
                     `${name}-snat-${suffix}`,

@@ -98,7 +98,12 @@ export function virtualServiceManifest(t: RouteTarget): Manifest<VirtualServiceS
         });
     }
     http.push({ name: "weighted", route: routeWeights(t.service, stable, canary, p.canaryWeight), ...common });
-    return istioManifest("VirtualService", t.apiVersion, { name: t.service, namespace: t.namespace }, { hosts: [t.service], http });
+    return istioManifest(
+        "VirtualService",
+        t.apiVersion,
+        { name: t.service, namespace: t.namespace },
+        { hosts: [t.service], http },
+    );
 }
 
 /** Weight per subset of the route that unmatched requests take (the VirtualService's last HTTP route). */
@@ -128,7 +133,11 @@ export class CanaryRouting extends pulumi.ComponentResource {
         );
         // Subsets first: the VirtualService must never reference a subset that does not exist yet
         // (istio.io/latest/docs/ops/best-practices/traffic-management/#avoid-503-errors-while-reconfiguring-service-routes).
-        this.virtualService = new k8s.apiextensions.CustomResource(`${name}-vs`, vs, args.namespace.childOptions(this, [this.destinationRule]));
+        this.virtualService = new k8s.apiextensions.CustomResource(
+            `${name}-vs`,
+            vs,
+            args.namespace.childOptions(this, [this.destinationRule]),
+        );
         this.weights = weightsOf(vs);
         this.registerOutputs({ weights: this.weights });
     }

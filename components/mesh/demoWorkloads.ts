@@ -1,6 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { APP_PORT, CANARY, CLIENT_NAME, componentType, SERVICE_PORT, STABLE, Version, withLegacyType } from "../../lib/constants";
+import {
+    APP_PORT,
+    CANARY,
+    CLIENT_NAME,
+    componentType,
+    SERVICE_PORT,
+    STABLE,
+    Version,
+    withLegacyType,
+} from "../../lib/constants";
 import { MeshNamespace } from "./meshNamespace";
 
 export interface DemoWorkloadsArgs {
@@ -75,7 +84,10 @@ export function appDeploymentSpec(
                         image: args.image,
                         args: [`-text=${text}`, `-listen=:${APP_PORT}`],
                         ports: [{ name: SERVICE_PORT.name, containerPort: APP_PORT }],
-                        resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
+                        resources: {
+                            requests: { cpu: "10m", memory: "16Mi" },
+                            limits: { cpu: "100m", memory: "64Mi" },
+                        },
                         readinessProbe: { httpGet: { path: "/", port: APP_PORT }, periodSeconds: 5 },
                     },
                 ],
@@ -100,7 +112,11 @@ export class DemoWorkloads extends pulumi.ComponentResource {
         const ns = args.namespace;
         const child = (dependsOn: pulumi.Resource[] = []) => ns.childOptions(this, dependsOn);
         const serviceAccount = (saName: string) =>
-            new k8s.core.v1.ServiceAccount(`${name}-${saName}`, { metadata: { name: saName, namespace: ns.name } }, child());
+            new k8s.core.v1.ServiceAccount(
+                `${name}-${saName}`,
+                { metadata: { name: saName, namespace: ns.name } },
+                child(),
+            );
 
         const texts: Record<Version, string> = { [STABLE]: args.stableText, [CANARY]: args.canaryText };
         this.apps = args.services.map((app) => {
@@ -115,7 +131,13 @@ export class DemoWorkloads extends pulumi.ComponentResource {
                     { metadata: { name: workload, namespace: ns.name, labels: podLabels }, spec },
                     child([sa]),
                 );
-                versions[version] = { version, name: workload, podLabels, subsetLabels: { version: podLabels.version }, deployment };
+                versions[version] = {
+                    version,
+                    name: workload,
+                    podLabels,
+                    subsetLabels: { version: podLabels.version },
+                    deployment,
+                };
             }
             // The labels every version's pods share: exactly the app's pods, whatever their version.
             const selector = sharedLabels(Object.values(versions).map((v) => v.podLabels));
@@ -155,7 +177,10 @@ export class DemoWorkloads extends pulumi.ComponentResource {
                                     // The image's entrypoint is curl; keep the pod up for `kubectl exec`
                                     // (as Istio's own client sample does: istio/istio samples/curl/curl.yaml).
                                     command: ["/bin/sleep", "infinity"],
-                                    resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
+                                    resources: {
+                                        requests: { cpu: "10m", memory: "16Mi" },
+                                        limits: { cpu: "100m", memory: "64Mi" },
+                                    },
                                 },
                             ],
                         },
@@ -166,7 +191,10 @@ export class DemoWorkloads extends pulumi.ComponentResource {
         );
         this.client = { name: CLIENT_NAME, serviceAccount: CLIENT_NAME, podLabels: clientLabels };
 
-        this.registerOutputs({ serviceNames: this.apps.map((a) => a.name), clientServiceAccount: this.client.serviceAccount });
+        this.registerOutputs({
+            serviceNames: this.apps.map((a) => a.name),
+            clientServiceAccount: this.client.serviceAccount,
+        });
     }
 }
 

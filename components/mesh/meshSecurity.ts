@@ -20,7 +20,12 @@ export function peerAuthenticationManifest(
     mtlsMode: MtlsMode,
     apiVersion: IstioApiVersion,
 ): Manifest<PeerAuthenticationSpec> {
-    return istioManifest("PeerAuthentication", apiVersion, { name: "default", namespace }, { mtls: { mode: mtlsMode } });
+    return istioManifest(
+        "PeerAuthentication",
+        apiVersion,
+        { name: "default", namespace },
+        { mtls: { mode: mtlsMode } },
+    );
 }
 
 /**

@@ -40,17 +40,21 @@ describe("stack config validation", () => {
     });
 
     test("typed values are parsed from the strings Pulumi hands over", () => {
-        const c = parseConfig({ canaryWeight: "50", deletionProtection: "true", zones: '["ap-southeast-1a","ap-southeast-1b"]' });
+        const c = parseConfig({
+            canaryWeight: "50",
+            deletionProtection: "true",
+            zones: '["ap-southeast-1a","ap-southeast-1b"]',
+        });
         expect(c.canaryWeight).toBe(50);
         expect(c.deletionProtection).toBe(true);
         expect(c.zones).toEqual(["ap-southeast-1a", "ap-southeast-1b"]);
     });
 
     test.each([
-        ["-1", "canaryWeight: got \"-1\"; must be a whole number from 0 to 100"],
-        ["101", "canaryWeight: got \"101\"; must be a whole number from 0 to 100"],
-        ["12.5", "canaryWeight: got \"12.5\"; must be a whole number from 0 to 100"],
-        ["ten", "canaryWeight: got \"ten\"; must be a whole number from 0 to 100"],
+        ["-1", 'canaryWeight: got "-1"; must be a whole number from 0 to 100'],
+        ["101", 'canaryWeight: got "101"; must be a whole number from 0 to 100'],
+        ["12.5", 'canaryWeight: got "12.5"; must be a whole number from 0 to 100'],
+        ["ten", 'canaryWeight: got "ten"; must be a whole number from 0 to 100'],
     ])("canaryWeight %s is rejected with a clear message", (value, message) => {
         expect(problems({ canaryWeight: value })).toEqual([message]);
     });
@@ -60,14 +64,22 @@ describe("stack config validation", () => {
     });
 
     test("an unknown mTLS mode names the allowed ones", () => {
-        expect(problems({ mtlsMode: "strict" })).toEqual(['mtlsMode: got "strict"; must be one of PERMISSIVE, STRICT, DISABLE']);
+        expect(problems({ mtlsMode: "strict" })).toEqual([
+            'mtlsMode: got "strict"; must be one of PERMISSIVE, STRICT, DISABLE',
+        ]);
     });
 
     test("wrong types are named with the value given", () => {
-        expect(problems({ deletionProtection: "yes" })).toEqual(['deletionProtection: got "yes"; must be true or false']);
+        expect(problems({ deletionProtection: "yes" })).toEqual([
+            'deletionProtection: got "yes"; must be true or false',
+        ]);
         expect(problems({ nodeCount: "0" })).toEqual(['nodeCount: got "0"; must be a whole number from 1 to 100']);
-        expect(problems({ zones: "ap-southeast-1a" })).toEqual(['zones: got "ap-southeast-1a"; must be a list of zone ids']);
-        expect(problems({ networkPlugin: "calico" })).toEqual(['networkPlugin: got "calico"; must be one of flannel, terway']);
+        expect(problems({ zones: "ap-southeast-1a" })).toEqual([
+            'zones: got "ap-southeast-1a"; must be a list of zone ids',
+        ]);
+        expect(problems({ networkPlugin: "calico" })).toEqual([
+            'networkPlugin: got "calico"; must be one of flannel, terway',
+        ]);
     });
 
     test("several problems are reported together", () => {
@@ -77,12 +89,16 @@ describe("stack config validation", () => {
     });
 
     test("a misspelt key is reported, not silently ignored", () => {
-        expect(problems({ canaryWieght: "50" })).toEqual(["canaryWieght: not a key of this program (the known keys are declared in Pulumi.yaml)"]);
+        expect(problems({ canaryWieght: "50" })).toEqual([
+            "canaryWieght: not a key of this program (the known keys are declared in Pulumi.yaml)",
+        ]);
     });
 
     describe("CIDR plan", () => {
         test("malformed and misaligned CIDRs", () => {
-            expect(problems({ vpcCidr: "10.0.0.0/33" })).toEqual(['vpcCidr: got "10.0.0.0/33"; is not an IPv4 CIDR block such as 10.0.0.0/16']);
+            expect(problems({ vpcCidr: "10.0.0.0/33" })).toEqual([
+                'vpcCidr: got "10.0.0.0/33"; is not an IPv4 CIDR block such as 10.0.0.0/16',
+            ]);
             expect(problems({ vpcCidr: "192.168.1.0/16" })).toEqual([
                 'vpcCidr: got "192.168.1.0/16"; has host bits set (the network address is 192.168.0.0/16)',
             ]);
@@ -107,7 +123,9 @@ describe("stack config validation", () => {
         });
 
         test("Terway pod vSwitches are checked against node vSwitches", () => {
-            expect(problems({ networkPlugin: "terway", podVswitchCidrs: '["192.168.0.0/19","192.168.96.0/19"]' })).toEqual([
+            expect(
+                problems({ networkPlugin: "terway", podVswitchCidrs: '["192.168.0.0/19","192.168.96.0/19"]' }),
+            ).toEqual([
                 'podVswitchCidrs: got ["192.168.0.0/19","192.168.96.0/19"]; 192.168.0.0/19 overlaps 192.168.0.0/20 (nodeVswitchCidrs)',
                 'podVswitchCidrs: got ["192.168.0.0/19","192.168.96.0/19"]; 192.168.0.0/19 overlaps 192.168.16.0/20 (nodeVswitchCidrs)',
             ]);
@@ -116,11 +134,15 @@ describe("stack config validation", () => {
         });
 
         test("pod and service CIDRs must not overlap the VPC or each other", () => {
-            expect(problems({ podCidr: "192.168.128.0/17" })).toEqual(['podCidr: got "192.168.128.0/17"; overlaps vpcCidr 192.168.0.0/16']);
+            expect(problems({ podCidr: "192.168.128.0/17" })).toEqual([
+                'podCidr: got "192.168.128.0/17"; overlaps vpcCidr 192.168.0.0/16',
+            ]);
             expect(problems({ serviceCidr: "192.168.200.0/24" })).toEqual([
                 'serviceCidr: got "192.168.200.0/24"; overlaps vpcCidr 192.168.0.0/16',
             ]);
-            expect(problems({ serviceCidr: "172.20.16.0/20" })).toEqual(['serviceCidr: got "172.20.16.0/20"; overlaps podCidr 172.20.0.0/16']);
+            expect(problems({ serviceCidr: "172.20.16.0/20" })).toEqual([
+                'serviceCidr: got "172.20.16.0/20"; overlaps podCidr 172.20.0.0/16',
+            ]);
         });
 
         test("at least two node vSwitches (zones)", () => {
@@ -162,11 +184,15 @@ describe("stack config validation", () => {
         });
 
         test("skips the cloud network checks", () => {
-            expect(() => parseConfig({ mode: "existing", renderYamlDirectory: "out", vpcCidr: "8.8.0.0/16" })).not.toThrow();
+            expect(() =>
+                parseConfig({ mode: "existing", renderYamlDirectory: "out", vpcCidr: "8.8.0.0/16" }),
+            ).not.toThrow();
         });
 
         test("renderYamlDirectory is refused in create mode", () => {
-            expect(problems({ renderYamlDirectory: "out" })).toEqual(['renderYamlDirectory: got "out"; only allowed with mode "existing"']);
+            expect(problems({ renderYamlDirectory: "out" })).toEqual([
+                'renderYamlDirectory: got "out"; only allowed with mode "existing"',
+            ]);
         });
     });
 
@@ -181,7 +207,9 @@ describe("stack config validation", () => {
             expect(problems({ routeTimeout: "5 seconds" })).toEqual([
                 'routeTimeout: got "5 seconds"; must be a duration such as "500ms", "5s" or "1m" (or "" for none)',
             ]);
-            expect(problems({ retryOn: "5xx" })).toEqual(["retryAttempts: got 0 with retryPerTryTimeout/retryOn set; set retryAttempts >= 1 or clear them"]);
+            expect(problems({ retryOn: "5xx" })).toEqual([
+                "retryAttempts: got 0 with retryPerTryTimeout/retryOn set; set retryAttempts >= 1 or clear them",
+            ]);
         });
 
         test("an AuthorizationPolicy needs mTLS identities", () => {
@@ -191,27 +219,41 @@ describe("stack config validation", () => {
         });
 
         test("the header value cannot break the copy-paste command", () => {
-            expect(problems({ canaryHeaderName: "x-canary", canaryHeaderValue: "it's" })[0]).toMatch(/^canaryHeaderValue: got "it's"; must be letters, digits/);
+            expect(problems({ canaryHeaderName: "x-canary", canaryHeaderValue: "it's" })[0]).toMatch(
+                /^canaryHeaderValue: got "it's"; must be letters, digits/,
+            );
         });
 
         test("the client's name is reserved", () => {
-            expect(problems({ services: '["hello","curl"]' })).toEqual(['services: got ["hello","curl"]; "curl" is the in-mesh client\'s name']);
+            expect(problems({ services: '["hello","curl"]' })).toEqual([
+                'services: got ["hello","curl"]; "curl" is the in-mesh client\'s name',
+            ]);
         });
 
         test("service names must be distinct DNS labels", () => {
-            expect(problems({ services: '["hello","hello"]' })).toEqual(['services: got ["hello","hello"]; needs one or more distinct names']);
+            expect(problems({ services: '["hello","hello"]' })).toEqual([
+                'services: got ["hello","hello"]; needs one or more distinct names',
+            ]);
             expect(problems({ services: '["Hello"]' })[0]).toMatch(/item "Hello" is not a DNS-1123 label/);
         });
     });
 
     test("create mode needs the public API endpoint", () => {
-        expect(problems({ apiServerPublic: "false" })[0]).toMatch(/^apiServerPublic: got false; mode "create" needs the public API endpoint/);
-        expect(() => parseConfig({ mode: "existing", renderYamlDirectory: "out", apiServerPublic: "false" })).not.toThrow();
+        expect(problems({ apiServerPublic: "false" })[0]).toMatch(
+            /^apiServerPublic: got false; mode "create" needs the public API endpoint/,
+        );
+        expect(() =>
+            parseConfig({ mode: "existing", renderYamlDirectory: "out", apiServerPublic: "false" }),
+        ).not.toThrow();
     });
 
     test("mesh edition and spec must pair as the provider supports", () => {
-        expect(problems({ meshEdition: "Default" })).toEqual(['meshClusterSpec: got "enterprise" with meshEdition "Default"; must be standard']);
-        expect(problems({ meshClusterSpec: "standard" })).toEqual(['meshClusterSpec: got "standard" with meshEdition "Pro"; must be enterprise or ultimate']);
+        expect(problems({ meshEdition: "Default" })).toEqual([
+            'meshClusterSpec: got "enterprise" with meshEdition "Default"; must be standard',
+        ]);
+        expect(problems({ meshClusterSpec: "standard" })).toEqual([
+            'meshClusterSpec: got "standard" with meshEdition "Pro"; must be enterprise or ultimate',
+        ]);
         expect(() => parseConfig({ meshEdition: "Default", meshClusterSpec: "standard" })).not.toThrow();
     });
 });

@@ -8,7 +8,12 @@ type Snapshot = Map<string, string>;
 
 async function snapshot(config: Record<string, string>): Promise<Snapshot> {
     const run = await runProgram(config);
-    return new Map(run.resources.map((r) => [`${r.type}::${r.name}`, JSON.stringify({ inputs: r.inputs, provider: r.provider, parent: r.parent })]));
+    return new Map(
+        run.resources.map((r) => [
+            `${r.type}::${r.name}`,
+            JSON.stringify({ inputs: r.inputs, provider: r.provider, parent: r.parent }),
+        ]),
+    );
 }
 
 function changed(a: Snapshot, b: Snapshot): { added: string[]; removed: string[]; altered: string[] } {

@@ -3,10 +3,18 @@ import { CREATE_CONFIG, EXISTING_CONFIG, runProgram } from "../support/harness";
 describe("stack outputs of the mesh layer", () => {
     test("namespace, weights in force, mTLS mode and copy-paste verification commands", async () => {
         const run = await runProgram({ ...EXISTING_CONFIG, canaryWeight: "10", mtlsMode: "STRICT" });
-        expect(run.outputs).toMatchObject({ mode: "existing", namespace: "canary-demo", services: ["hello"], weights: { v1: 90, v2: 10 }, mtlsMode: "STRICT" });
+        expect(run.outputs).toMatchObject({
+            mode: "existing",
+            namespace: "canary-demo",
+            services: ["hello"],
+            weights: { v1: 90, v2: 10 },
+            mtlsMode: "STRICT",
+        });
         const verify = run.outputs.verify as Record<string, string>;
         expect(verify.sidecars).toContain("kubectl -n canary-demo get pods");
-        expect(verify.istioObjects).toBe("kubectl -n canary-demo get virtualservices,destinationrules,peerauthentications,authorizationpolicies");
+        expect(verify.istioObjects).toBe(
+            "kubectl -n canary-demo get virtualservices,destinationrules,peerauthentications,authorizationpolicies",
+        );
         expect(verify.split).toBe(
             "kubectl -n canary-demo exec deploy/curl -c curl -- sh -c 'for i in $(seq 1 50); do curl -s http://hello/; done' | sort | uniq -c",
         );

@@ -42,7 +42,12 @@ describe("Pulumi.yaml", () => {
 
     test("every key has a type, a default and a description", () => {
         for (const [key, decl] of Object.entries(project.config)) {
-            expect({ key, type: typeof decl.type, hasDefault: "default" in decl, description: typeof decl.description }).toEqual({
+            expect({
+                key,
+                type: typeof decl.type,
+                hasDefault: "default" in decl,
+                description: typeof decl.description,
+            }).toEqual({
                 key,
                 type: "string",
                 hasDefault: true,
@@ -58,7 +63,11 @@ describe("Pulumi.yaml", () => {
                 expect(decl.default).toBe("");
                 continue;
             }
-            expect({ key, default: decl.default, type: decl.type }).toEqual({ key, default: defaults[key], type: yamlType(defaults[key]) });
+            expect({ key, default: decl.default, type: decl.type }).toEqual({
+                key,
+                default: defaults[key],
+                type: yamlType(defaults[key]),
+            });
         }
     });
 });

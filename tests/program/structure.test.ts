@@ -19,16 +19,24 @@ describe.each([
     });
 
     test("every other resource is the child of a component (except the one regional provider)", () => {
-        const leaves = run.resources.filter((r) => !r.type.startsWith("asm-canary:") && r.type !== "pulumi:providers:alicloud");
+        const leaves = run.resources.filter(
+            (r) => !r.type.startsWith("asm-canary:") && r.type !== "pulumi:providers:alicloud",
+        );
         expect(leaves.length).toBeGreaterThan(10);
         for (const r of leaves) {
-            expect({ name: r.name, parent: r.parent }).toEqual({ name: r.name, parent: expect.stringMatching(/::asm-canary:(foundation|mesh):[A-Z]\w+::/) });
+            expect({ name: r.name, parent: r.parent }).toEqual({
+                name: r.name,
+                parent: expect.stringMatching(/::asm-canary:(foundation|mesh):[A-Z]\w+::/),
+            });
         }
     });
 
     test("every Kubernetes and Alibaba resource names its provider explicitly", () => {
         for (const r of run.resources.filter((x) => /^(kubernetes|alicloud):/.test(x.type))) {
-            expect({ name: r.name, provider: r.provider }).toEqual({ name: r.name, provider: expect.stringMatching(/[:$]pulumi:providers:(kubernetes|alicloud)::/) });
+            expect({ name: r.name, provider: r.provider }).toEqual({
+                name: r.name,
+                provider: expect.stringMatching(/[:$]pulumi:providers:(kubernetes|alicloud)::/),
+            });
         }
     });
 });

@@ -20,15 +20,24 @@ export interface Recorded {
 export const REGION = "ap-southeast-1";
 export const MOCK_ZONES = ["ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"];
 export const MOCK_NAT_ZONES = ["ap-southeast-1b", "ap-southeast-1c"];
-export const MOCK_MESH_VERSIONS = ["v1.22.6.28-g8f5ebc7d-aliyun", "v1.24.6.60-ge2d7d9ed-aliyun", "v1.9.7.93-g7e8dcf6f-aliyun"];
-export const MOCK_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters:\n- name: mock\n  cluster:\n    server: https://47.0.0.10:6443\n";
+export const MOCK_MESH_VERSIONS = [
+    "v1.22.6.28-g8f5ebc7d-aliyun",
+    "v1.24.6.60-ge2d7d9ed-aliyun",
+    "v1.9.7.93-g7e8dcf6f-aliyun",
+];
+export const MOCK_KUBECONFIG =
+    "apiVersion: v1\nkind: Config\nclusters:\n- name: mock\n  cluster:\n    server: https://47.0.0.10:6443\n";
 
 function hex(seed: string, n: number): string {
     return createHash("sha256").update(seed).digest("hex").slice(0, n);
 }
 
 /** Realistic ids and computed outputs per resource type (shapes from @pulumi/alicloud's typings). */
-function mockState(type: string, name: string, inputs: Record<string, any>): { id: string; state: Record<string, any> } {
+function mockState(
+    type: string,
+    name: string,
+    inputs: Record<string, any>,
+): { id: string; state: Record<string, any> } {
     const h = (n: number) => hex(`${type}/${name}`, n);
     switch (type) {
         case "alicloud:vpc/network:Network":
@@ -36,7 +45,10 @@ function mockState(type: string, name: string, inputs: Record<string, any>): { i
         case "alicloud:vpc/switch:Switch":
             return { id: `vsw-t4n${h(17)}`, state: {} };
         case "alicloud:vpc/natGateway:NatGateway":
-            return { id: `ngw-t4n${h(17)}`, state: { snatTableIds: `stb-t4n${h(17)}`, forwardTableIds: `ftb-t4n${h(17)}` } };
+            return {
+                id: `ngw-t4n${h(17)}`,
+                state: { snatTableIds: `stb-t4n${h(17)}`, forwardTableIds: `ftb-t4n${h(17)}` },
+            };
         case "alicloud:ecs/eipAddress:EipAddress":
             return { id: `eip-t4n${h(17)}`, state: { ipAddress: "47.236.10.20" } };
         case "alicloud:ecs/eipAssociation:EipAssociation":
@@ -48,7 +60,10 @@ function mockState(type: string, name: string, inputs: Record<string, any>): { i
         case "alicloud:cs/nodePool:NodePool":
             return { id: `${inputs.clusterId}:np${h(32)}`, state: {} };
         case "alicloud:servicemesh/serviceMesh:ServiceMesh":
-            return { id: h(33), state: { kubeconfig: MOCK_KUBECONFIG.replace("47.0.0.10", "192.168.0.5"), status: "running" } };
+            return {
+                id: h(33),
+                state: { kubeconfig: MOCK_KUBECONFIG.replace("47.0.0.10", "192.168.0.5"), status: "running" },
+            };
         case "random:index/randomString:RandomString":
             return { id: "k3x9qz", state: { result: "k3x9qz" } };
         case "random:index/randomPassword:RandomPassword":
@@ -95,7 +110,11 @@ export class Recorder implements pulumi.runtime.Mocks {
             case "alicloud:servicemesh/getVersions:getVersions":
                 return {
                     ids: MOCK_MESH_VERSIONS.map((v) => `${args.inputs.edition}:${v}`),
-                    versions: MOCK_MESH_VERSIONS.map((version) => ({ edition: args.inputs.edition, id: `${args.inputs.edition}:${version}`, version })),
+                    versions: MOCK_MESH_VERSIONS.map((version) => ({
+                        edition: args.inputs.edition,
+                        id: `${args.inputs.edition}:${version}`,
+                        version,
+                    })),
                 };
             case "alicloud:cs/getClusterCredential:getClusterCredential":
                 return {
@@ -116,10 +135,15 @@ export class Recorder implements pulumi.runtime.Mocks {
         const monitor = pulumi.runtime.getMonitor() as any;
         const original = monitor.registerResource.bind(monitor);
         monitor.registerResource = (req: any, callback: any) => {
-            this.pending.set(`${req.getType()}::${req.getName()}`, { dependencies: req.getDependenciesList(), parent: req.getParent() });
+            this.pending.set(`${req.getType()}::${req.getName()}`, {
+                dependencies: req.getDependenciesList(),
+                parent: req.getParent(),
+            });
             original(req, (err: any, resp: any) => {
                 if (!err && resp) {
-                    const rec = [...this.resources].reverse().find((r) => r.type === req.getType() && r.name === req.getName());
+                    const rec = [...this.resources]
+                        .reverse()
+                        .find((r) => r.type === req.getType() && r.name === req.getName());
                     if (rec) {
                         rec.urn = resp.getUrn();
                     }
@@ -131,7 +155,10 @@ export class Recorder implements pulumi.runtime.Mocks {
 }
 
 /** Installs fresh mocks and config (keys without the project prefix). */
-export async function installMocks(config: Record<string, string> = {}, opts: { preview?: boolean; secretKeys?: string[] } = {}): Promise<Recorder> {
+export async function installMocks(
+    config: Record<string, string> = {},
+    opts: { preview?: boolean; secretKeys?: string[] } = {},
+): Promise<Recorder> {
     const rec = new Recorder();
     await pulumi.runtime.setMocks(rec, "asm-canary", "dev", opts.preview ?? false);
     rec.attach();
@@ -139,7 +166,10 @@ export async function installMocks(config: Record<string, string> = {}, opts: { 
     for (const [k, v] of Object.entries(config)) {
         full[`asm-canary:${k}`] = v;
     }
-    pulumi.runtime.setAllConfig(full, (opts.secretKeys ?? []).map((k) => `asm-canary:${k}`));
+    pulumi.runtime.setAllConfig(
+        full,
+        (opts.secretKeys ?? []).map((k) => `asm-canary:${k}`),
+    );
     return rec;
 }
 
@@ -156,17 +186,22 @@ export interface ProgramRun {
 }
 
 /** Resolves an Output (or plain value) to its value and secretness. */
-export async function resolve<T>(value: pulumi.Input<T> | undefined): Promise<{ value: T | undefined; secret: boolean }> {
+export async function resolve<T>(
+    value: pulumi.Input<T> | undefined,
+): Promise<{ value: T | undefined; secret: boolean }> {
     if (!pulumi.Output.isInstance(value)) {
         return { value: value as T | undefined, secret: false };
     }
     const out = value as pulumi.Output<T>;
-    const [v, secret] = await Promise.all([new Promise<T>((r) => out.apply((x) => r(x as T))), pulumi.isSecret(out)]);
+    const [v, secret] = await Promise.all([new Promise<T>((r) => out.apply((x) => r(x))), pulumi.isSecret(out)]);
     return { value: v, secret };
 }
 
 /** Evaluates index.ts from scratch with the given config and waits until every registration is done. */
-export async function runProgram(config: Record<string, string>, opts: { preview?: boolean; secretKeys?: string[] } = {}): Promise<ProgramRun> {
+export async function runProgram(
+    config: Record<string, string>,
+    opts: { preview?: boolean; secretKeys?: string[] } = {},
+): Promise<ProgramRun> {
     const rec = await installMocks(config, opts);
     let mod: Record<string, unknown> = {};
     jest.isolateModules(() => {
@@ -175,7 +210,7 @@ export async function runProgram(config: Record<string, string>, opts: { preview
     const outputs: Record<string, unknown> = {};
     const secretOutputs: string[] = [];
     for (const [k, v] of Object.entries(mod)) {
-        const r = await resolve(v as pulumi.Input<unknown>);
+        const r = await resolve(v);
         outputs[k] = r.value;
         if (r.secret) {
             secretOutputs.push(k);
@@ -192,7 +227,9 @@ export function byType(resources: Recorded[], type: string): Recorded[] {
 export function one(resources: Recorded[], type: string, name?: string): Recorded {
     const found = resources.filter((r) => r.type === type && (name === undefined || r.name === name));
     if (found.length !== 1) {
-        throw new Error(`expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+        throw new Error(
+            `expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`,
+        );
     }
     return found[0];
 }
@@ -200,7 +237,10 @@ export function one(resources: Recorded[], type: string, name?: string): Recorde
 /** Config of a create-mode stack (what Pulumi.dev.yaml sets, minus the defaults). */
 export const CREATE_CONFIG: Record<string, string> = { region: REGION };
 /** Config of a brownfield stack rendering YAML (no cloud, no cluster). */
-export const EXISTING_CONFIG: Record<string, string> = { mode: "existing", renderYamlDirectory: "/tmp/asm-canary-render" };
+export const EXISTING_CONFIG: Record<string, string> = {
+    mode: "existing",
+    renderYamlDirectory: "/tmp/asm-canary-render",
+};
 
 export const CR = "kubernetes:apiextensions.k8s.io:CustomResource";
 export const ISTIO = {

@@ -1,4 +1,13 @@
-import { byType, CREATE_CONFIG, depsOf, isSecretInput, MOCK_KUBECONFIG, one, plain, runProgram } from "../../support/harness";
+import {
+    byType,
+    CREATE_CONFIG,
+    depsOf,
+    isSecretInput,
+    MOCK_KUBECONFIG,
+    one,
+    plain,
+    runProgram,
+} from "../../support/harness";
 
 const ACK = "alicloud:cs/managedKubernetes:ManagedKubernetes";
 const POOL = "alicloud:cs/nodePool:NodePool";
@@ -6,7 +15,12 @@ const POOL = "alicloud:cs/nodePool:NodePool";
 describe("AckCluster (Flannel defaults)", () => {
     let run: Awaited<ReturnType<typeof runProgram>>;
     beforeAll(async () => {
-        run = await runProgram({ ...CREATE_CONFIG, nodeCount: "3", deletionProtection: "true", kubernetesVersion: "1.33.3-aliyun.1" });
+        run = await runProgram({
+            ...CREATE_CONFIG,
+            nodeCount: "3",
+            deletionProtection: "true",
+            kubernetesVersion: "1.33.3-aliyun.1",
+        });
     });
 
     test("a managed cluster with the configured spec, network and protection", () => {
@@ -31,7 +45,12 @@ describe("AckCluster (Flannel defaults)", () => {
 
     test("the cluster waits for the SNAT entries (nodes need outbound internet to join and pull images)", () => {
         const deps = depsOf(run.resources, one(run.resources, ACK));
-        expect(deps).toEqual(expect.arrayContaining(["alicloud:vpc/snatEntry:SnatEntry::network-snat-node-0", "alicloud:vpc/snatEntry:SnatEntry::network-snat-node-1"]));
+        expect(deps).toEqual(
+            expect.arrayContaining([
+                "alicloud:vpc/snatEntry:SnatEntry::network-snat-node-0",
+                "alicloud:vpc/snatEntry:SnatEntry::network-snat-node-1",
+            ]),
+        );
     });
 
     test("workers are a node pool: size as a string, instance types, disk, secret password", () => {

@@ -4,7 +4,9 @@ import { CREATE_CONFIG, depsOf, ISTIO, one, runProgram } from "../../support/har
 const MESH = "alicloud:servicemesh/serviceMesh:ServiceMesh";
 
 test("newestMeshVersion compares version numbers, not strings", () => {
-    expect(newestMeshVersion(["v1.9.7.93-gaaa-aliyun", "v1.24.6.60-gbbb-aliyun", "v1.22.6.28-gccc-aliyun"])).toBe("v1.24.6.60-gbbb-aliyun");
+    expect(newestMeshVersion(["v1.9.7.93-gaaa-aliyun", "v1.24.6.60-gbbb-aliyun", "v1.22.6.28-gccc-aliyun"])).toBe(
+        "v1.24.6.60-gbbb-aliyun",
+    );
     expect(() => newestMeshVersion([])).toThrow(/meshVersion: the region offers no ASM version/);
 });
 
@@ -26,13 +28,18 @@ describe("AsmMesh", () => {
             loadBalancer: { apiServerPublicEip: false },
         });
         expect(mesh.inputs.loadBalancer.pilotPublicEip).toBeUndefined();
-        expect(run.invokes.find((i) => i.token === "alicloud:servicemesh/getVersions:getVersions")?.inputs).toEqual({ edition: "Pro" });
+        expect(run.invokes.find((i) => i.token === "alicloud:servicemesh/getVersions:getVersions")?.inputs).toEqual({
+            edition: "Pro",
+        });
         expect(run.outputs.meshVersion).toBe("v1.24.6.60-ge2d7d9ed-aliyun");
     });
 
     test("network is the cluster's VPC and ONE vSwitch id string", () => {
         const mesh = one(run.resources, MESH);
-        expect(mesh.inputs.network).toEqual({ vpcId: run.outputs.vpcId, vswitcheList: (run.outputs.nodeVswitchIds as string[])[0] });
+        expect(mesh.inputs.network).toEqual({
+            vpcId: run.outputs.vpcId,
+            vswitcheList: (run.outputs.nodeVswitchIds as string[])[0],
+        });
     });
 
     test("the ACK cluster is attached through clusterIds, after its node pool exists", () => {
@@ -55,13 +62,25 @@ describe("AsmMesh", () => {
             expect(r.provider).toMatch(/pulumi:providers:kubernetes::ack-k8s::/);
         }
         for (const r of istio) {
-            expect({ name: r.name, waitsForNamespace: r.dependencies.includes(ns.urn) }).toEqual({ name: r.name, waitsForNamespace: true });
+            expect({ name: r.name, waitsForNamespace: r.dependencies.includes(ns.urn) }).toEqual({
+                name: r.name,
+                waitsForNamespace: true,
+            });
         }
     });
 });
 
 test("a pinned meshVersion is used as is, with no version look-up", async () => {
-    const run = await runProgram({ ...CREATE_CONFIG, meshVersion: "v1.22.6.28-g8f5ebc7d-aliyun", meshEdition: "Default", meshClusterSpec: "standard" });
-    expect(one(run.resources, MESH).inputs).toMatchObject({ version: "v1.22.6.28-g8f5ebc7d-aliyun", edition: "Default", clusterSpec: "standard" });
+    const run = await runProgram({
+        ...CREATE_CONFIG,
+        meshVersion: "v1.22.6.28-g8f5ebc7d-aliyun",
+        meshEdition: "Default",
+        meshClusterSpec: "standard",
+    });
+    expect(one(run.resources, MESH).inputs).toMatchObject({
+        version: "v1.22.6.28-g8f5ebc7d-aliyun",
+        edition: "Default",
+        clusterSpec: "standard",
+    });
     expect(run.invokes.map((i) => i.token)).not.toContain("alicloud:servicemesh/getVersions:getVersions");
 });

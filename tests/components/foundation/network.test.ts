@@ -27,7 +27,10 @@ describe("Network in the whole program (defaults: Flannel, zones looked up)", ()
     });
 
     test("a VPC with the configured CIDR", () => {
-        expect(one(run.resources, T.vpc).inputs).toMatchObject({ cidrBlock: "192.168.0.0/16", vpcName: "asm-canary-vpc" });
+        expect(one(run.resources, T.vpc).inputs).toMatchObject({
+            cidrBlock: "192.168.0.0/16",
+            vpcName: "asm-canary-vpc",
+        });
     });
 
     test("two node vSwitches in two zones that can host the node type and Enhanced NAT", () => {
@@ -37,14 +40,23 @@ describe("Network in the whole program (defaults: Flannel, zones looked up)", ()
             ["network-node-1", "192.168.16.0/20", "ap-southeast-1c"],
         ]);
         const zoneLookup = run.invokes.find((i) => i.token === "alicloud:index/getZones:getZones");
-        expect(zoneLookup?.inputs).toEqual({ availableInstanceType: "ecs.c7.xlarge", availableDiskCategory: "cloud_essd", availableResourceCreation: "VSwitch" });
+        expect(zoneLookup?.inputs).toEqual({
+            availableInstanceType: "ecs.c7.xlarge",
+            availableDiskCategory: "cloud_essd",
+            availableResourceCreation: "VSwitch",
+        });
         expect(run.outputs.zoneIds).toEqual(["ap-southeast-1b", "ap-southeast-1c"]);
     });
 
     test("outbound internet: Enhanced NAT + EIP bound as Nat + one SNAT entry per node vSwitch", () => {
         const vpcId = run.outputs.vpcId;
         const nat = one(run.resources, T.nat);
-        expect(nat.inputs).toMatchObject({ vpcId, natType: "Enhanced", networkType: "internet", paymentType: "PayAsYouGo" });
+        expect(nat.inputs).toMatchObject({
+            vpcId,
+            natType: "Enhanced",
+            networkType: "internet",
+            paymentType: "PayAsYouGo",
+        });
         expect(nat.inputs.vswitchId).toBe((run.outputs.nodeVswitchIds as string[])[0]);
         const assoc = one(run.resources, T.assoc);
         expect(assoc.inputs.instanceType).toBe("Nat");
@@ -69,7 +81,9 @@ describe("Network in the whole program (defaults: Flannel, zones looked up)", ()
 });
 
 describe("Network component on its own", () => {
-    async function build(args: Partial<ConstructorParameters<typeof Network>[1]>): Promise<{ net: Network; resources: Recorded[]; invokes: string[] }> {
+    async function build(
+        args: Partial<ConstructorParameters<typeof Network>[1]>,
+    ): Promise<{ net: Network; resources: Recorded[]; invokes: string[] }> {
         const rec = await installMocks();
         const provider = new alicloud.Provider("p", { region: "ap-southeast-1" });
         const net = new Network("net", {
@@ -95,13 +109,21 @@ describe("Network component on its own", () => {
     });
 
     test("Terway pod vSwitches sit in the node vSwitches' zones and get SNAT too", async () => {
-        const { net, resources } = await build({ zones: ["ap-southeast-1a", "ap-southeast-1b"], podVswitchCidrs: ["10.0.64.0/19", "10.0.96.0/19"] });
+        const { net, resources } = await build({
+            zones: ["ap-southeast-1a", "ap-southeast-1b"],
+            podVswitchCidrs: ["10.0.64.0/19", "10.0.96.0/19"],
+        });
         const pods = byType(resources, T.vsw).filter((s) => s.name.startsWith("net-pod-"));
         expect(pods.map((s) => [s.inputs.cidrBlock, s.inputs.zoneId])).toEqual([
             ["10.0.64.0/19", "ap-southeast-1a"],
             ["10.0.96.0/19", "ap-southeast-1b"],
         ]);
-        expect(byType(resources, T.snat).map((s) => s.name)).toEqual(["net-snat-node-0", "net-snat-node-1", "net-snat-pod-0", "net-snat-pod-1"]);
+        expect(byType(resources, T.snat).map((s) => s.name)).toEqual([
+            "net-snat-node-0",
+            "net-snat-node-1",
+            "net-snat-pod-0",
+            "net-snat-pod-1",
+        ]);
         expect((await resolve(net.podVswitchIds)).value).toHaveLength(2);
     });
 });

@@ -1,4 +1,10 @@
-import { destinationRuleManifest, RouteTarget, RoutingPolicy, routeWeights, virtualServiceManifest } from "../../../components/mesh/canaryRouting";
+import {
+    destinationRuleManifest,
+    RouteTarget,
+    RoutingPolicy,
+    routeWeights,
+    virtualServiceManifest,
+} from "../../../components/mesh/canaryRouting";
 import { depsOf, EXISTING_CONFIG, ISTIO, one, runProgram } from "../../support/harness";
 
 const base: RouteTarget = {
@@ -30,7 +36,9 @@ describe("weights", () => {
     });
 
     test.each([-1, 101, 12.5, NaN])("%p is refused", (bad) => {
-        expect(() => routeWeights("hello", "v1", "v2", bad)).toThrow(/canaryWeight: got .*; must be a whole number from 0 to 100/);
+        expect(() => routeWeights("hello", "v1", "v2", bad)).toThrow(
+            /canaryWeight: got .*; must be a whole number from 0 to 100/,
+        );
     });
 
     test.each([
@@ -60,8 +68,12 @@ describe("manifests", () => {
     });
 
     test("outlier detection goes on the DestinationRule's traffic policy", () => {
-        const dr = destinationRuleManifest(withPolicy({ outlierDetection: { consecutive5xxErrors: 5, interval: "10s", baseEjectionTime: "30s" } }));
-        expect(dr.spec.trafficPolicy).toEqual({ outlierDetection: { consecutive5xxErrors: 5, interval: "10s", baseEjectionTime: "30s" } });
+        const dr = destinationRuleManifest(
+            withPolicy({ outlierDetection: { consecutive5xxErrors: 5, interval: "10s", baseEjectionTime: "30s" } }),
+        );
+        expect(dr.spec.trafficPolicy).toEqual({
+            outlierDetection: { consecutive5xxErrors: 5, interval: "10s", baseEjectionTime: "30s" },
+        });
     });
 
     test("VirtualService: a single weighted route by default", () => {
@@ -73,11 +85,13 @@ describe("manifests", () => {
     });
 
     test("header override first, then the weighted split; timeout and retries on both", () => {
-        const vs = virtualServiceManifest(withPolicy({
-            header: { name: "x-canary", value: "always" },
-            timeout: "5s",
-            retries: { attempts: 3, perTryTimeout: "2s", retryOn: "5xx,reset" },
-        }));
+        const vs = virtualServiceManifest(
+            withPolicy({
+                header: { name: "x-canary", value: "always" },
+                timeout: "5s",
+                retries: { attempts: 3, perTryTimeout: "2s", retryOn: "5xx,reset" },
+            }),
+        );
         const retries = { attempts: 3, perTryTimeout: "2s", retryOn: "5xx,reset" };
         expect(vs.spec.http).toEqual([
             {
@@ -96,19 +110,33 @@ describe("manifests", () => {
     });
 
     test("the upstream Istio schema rejects a malformed spec", () => {
-        expect(() => virtualServiceManifest(withPolicy({ retries: { attempts: "three" as unknown as number } }))).toThrow(
-            /VirtualService demo\/hello does not match the Istio schema: .*attempts must be integer/,
-        );
-        expect(() => destinationRuleManifest(withPolicy({ outlierDetection: { consecutive5xxErrors: 5, interval: 10 as unknown as string, baseEjectionTime: "30s" } }))).toThrow(
-            /DestinationRule demo\/hello does not match the Istio schema/,
-        );
+        expect(() =>
+            virtualServiceManifest(withPolicy({ retries: { attempts: "three" as unknown as number } })),
+        ).toThrow(/VirtualService demo\/hello does not match the Istio schema: .*attempts must be integer/);
+        expect(() =>
+            destinationRuleManifest(
+                withPolicy({
+                    outlierDetection: {
+                        consecutive5xxErrors: 5,
+                        interval: 10 as unknown as string,
+                        baseEjectionTime: "30s",
+                    },
+                }),
+            ),
+        ).toThrow(/DestinationRule demo\/hello does not match the Istio schema/);
     });
 });
 
 test("every Istio object the program declares passes the upstream schema's validation", async () => {
     const { DestinationRule, VirtualService } = await import("@kubernetes-models/istio/networking.istio.io/v1beta1");
-    const { AuthorizationPolicy, PeerAuthentication } = await import("@kubernetes-models/istio/security.istio.io/v1beta1");
-    const models: Record<string, new (data: any) => { validate(): void }> = { DestinationRule, VirtualService, AuthorizationPolicy, PeerAuthentication };
+    const { AuthorizationPolicy, PeerAuthentication } =
+        await import("@kubernetes-models/istio/security.istio.io/v1beta1");
+    const models: Record<string, new (data: any) => { validate(): void }> = {
+        DestinationRule,
+        VirtualService,
+        AuthorizationPolicy,
+        PeerAuthentication,
+    };
     const run = await runProgram({
         ...EXISTING_CONFIG,
         authorizationPolicy: "true",
@@ -121,9 +149,14 @@ test("every Istio object the program declares passes the upstream schema's valid
         outlierConsecutive5xx: "5",
     });
     const istio = run.resources.filter((r) => /istio\.io/.test(r.type));
-    expect(istio.map((r) => r.inputs.kind).sort()).toEqual(["AuthorizationPolicy", "DestinationRule", "PeerAuthentication", "VirtualService"]);
+    expect(istio.map((r) => r.inputs.kind).sort()).toEqual([
+        "AuthorizationPolicy",
+        "DestinationRule",
+        "PeerAuthentication",
+        "VirtualService",
+    ]);
     for (const r of istio) {
-        const { apiVersion: _ignored, ...data } = r.inputs;
+        const { apiVersion: _apiVersion, ...data } = r.inputs;
         expect(() => new models[r.inputs.kind](data).validate()).not.toThrow();
     }
 });

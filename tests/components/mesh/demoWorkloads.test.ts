@@ -15,14 +15,20 @@ describe.each([
     });
 
     test("the namespace carries the injection label ASM honours", () => {
-        expect(one(run.resources, NS).inputs.metadata).toEqual({ name: "canary-demo", labels: { "istio-injection": "enabled" } });
+        expect(one(run.resources, NS).inputs.metadata).toEqual({
+            name: "canary-demo",
+            labels: { "istio-injection": "enabled" },
+        });
         expect(run.outputs.namespace).toBe("canary-demo");
     });
 
     test("Service hello: port 80 named http to 5678, selecting app=hello", () => {
         expect(one(run.resources, SVC).inputs).toMatchObject({
             metadata: { name: "hello", namespace: "canary-demo" },
-            spec: { selector: { app: "hello" }, ports: [{ name: "http", appProtocol: "http", port: 80, targetPort: 5678 }] },
+            spec: {
+                selector: { app: "hello" },
+                ports: [{ name: "http", appProtocol: "http", port: 80, targetPort: 5678 }],
+            },
         });
     });
 
@@ -31,7 +37,11 @@ describe.each([
         ["v2", "hello from v2"],
     ])("Deployment hello-%s runs http-echo with its text, labels, probe and limits", (version, textOut) => {
         const d = one(run.resources, DEP, `demo-hello-${version}`);
-        expect(d.inputs.metadata).toEqual({ name: `hello-${version}`, namespace: "canary-demo", labels: { app: "hello", version } });
+        expect(d.inputs.metadata).toEqual({
+            name: `hello-${version}`,
+            namespace: "canary-demo",
+            labels: { app: "hello", version },
+        });
         expect(d.inputs.spec.selector.matchLabels).toEqual({ app: "hello", version });
         const pod = d.inputs.spec.template;
         expect(pod.metadata.labels).toEqual({ app: "hello", version });
@@ -56,7 +66,11 @@ describe.each([
     });
 
     test("one ServiceAccount per workload", () => {
-        expect(byType(run.resources, SA).map((s) => s.inputs.metadata.name).sort()).toEqual(["curl", "hello-v1", "hello-v2"]);
+        expect(
+            byType(run.resources, SA)
+                .map((s) => s.inputs.metadata.name)
+                .sort(),
+        ).toEqual(["curl", "hello-v1", "hello-v2"]);
     });
 
     test("every workload depends on the labelled namespace and its ServiceAccount", () => {
@@ -72,9 +86,18 @@ describe.each([
 });
 
 test("image, replicas and texts come from config", async () => {
-    const run = await runProgram({ ...EXISTING_CONFIG, appImage: "registry.example/echo:2", replicas: "3", stableText: "old", canaryText: "new" });
+    const run = await runProgram({
+        ...EXISTING_CONFIG,
+        appImage: "registry.example/echo:2",
+        replicas: "3",
+        stableText: "old",
+        canaryText: "new",
+    });
     const v2 = one(run.resources, DEP, "demo-hello-v2");
     expect(v2.inputs.spec.replicas).toBe(3);
-    expect(v2.inputs.spec.template.spec.containers[0]).toMatchObject({ image: "registry.example/echo:2", args: ["-text=new", "-listen=:5678"] });
+    expect(v2.inputs.spec.template.spec.containers[0]).toMatchObject({
+        image: "registry.example/echo:2",
+        args: ["-text=new", "-listen=:5678"],
+    });
     expect(one(run.resources, DEP, "demo-hello-v1").inputs.spec.template.spec.containers[0].args[0]).toBe("-text=old");
 });

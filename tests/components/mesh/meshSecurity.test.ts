@@ -32,7 +32,9 @@ describe("AuthorizationPolicy", () => {
         // The principal is the identity of the client Deployment's ServiceAccount.
         const client = one(run.resources, "kubernetes:apps/v1:Deployment", "demo-curl");
         const sa = client.inputs.spec.template.spec.serviceAccountName;
-        expect(ap.inputs.spec.rules[0].from[0].source.principals).toEqual([principalOf(client.inputs.metadata.namespace, sa)]);
+        expect(ap.inputs.spec.rules[0].from[0].source.principals).toEqual([
+            principalOf(client.inputs.metadata.namespace, sa),
+        ]);
         // ...and no other workload's identity is admitted.
         for (const other of ["hello-v1", "hello-v2"]) {
             expect(JSON.stringify(ap.inputs.spec)).not.toContain(`/sa/${other}`);
