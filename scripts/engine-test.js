@@ -201,7 +201,7 @@ try {
             const state = JSON.parse(pulumiOk(["stack", "export", "--stack", gate], opts).stdout).deployment;
             const types = (state.resources ?? []).map((res) => res.type);
             eq(
-                types.filter((t) => t.startsWith("kubernetes:") || t.includes("MeshReadiness")),
+                types.filter((t) => t.startsWith("kubernetes:") || t === "pulumi-nodejs:dynamic:MeshReadiness"),
                 [],
                 "mesh-layer objects (or a satisfied gate) in the state",
             );
