@@ -1,7 +1,8 @@
 /**
  * Entry point: read and validate the stack config, compose the components, export the outputs.
  * mode=create builds Network -> AckCluster -> AsmMesh on Alibaba Cloud; mode=existing uses an existing
- * ACK + ASM (or renders YAML). The mesh layer on top is the same in both modes.
+ * ACK + ASM (or renders YAML). A readiness gate then waits until that cluster can take the mesh layer
+ * (Istio APIs served, sidecar injector registered); the mesh layer on top is the same in both modes.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as alicloud from "@pulumi/alicloud";
@@ -12,12 +13,16 @@ import { Network } from "./components/foundation/network";
 import { AckCluster } from "./components/foundation/ackCluster";
 import { AsmMesh } from "./components/foundation/asmMesh";
 import { ExistingMesh } from "./components/foundation/existingMesh";
+import { MeshReadinessGate, MeshReadinessGateArgs } from "./components/foundation/meshReadinessGate";
 import { MeshNamespace } from "./components/mesh/meshNamespace";
 import { DemoWorkloads } from "./components/mesh/demoWorkloads";
 import { CanaryRouting } from "./components/mesh/canaryRouting";
 import { MeshSecurity } from "./components/mesh/meshSecurity";
 
 const cfg = loadConfig();
+
+/** How the readiness gate reaches the data-plane cluster; absent when rendering YAML (no cluster). */
+type GateAccess = Pick<MeshReadinessGateArgs, "kubeconfig" | "kubeconfigPath" | "clusterId">;
 
 function createFoundation(c: StackConfig) {
     const provider = new alicloud.Provider("alicloud", { region: c.region });
@@ -64,6 +69,7 @@ function createFoundation(c: StackConfig) {
     });
     return {
         target: mesh.target,
+        access: { kubeconfig: cluster.kubeconfig, clusterId: cluster.clusterId },
         outputs: {
             vpcId: network.vpcId,
             zoneIds: network.zoneIds,
@@ -80,18 +86,42 @@ function createFoundation(c: StackConfig) {
     };
 }
 
-function existingFoundation(c: StackConfig): { target: MeshTarget; outputs: { kubeconfig?: pulumi.Output<string> } } {
+function existingFoundation(c: StackConfig): {
+    target: MeshTarget;
+    access?: GateAccess;
+    outputs: { kubeconfig?: pulumi.Output<string> };
+} {
     const existing = new ExistingMesh("existing", {
         kubeconfig: c.existingKubeconfig,
         kubeconfigPath: c.existingKubeconfigPath,
         renderYamlDirectory: c.renderYamlDirectory,
         clusterId: c.existingClusterId,
     });
-    return { target: existing.target, outputs: c.existingKubeconfig ? { kubeconfig: c.existingKubeconfig } : {} };
+    const access: GateAccess | undefined = c.renderYamlDirectory
+        ? undefined
+        : c.existingKubeconfig
+          ? { kubeconfig: c.existingKubeconfig, clusterId: c.existingClusterId }
+          : { kubeconfigPath: c.existingKubeconfigPath, clusterId: c.existingClusterId };
+    return {
+        target: existing.target,
+        access,
+        outputs: c.existingKubeconfig ? { kubeconfig: c.existingKubeconfig } : {},
+    };
 }
 
 const foundation = cfg.mode === "create" ? createFoundation(cfg) : existingFoundation(cfg);
-const target = foundation.target;
+
+// --- readiness gate: nothing in the mesh layer is created before the cluster can take it ---
+const gate =
+    foundation.access && cfg.meshReadyTimeout > 0
+        ? new MeshReadinessGate("mesh-ready", {
+              target: foundation.target,
+              ...foundation.access,
+              apiVersion: cfg.istioApiVersion,
+              timeoutSeconds: cfg.meshReadyTimeout,
+          })
+        : undefined;
+const target = gate?.target ?? foundation.target;
 
 // --- mesh layer ---
 const namespace = new MeshNamespace("namespace", { name: cfg.namespace, target });

@@ -172,6 +172,8 @@ const fields = {
         'an ASM version such as "v1.24.6.60-ge2d7d9ed-aliyun", or "" for the newest',
     ),
     meshApiServerPublic: bool(false),
+    // --- the mesh readiness gate (between the foundation and the mesh layer; not used when rendering) ---
+    meshReadyTimeout: integer(0, 3600, 600),
     // --- mesh layer ---
     istioApiVersion: oneOf(ISTIO_API_VERSIONS, "v1beta1"),
     namespace: text("canary-demo", DNS_LABEL, "a DNS-1123 label (lower-case letters, digits, dashes; at most 63)"),

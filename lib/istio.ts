@@ -34,12 +34,30 @@ export interface Manifest<S> {
     spec: S;
 }
 
+/**
+ * Every Istio kind the program creates: its API group, the resource name the API server lists it under in
+ * discovery (`GET /apis/<group>/<version>`), and the schema model. The mesh readiness gate waits for
+ * exactly these kinds.
+ */
 const models = {
-    VirtualService: { group: "networking.istio.io", model: VirtualService },
-    DestinationRule: { group: "networking.istio.io", model: DestinationRule },
-    PeerAuthentication: { group: "security.istio.io", model: PeerAuthentication },
-    AuthorizationPolicy: { group: "security.istio.io", model: AuthorizationPolicy },
+    VirtualService: { group: "networking.istio.io", plural: "virtualservices", model: VirtualService },
+    DestinationRule: { group: "networking.istio.io", plural: "destinationrules", model: DestinationRule },
+    PeerAuthentication: { group: "security.istio.io", plural: "peerauthentications", model: PeerAuthentication },
+    AuthorizationPolicy: { group: "security.istio.io", plural: "authorizationpolicies", model: AuthorizationPolicy },
 } as const;
+
+/** An API resource the mesh layer creates objects of, as the API server's discovery names it. */
+export interface IstioApi {
+    group: string;
+    version: IstioApiVersion;
+    kind: string;
+    plural: string;
+}
+
+/** The Istio APIs the program uses at this API version (all of them, whatever the config turns on). */
+export function istioApis(apiVersion: IstioApiVersion): IstioApi[] {
+    return Object.entries(models).map(([kind, { group, plural }]) => ({ group, version: apiVersion, kind, plural }));
+}
 
 type Kind = keyof typeof models;
 type SpecOf<K extends Kind> = K extends "VirtualService"

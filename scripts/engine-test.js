@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Integration test with the REAL Pulumi engine, offline: the render stack (mode=existing +
 // renderYamlToDirectory) from fresh state through preview, up, config changes measured by the engine's
-// own `pulumi preview --json`, an invalid weight, destroy and stack rm. Prints "N passed, N failed".
+// own `pulumi preview --json`, an invalid weight, destroy and stack rm; then the mesh readiness gate (a
+// dynamic provider) against an unreachable cluster. Prints "N passed, N failed".
 "use strict";
 const fs = require("fs");
 const os = require("os");
@@ -159,6 +160,55 @@ try {
         eq((JSON.parse(r.stdout).deployment.resources ?? []).length, 0, "resources left after destroy");
         pulumiOk(["stack", "rm", "--yes", STACK], opts);
     });
+
+    // The readiness gate is a dynamic provider: this runs it in the engine's plugin process (the toolchain's
+    // pulumi-resource-pulumi-nodejs script, the serialized provider) against a server that does not exist.
+    check(
+        "readiness gate: against an unreachable cluster, up fails after meshReadyTimeout and creates nothing in the mesh layer",
+        () => {
+            const gate = "gate";
+            const server = "https://127.0.0.1:1";
+            fs.writeFileSync(
+                path.join(work, "unreachable.kubeconfig"),
+                yaml.dump({
+                    apiVersion: "v1",
+                    kind: "Config",
+                    clusters: [{ name: "none", cluster: { server, "insecure-skip-tls-verify": true } }],
+                    users: [{ name: "none", user: { token: "none" } }],
+                    contexts: [{ name: "none", context: { cluster: "none", user: "none" } }],
+                    "current-context": "none",
+                }),
+            );
+            pulumiOk(["stack", "init", gate, "--secrets-provider", "passphrase"], opts);
+            const config = {
+                mode: "existing",
+                existingKubeconfigPath: "unreachable.kubeconfig",
+                meshReadyTimeout: "10",
+            };
+            for (const [k, v] of Object.entries(config)) {
+                pulumiOk(["config", "set", k, v, "--stack", gate], opts);
+            }
+            const r = pulumi(["up", "--yes", "--skip-preview", "--stack", gate], opts);
+            const out = r.stdout + r.stderr;
+            assert(r.status !== 0, `up should fail:\n${out}`);
+            for (const line of [
+                `mesh readiness: waiting for cluster ${server} (0 s of 10 s; next check in 2 s): the API server: connect ECONNREFUSED 127.0.0.1:1`,
+                `mesh readiness gate: cluster ${server} is not ready for the mesh layer after 10 s (4 checks); still missing:`,
+                "Nothing in the mesh layer was created.",
+            ]) {
+                assert(out.includes(line), `${JSON.stringify(line)} not found in:\n${out}`);
+            }
+            const state = JSON.parse(pulumiOk(["stack", "export", "--stack", gate], opts).stdout).deployment;
+            const types = (state.resources ?? []).map((res) => res.type);
+            eq(
+                types.filter((t) => t.startsWith("kubernetes:") || t === "pulumi-nodejs:dynamic:MeshReadiness"),
+                [],
+                "mesh-layer objects (or a satisfied gate) in the state",
+            );
+            pulumiOk(["destroy", "--yes", "--skip-preview", "--stack", gate], opts);
+            pulumiOk(["stack", "rm", "--yes", gate], opts);
+        },
+    );
     console.log(`engine test took ${((Date.now() - started) / 1000).toFixed(0)} s`);
 } catch (e) {
     failedEarly = true;

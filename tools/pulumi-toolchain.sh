@@ -11,6 +11,8 @@
 #   pulumi                      github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 #   pulumi-language-nodejs      github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
 #   pulumi-resource-kubernetes  github.com/pulumi/pulumi-kubernetes/provider/v4/cmd/pulumi-resource-kubernetes
+# and one shell script, not built: pulumi-resource-pulumi-nodejs (dynamic providers,
+# see install_dynamic_provider_shim).
 # The pinned module versions live in tools/pulumi-toolchain/*/go.mod (+ go.sum);
 # see the comments below for why these exact versions.
 #
@@ -220,6 +222,29 @@ install_k8s_plugin() {
   fi
 }
 
+# install_dynamic_provider_shim: the plugin the engine starts for dynamic
+# providers (pulumi.dynamic.Resource, e.g. the mesh readiness gate). The CLI
+# distribution ships it next to `pulumi`; a CLI built from Go modules does not.
+# It runs @pulumi/pulumi's cmd/dynamic-provider from the node_modules of the
+# program being deployed: the engine starts plugins in the program's directory
+# (plugin.Context.Pwd), so `require.resolve` finds the program's own SDK there,
+# whichever checkout it is. Same behaviour as the script npm @pulumi/pulumi
+# ships, plus `exec`, quoted arguments and a failure when node cannot find it.
+install_dynamic_provider_shim() {
+  local f="$BIN/pulumi-resource-pulumi-nodejs" content
+  content='#!/bin/sh
+# Pulumi dynamic-provider plugin, written by tools/pulumi-toolchain.sh (asm-canary).
+script=$(node -e "process.stdout.write(require.resolve(\"@pulumi/pulumi/cmd/dynamic-provider\"))") || exit 1
+exec node "$script" "$@"'
+  if [[ -x "$f" && "$(cat "$f")" == "$content" ]]; then
+    return 0
+  fi
+  log "installing the dynamic-provider plugin script $f"
+  printf '%s\n' "$content" >"$f.tmp"
+  chmod 755 "$f.tmp"
+  mv -f "$f.tmp" "$f"
+}
+
 # ---- main --------------------------------------------------------------------
 K8S_BIN=""
 if [[ -n "$installed" ]]; then
@@ -230,12 +255,14 @@ if [[ -n "$installed" ]]; then
     build_kubernetes
     install_k8s_plugin "$installed"
   fi
+  install_dynamic_provider_shim
 else
   log "cache: $CACHE ($(go env GOVERSION))"
   build_pulumi
   build_langhost
   build_kubernetes
   install_k8s_plugin "$BIN/pulumi"
+  install_dynamic_provider_shim
 fi
 
 log "done in $((SECONDS - START))s; bin dir: $BIN"

@@ -14,7 +14,7 @@ export const INJECTION_LABEL = { "istio-injection": "enabled" } as const;
 export interface MeshNamespaceArgs {
     /** The namespace name (fixed: Istio hosts and principals refer to it). */
     readonly name: string;
-    /** Where to create it; it waits for the mesh attachment, so the injector exists before any pod. */
+    /** Where to create it; it waits for `target.dependsOn` (the readiness gate), so the injector exists before any pod. */
     readonly target: MeshTarget;
 }
 

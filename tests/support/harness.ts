@@ -274,3 +274,16 @@ export function depsOf(resources: Recorded[], r: Recorded): string[] {
         return `${d.type}::${d.name}`;
     });
 }
+/** URNs of everything `r` waits for: its dependencies, theirs, and so on. */
+export function dependencyClosure(resources: Recorded[], r: Recorded): Set<string> {
+    const seen = new Set<string>();
+    const todo = [...r.dependencies];
+    while (todo.length > 0) {
+        const urn = todo.pop() as string;
+        if (!seen.has(urn)) {
+            seen.add(urn);
+            todo.push(...(resources.find((x) => x.urn === urn)?.dependencies ?? []));
+        }
+    }
+    return seen;
+}

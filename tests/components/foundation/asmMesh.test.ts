@@ -1,5 +1,5 @@
 import { newestMeshVersion } from "../../../components/foundation/asmMesh";
-import { CREATE_CONFIG, depsOf, ISTIO, one, runProgram } from "../../support/harness";
+import { CREATE_CONFIG, dependencyClosure, depsOf, ISTIO, one, runProgram } from "../../support/harness";
 
 const MESH = "alicloud:servicemesh/serviceMesh:ServiceMesh";
 
@@ -52,10 +52,10 @@ describe("AsmMesh", () => {
         expect(run.secretOutputs).toContain("meshKubeconfig");
     });
 
-    test("the namespace waits for the mesh attachment, every Istio object for the namespace; all use the ACK provider", () => {
+    test("the namespace waits for the mesh attachment (through the readiness gate), every Istio object for the namespace; all use the ACK provider", () => {
         const meshUrn = one(run.resources, MESH).urn;
         const ns = one(run.resources, "kubernetes:core/v1:Namespace");
-        expect(ns.dependencies).toContain(meshUrn);
+        expect(dependencyClosure(run.resources, ns)).toContain(meshUrn);
         const istio = run.resources.filter((r) => Object.values(ISTIO).includes(r.type));
         expect(istio.length).toBeGreaterThanOrEqual(3);
         for (const r of [ns, ...istio]) {
