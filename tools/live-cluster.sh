@@ -30,6 +30,7 @@
 #   LIVE_CLUSTER_BIN          use the binaries in this dir as they are (no build); assets must exist in the cache
 #   LIVE_CLUSTER_PORT_OFFSET  added to every port below (default 0), for a second fixture on one machine
 #   LIVE_CLUSTER_TIMEOUT      seconds each readiness wait may take (default 90)
+#   LIVE_CLUSTER_KEEP_ON_FAILURE  1 = a failed `up` leaves what it started running (default: stops it)
 # Ports (127.0.0.1 only): apiserver 36443; etcd 32379 (client) 32380 (peer) 32381 (metrics);
 # controller-manager 30257; scheduler 30259; istiod 15017 (webhooks, https) 15010/15012 (xDS)
 # 15014 (monitoring) 18080 (http, /ready) 19876 (ctrlz).
@@ -477,6 +478,8 @@ cmd_up() {
     port_busy "$p" && die "port 127.0.0.1:$p is in use ($(ss -Hltnp "sport = :$p" | awk '{print $NF}' | head -1)); another fixture? set LIVE_CLUSTER_PORT_OFFSET"
   done
   local t_up=$SECONDS
+  # A failed `up` stops what it started (logs stay), unless LIVE_CLUSTER_KEEP_ON_FAILURE=1.
+  trap 'up_failed' EXIT
   mkdir -p "$RUN"
   rm -rf "$RUN/etcd-data" "$RUN/work" "$RUN/logs" "$RUN/apply."*
   make_pki
@@ -546,8 +549,21 @@ EOF
 
   log "Kubernetes up in $((SECONDS - t_up))s"
   if ((istio)); then cmd_istio_up; fi
+  trap - EXIT
   log "up in $((SECONDS - t_up))s; kubeconfig: $RUN/kubeconfig"
   echo "$RUN/kubeconfig"
+}
+
+up_failed() {
+  local rc=$?
+  trap - EXIT
+  if [[ "${LIVE_CLUSTER_KEEP_ON_FAILURE:-0}" == 1 ]]; then
+    log "up failed; LIVE_CLUSTER_KEEP_ON_FAILURE=1: leaving the started components running (logs: $RUN/logs)"
+  else
+    log "up failed; stopping what was started (logs stay in $RUN/logs)"
+    (cmd_down) || true
+  fi
+  exit "$rc"
 }
 
 istio_crd_names() { awk '/^kind: CustomResourceDefinition/{c=1} c && /^  name:/{print $2; c=0}' "$CACHE/assets/istio-crds.yaml"; }
