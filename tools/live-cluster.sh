@@ -374,19 +374,30 @@ wait_for() {
   log "$what: ok after $((SECONDS - t0))s"
 }
 
+# stop <component>...: SIGTERM to all of them at once, wait (10 s, then SIGKILL), remove PID files
 stop() {
-  local c="$1" pid i
-  running "$c" || { rm -f "$(pidfile "$c")"; return 0; }
-  pid="$(cat "$(pidfile "$c")")"
-  kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 100); do [[ -d "/proc/$pid" ]] || break; sleep 0.1; done
-  if [[ -d "/proc/$pid" ]]; then
-    log "$c (PID $pid) ignored SIGTERM for 10s; SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for i in $(seq 1 50); do [[ -d "/proc/$pid" ]] || break; sleep 0.1; done
-  fi
-  rm -f "$(pidfile "$c")"
-  log "$c stopped (PID $pid)"
+  local c pid i names=() pids=()
+  for c in "$@"; do
+    if running "$c"; then
+      pid="$(cat "$(pidfile "$c")")"
+      kill -TERM "$pid" 2>/dev/null || true
+      names+=("$c"); pids+=("$pid")
+    else
+      rm -f "$(pidfile "$c")"
+    fi
+  done
+  for i in "${!pids[@]}"; do
+    pid="${pids[i]}" c="${names[i]}"
+    local n
+    for n in $(seq 1 100); do [[ -d "/proc/$pid" ]] || break; sleep 0.1; done
+    if [[ -d "/proc/$pid" ]]; then
+      log "$c (PID $pid) ignored SIGTERM for 10s; SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      for n in $(seq 1 50); do [[ -d "/proc/$pid" ]] || break; sleep 0.1; done
+    fi
+    rm -f "$(pidfile "$c")"
+    log "$c stopped (PID $pid)"
+  done
 }
 
 port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
@@ -634,8 +645,11 @@ cmd_istio_down() {
 }
 
 cmd_down() {
-  local i c p left=0
-  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do stop "${COMPONENTS[i]}"; done
+  local c p left=0
+  # The API clients together, then the apiserver, then etcd.
+  stop istiod kwok kube-scheduler kube-controller-manager
+  stop kube-apiserver
+  stop etcd
   for p in "${ALL_PORTS[@]}"; do
     if port_busy "$p"; then log "WARNING: 127.0.0.1:$p still listening: $(ss -Hltnp "sport = :$p")"; left=1; fi
   done
