@@ -3,7 +3,7 @@
 # cluster for users: no kubelet, no container runtime, no real pods; the only
 # node is a kwok fake). Built from Go modules, no binary downloads.
 #
-#   tools/live-cluster.sh build       build/cache the binaries + assets (cold: ~12-25 min, warm: <1 s)
+#   tools/live-cluster.sh build       build/cache binaries + assets (cold 12-40 min, warm ~1 min, cached <1 s)
 #   tools/live-cluster.sh up          etcd, apiserver, controller-manager, scheduler, kwok node, Istio
 #   tools/live-cluster.sh up --no-istio   the same without Istio (add it later with istio-up)
 #   tools/live-cluster.sh istio-up    Istio CRDs + istiod (webhooks by URL) on a running cluster
@@ -55,7 +55,7 @@ ALL_PORTS=("$P_API" "$P_ETCD" "$P_ETCD_PEER" "$P_ETCD_METRICS" "$P_KCM" "$P_SCHE
 # The fake node: no taints, so Deployments without tolerations schedule onto it.
 NODE_NAME=kwok-node-0
 
-# Start-up order; `down` stops in reverse.
+# Start-up order (`down` stops the API clients, then the apiserver, then etcd).
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok istiod)
 
 START=$SECONDS
@@ -146,9 +146,9 @@ cmd_build() {
   done
   log "cache: $CACHE ($(go env GOVERSION)); k8s $kver, etcd $ever, istio $iver, kwok $kwver"
   if ((missing > 0)); then
-    log "$missing of 7 binaries to build. A cold build (empty Go caches) takes ~12 min of compiling on an idle"
-    log "2-core machine, ~25 min when another Go build shares the CPUs, plus 1-3 min of module downloads (~1.3 GB);"
-    log "it fills ~5.5 GB of Go build cache. Warm (same Go caches), everything rebuilds in under a minute."
+    log "$missing of 7 binaries to build. A cold build (empty Go caches) takes 12-14 min on an idle 2-core"
+    log "machine and took 41 min measured while another Go build shared the CPUs; add 1-3 min of module"
+    log "downloads (~1.3 GB); it fills ~5.5 GB of Go build cache. With a warm Go build cache: about 1 min."
   fi
 
   # --- Kubernetes + etcd (one wrapper) ---
