@@ -4,7 +4,8 @@
 #   up --no-istio -> /readyz, /version, no Istio API -> istio-up -> injected Deployment
 #   Available on the kwok node, invalid VirtualService refused by istiod, valid one
 #   accepted -> istio-down (Istio API gone) -> down (nothing left running).
-# Ends with "N passed, N failed"; exits non-zero on any failure. Always runs `down`.
+# Ends with "N passed, N failed"; exits non-zero on any failure. Runs `down` at the end
+# (also after a failed check) if its own `up` succeeded.
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,9 +19,11 @@ ok() { PASS=$((PASS + 1)); say "PASS $*"; }
 ko() { FAIL=$((FAIL + 1)); say "FAIL $*"; }
 check() { local what="$1"; shift; if "$@"; then ok "$what"; else ko "$what"; fi; }
 
+UP=0
 finish() {
   trap - EXIT
-  "$LC" down || ko "down left something running"
+  # Only a fixture this script brought up is taken down (a failed `up` cleans up after itself).
+  if ((UP)); then "$LC" down || ko "down left something running"; fi
   echo "smoke: $PASS passed, $FAIL failed"
   ((FAIL == 0))
   exit $?
@@ -30,6 +33,7 @@ trap finish EXIT
 # --- client from the kubeconfig the fixture prints (as a consumer would use it) ---
 t_up=$SECONDS
 KC="$("$LC" up --no-istio | tail -1)" || { ko "up --no-istio"; exit 1; }
+UP=1
 ok "up --no-istio in $((SECONDS - t_up))s; kubeconfig $KC"
 TMP="$(mktemp -d)"
 field() { awk -v k="$1:" '$1 == k { print $2; exit }' "$KC" | base64 -d >"$TMP/$2"; }
