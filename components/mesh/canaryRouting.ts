@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { CANARY, componentType, IstioApiVersion, STABLE, withLegacyType } from "../../lib/constants";
 import { DestinationRuleSpec, istioManifest, Manifest, VirtualServiceSpec } from "../../lib/istio";
 import { DemoApp } from "./demoWorkloads";
+import { istioResource } from "./istioResource";
 import { MeshNamespace } from "./meshNamespace";
 
 type HttpRoute = NonNullable<VirtualServiceSpec["http"]>[number];
@@ -126,14 +127,14 @@ export class CanaryRouting extends pulumi.ComponentResource {
         super(componentType("mesh", "CanaryRouting"), name, {}, withLegacyType("asmcanary:mesh:CanaryRouting", opts));
         const target = routeTarget(args);
         const vs = virtualServiceManifest(target);
-        this.destinationRule = new k8s.apiextensions.CustomResource(
+        this.destinationRule = istioResource(
             `${name}-dr`,
             destinationRuleManifest(target),
             args.namespace.childOptions(this),
         );
         // Subsets first: the VirtualService must never reference a subset that does not exist yet
         // (istio.io/latest/docs/ops/best-practices/traffic-management/#avoid-503-errors-while-reconfiguring-service-routes).
-        this.virtualService = new k8s.apiextensions.CustomResource(
+        this.virtualService = istioResource(
             `${name}-vs`,
             vs,
             args.namespace.childOptions(this, [this.destinationRule]),

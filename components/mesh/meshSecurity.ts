@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { componentType, IstioApiVersion, MtlsMode, withLegacyType } from "../../lib/constants";
 import { AuthorizationPolicySpec, istioManifest, Manifest, PeerAuthenticationSpec } from "../../lib/istio";
 import { DemoApp, DemoClient } from "./demoWorkloads";
+import { istioResource } from "./istioResource";
 import { MeshNamespace } from "./meshNamespace";
 
 export interface MeshSecurityArgs {
@@ -65,19 +66,18 @@ export class MeshSecurity extends pulumi.ComponentResource {
     constructor(name: string, args: MeshSecurityArgs, opts?: pulumi.ComponentResourceOptions) {
         super(componentType("mesh", "MeshSecurity"), name, {}, withLegacyType("asmcanary:mesh:MeshSecurity", opts));
         const ns = args.namespace;
-        this.peerAuthentication = new k8s.apiextensions.CustomResource(
+        this.peerAuthentication = istioResource(
             `${name}-peer-auth`,
             peerAuthenticationManifest(ns.name, args.mtlsMode, args.apiVersion),
             ns.childOptions(this),
         );
         const authz = args.authorization;
-        this.authorizationPolicies = (authz?.apps ?? []).map(
-            (app) =>
-                new k8s.apiextensions.CustomResource(
-                    `${name}-${app.name}-authz`,
-                    authorizationPolicyManifest(app, ns.name, authz!.allowedClient, args.apiVersion),
-                    ns.childOptions(this),
-                ),
+        this.authorizationPolicies = (authz?.apps ?? []).map((app) =>
+            istioResource(
+                `${name}-${app.name}-authz`,
+                authorizationPolicyManifest(app, ns.name, authz!.allowedClient, args.apiVersion),
+                ns.childOptions(this),
+            ),
         );
         this.mtlsMode = args.mtlsMode;
         this.registerOutputs({ mtlsMode: this.mtlsMode });
