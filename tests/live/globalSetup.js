@@ -23,7 +23,7 @@ function build(script, args) {
     return out.trim().split("\n").pop() ?? "";
 }
 
-/** `down` for every fixture still listed; the list is removed afterwards. */
+/** `down` for every fixture still listed, then its run directory (unless LIVE_TEST_KEEP); then the list. */
 function downAll(file) {
     if (!fs.existsSync(file)) {
         return;
@@ -37,6 +37,8 @@ function downAll(file) {
         });
         if (r.status !== 0) {
             process.stderr.write(`live-cluster.sh down failed for ${dir}:\n${r.stderr}\n`);
+        } else if (!process.env.LIVE_TEST_KEEP) {
+            fs.rmSync(dir, { recursive: true, force: true });
         }
     }
     fs.rmSync(file, { force: true });
