@@ -18,6 +18,15 @@ import { MeshNamespace } from "./components/mesh/meshNamespace";
 import { DemoWorkloads } from "./components/mesh/demoWorkloads";
 import { CanaryRouting } from "./components/mesh/canaryRouting";
 import { MeshSecurity } from "./components/mesh/meshSecurity";
+// --- mesh features: ingress gateway, egress control, observability, fault injection, mirroring ---
+import { AsmIngressGateway } from "./components/foundation/asmIngressGateway";
+import { MeshObservability } from "./components/foundation/meshObservability";
+import { MeshIngress } from "./components/mesh/meshIngress";
+import { MeshEgress } from "./components/mesh/meshEgress";
+import { AccessLogging } from "./components/mesh/accessLogging";
+import { meshConfigOf } from "./lib/meshConfig";
+import { faultOf, GATEWAY_NAMESPACE, ingressHost, INGRESS_GATEWAY_POD_LABELS } from "./lib/meshFeatures";
+import { featureVerification } from "./lib/verifyFeatures";
 
 const cfg = loadConfig();
 
@@ -55,6 +64,17 @@ function createFoundation(c: StackConfig) {
         dependsOn: network.snatEntries,
         provider,
     });
+    // Mesh features, Alibaba side: the SLS project and ARMS add-on exist only while their switch is on.
+    const observability =
+        c.accessLogs || c.meshMetrics
+            ? new MeshObservability("observability", {
+                  namePrefix: c.namePrefix,
+                  accessLogs: c.accessLogs,
+                  metrics: c.meshMetrics,
+                  clusterId: cluster.readyClusterId,
+                  provider,
+              })
+            : undefined;
     const mesh = new AsmMesh("asm", {
         namePrefix: c.namePrefix,
         edition: c.meshEdition,
@@ -66,7 +86,24 @@ function createFoundation(c: StackConfig) {
         clusterId: cluster.readyClusterId,
         dataPlaneProvider: cluster.k8sProvider,
         provider,
+        meshConfig: meshConfigOf({
+            manage: c.manageMeshConfig,
+            outboundTrafficPolicy: c.outboundTrafficPolicy,
+            accessLogProject: observability?.accessLogProject,
+            metrics: c.meshMetrics,
+        }),
     });
+    const ingress = c.ingressGateway
+        ? new AsmIngressGateway("asm-ingress", {
+              namePrefix: c.namePrefix,
+              meshId: mesh.meshId,
+              meshKubeconfig: mesh.kubeconfig,
+              clusterId: cluster.clusterId,
+              replicas: c.ingressReplicas,
+              dependsOn: mesh.target.dependsOn,
+              provider,
+          })
+        : undefined;
     return {
         target: mesh.target,
         access: { kubeconfig: cluster.kubeconfig, clusterId: cluster.clusterId },
@@ -82,6 +119,11 @@ function createFoundation(c: StackConfig) {
             meshId: mesh.meshId,
             meshVersion: mesh.version,
             meshKubeconfig: mesh.kubeconfig,
+            ...(ingress ? { ingressAddress: ingress.address } : {}),
+            ...(observability?.accessLogProject ? { accessLogProject: observability.accessLogProject } : {}),
+            ...(observability?.prometheusUrl
+                ? { prometheusUrl: observability.prometheusUrl, prometheusToken: observability.prometheusToken }
+                : {}),
         },
     };
 }
@@ -155,14 +197,47 @@ const policy = {
                   baseEjectionTime: cfg.outlierBaseEjectionTime,
               }
             : undefined,
+    fault: faultOf(cfg),
+    mirrorPercent: cfg.mirrorPercent || undefined,
 };
+// --- mesh features, mesh side: each object exists only while its switch is on ---
+const meshIngress = cfg.ingressGateway
+    ? new MeshIngress("ingress", {
+          namespace,
+          hosts: cfg.services.map((s) => ingressHost(s, cfg.ingressDomain)),
+          gatewayPodLabels: INGRESS_GATEWAY_POD_LABELS,
+          apiVersion: cfg.istioApiVersion,
+      })
+    : undefined;
+if (cfg.egressHosts.length > 0) {
+    new MeshEgress("egress", { namespace, hosts: cfg.egressHosts, apiVersion: cfg.istioApiVersion });
+}
+if (cfg.accessLogs) {
+    new AccessLogging("access-logging", { namespace, apiVersion: cfg.istioApiVersion });
+}
 const routes = workloads.apps.map(
-    (app) => new CanaryRouting(`route-${app.name}`, { app, namespace, policy, apiVersion: cfg.istioApiVersion }),
+    (app) =>
+        new CanaryRouting(`route-${app.name}`, {
+            app,
+            namespace,
+            policy,
+            apiVersion: cfg.istioApiVersion,
+            ingress: meshIngress
+                ? { gateway: meshIngress.gatewayRef, host: ingressHost(app.name, cfg.ingressDomain) }
+                : undefined,
+        }),
 );
 const security = new MeshSecurity("security", {
     namespace,
     mtlsMode: cfg.mtlsMode,
-    authorization: cfg.authorizationPolicy ? { apps: workloads.apps, allowedClient: workloads.client } : undefined,
+    authorization: cfg.authorizationPolicy
+        ? {
+              apps: workloads.apps,
+              allowedClient: workloads.client,
+              // Gateway traffic must still reach the services: the gateway's proxies are admitted too.
+              allowedGatewayNamespace: cfg.ingressGateway ? GATEWAY_NAMESPACE : undefined,
+          }
+        : undefined,
     apiVersion: cfg.istioApiVersion,
 });
 
@@ -175,11 +250,28 @@ export = {
     weights: routes[0].weights,
     mtlsMode: security.mtlsMode,
     authorizationPolicy: cfg.authorizationPolicy,
-    verify: verificationCommands(
-        cfg.namespace,
-        cfg.services,
-        workloads.client.name,
-        header,
-        "kubeconfig" in foundation.outputs,
-    ),
+    ...(cfg.ingressGateway ? { ingressHosts: cfg.services.map((s) => ingressHost(s, cfg.ingressDomain)) } : {}),
+    verify: {
+        ...verificationCommands(
+            cfg.namespace,
+            cfg.services,
+            workloads.client.name,
+            header,
+            "kubeconfig" in foundation.outputs,
+        ),
+        ...featureVerification({
+            namespace: cfg.namespace,
+            services: cfg.services,
+            client: workloads.client.name,
+            header,
+            ingress: cfg.ingressGateway
+                ? { domain: cfg.ingressDomain, addressOutput: "ingressAddress" in foundation.outputs }
+                : undefined,
+            egressHosts: cfg.egressHosts,
+            registryOnly: cfg.outboundTrafficPolicy === "REGISTRY_ONLY",
+            accessLogs: cfg.accessLogs,
+            fault: policy.fault !== undefined,
+            mirror: cfg.mirrorPercent > 0,
+        }),
+    },
 };

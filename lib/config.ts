@@ -21,6 +21,7 @@ import {
     PROJECT,
     PROXY_MODES,
 } from "./constants";
+import { FAULT_SCOPES, OUTBOUND_TRAFFIC_POLICIES } from "./meshFeatures";
 
 // ---------------------------------------------------------------------------------------------------
 // Field parsers. Stack config reaches the program as strings (arrays as JSON text), whatever the YAML
@@ -117,6 +118,12 @@ function istioText(def: string, problem: (raw: string) => string | undefined, op
 }
 const durationText = (def: string, optional = true) =>
     istioText(def, (raw) => durationProblem(raw)?.concat(optional ? ' (or "" for none)' : ""), optional);
+/** A DNS name with at least two labels (RFC 1123 subdomain, lower case), such as example.com. */
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
+const hostItem = (h: string) =>
+    DNS_NAME.test(h) && !/^[\d.]+$/.test(h)
+        ? undefined
+        : "is not a DNS host name such as api.example.com (lower case, no wildcard, no IP address)";
 
 // ---------------------------------------------------------------------------------------------------
 // The schema. Keys are the stack config keys (without the "asm-canary:" prefix).
@@ -196,6 +203,30 @@ const fields = {
     replicas: integer(1, 20, 1),
     stableText: text("hello from v1"),
     canaryText: text("hello from v2"),
+    // --- mesh features: ingress gateway, egress control, observability, fault injection, mirroring ---
+    ingressGateway: bool(false),
+    ingressDomain: text(
+        "example.com",
+        DNS_NAME,
+        "a DNS domain such as example.com (services answer at <service>.<domain>)",
+    ),
+    ingressReplicas: integer(1, 10, 1),
+    manageMeshConfig: bool(false),
+    outboundTrafficPolicy: oneOf(OUTBOUND_TRAFFIC_POLICIES, "ALLOW_ANY"),
+    egressHosts: list([], hostItem, "host names"),
+    accessLogs: bool(false),
+    meshMetrics: bool(false),
+    faultScope: oneOf(FAULT_SCOPES, "canary"),
+    faultDelay: durationText(""),
+    faultDelayPercent: integer(1, 100, 100),
+    faultAbortStatus: field(0, (raw) => {
+        const n = Number(raw);
+        return /^\d+$/.test(raw.trim()) && (n === 0 || (n >= 400 && n <= 599))
+            ? n
+            : new Invalid("must be an HTTP error status from 400 to 599 (or 0 for none)");
+    }),
+    faultAbortPercent: integer(1, 100, 100),
+    mirrorPercent: integer(0, 100, 0),
 };
 
 /** Keys read as secrets (their value never passes through validation or logs). */
@@ -241,7 +272,11 @@ export function parseConfig(raw: Record<string, string | undefined>, hasSecretKu
         }
         throw new ConfigError(problems);
     }
-    problems.push(...crossChecks(result.data, hasSecretKubeconfig), ...meshChecks(result.data));
+    problems.push(
+        ...crossChecks(result.data, hasSecretKubeconfig),
+        ...meshChecks(result.data),
+        ...featureChecks(result.data),
+    );
     if (problems.length > 0) {
         throw new ConfigError(problems);
     }
@@ -394,6 +429,93 @@ function meshChecks(c: Parsed): string[] {
     }
     if (new Set(c.services).size !== c.services.length || c.services.length === 0) {
         out.push(`services: got ${JSON.stringify(c.services)}; needs one or more distinct names`);
+    }
+    return out;
+}
+
+/** Rules of the mesh features (ingress gateway, egress, observability, fault injection, mirroring). */
+function featureChecks(c: Parsed): string[] {
+    const out: string[] = [];
+    const create = c.mode === "create";
+    if (c.ingressGateway && create && !c.meshApiServerPublic) {
+        // The IstioGateway object lives on the ASM control plane; the provider only returns its PRIVATE
+        // kubeconfig, so the program reaches it through the public endpoint (components/foundation/asmIngressGateway.ts).
+        out.push(
+            "ingressGateway: got true with meshApiServerPublic false; the ASM gateway is an IstioGateway object on the " +
+                "ASM control plane, which the program reaches only through the mesh's public API endpoint: set " +
+                "meshApiServerPublic true (fixed at creation: on an existing stack that replaces the ASM instance)",
+        );
+    }
+    if (c.ingressGateway && !create && !c.renderYamlDirectory) {
+        out.push(
+            'ingressGateway: got true in mode "existing"; the program cannot reach the ASM control plane that owns the ' +
+                "gateway (an IstioGateway object) in this mode: use mode create with meshApiServerPublic, or " +
+                "renderYamlDirectory to write the Gateway and VirtualService changes for review",
+        );
+    }
+    // meshConfig is Optional+Computed on the ServiceMesh: once set, leaving it out again changes nothing on
+    // the mesh, so a switch turned off would silently stay on. The program therefore owns meshConfig only
+    // when asked to, and then always sends the off values too.
+    const meshSwitches: Array<[string, string]> = [];
+    if (c.outboundTrafficPolicy === "REGISTRY_ONLY") {
+        meshSwitches.push(["outboundTrafficPolicy", '"REGISTRY_ONLY"']);
+    }
+    if (c.accessLogs) {
+        meshSwitches.push(["accessLogs", "true"]);
+    }
+    if (c.meshMetrics) {
+        meshSwitches.push(["meshMetrics", "true"]);
+    }
+    if (create && !c.manageMeshConfig) {
+        for (const [key, value] of meshSwitches) {
+            out.push(
+                `${key}: got ${value} with manageMeshConfig false; this is a setting of the ASM instance (its ` +
+                    "meshConfig): set manageMeshConfig true so the program owns outboundTrafficPolicy, telemetry and " +
+                    "access-log collection there (turning a switch off later then sends the off value)",
+            );
+        }
+    }
+    if (!create) {
+        if (c.manageMeshConfig) {
+            out.push('manageMeshConfig: got true in mode "existing"; the program manages no ASM instance in this mode');
+        }
+        if (c.outboundTrafficPolicy === "REGISTRY_ONLY") {
+            out.push(
+                'outboundTrafficPolicy: got "REGISTRY_ONLY" in mode "existing"; it is a setting of the ASM instance, which ' +
+                    "this mode does not manage: set it there (`aliyun servicemesh UpdateMeshFeature --ServiceMeshId <id> " +
+                    "--OutboundTrafficPolicy REGISTRY_ONLY`) and keep egressHosts here",
+            );
+        }
+        if (c.meshMetrics) {
+            out.push(
+                'meshMetrics: got true in mode "existing"; the ARMS Prometheus add-on and the mesh\'s telemetry setting are ' +
+                    "Alibaba Cloud resources, which this mode does not manage",
+            );
+        }
+    }
+    if (new Set(c.egressHosts).size !== c.egressHosts.length) {
+        out.push(`egressHosts: got ${JSON.stringify(c.egressHosts)}; hosts must be distinct`);
+    }
+    const fault = c.faultDelay !== "" || c.faultAbortStatus > 0;
+    if (fault && (c.routeTimeout || c.retryAttempts > 0)) {
+        // "timeouts or retries will not be enabled when faults are enabled on the client side"
+        // (istio/api networking/v1alpha3/virtual_service.proto, HTTPRoute.fault).
+        out.push(
+            "faultDelay/faultAbortStatus: set together with routeTimeout/retryAttempts; Istio silently turns timeout and " +
+                "retries off on a route that injects a fault: clear routeTimeout and retryAttempts for the chaos test, or the fault",
+        );
+    }
+    if (fault && c.faultScope === "canary" && !c.canaryHeaderName) {
+        out.push(
+            'faultScope: got "canary" without canaryHeaderName/canaryHeaderValue; the canary route is the header-match ' +
+                'route to v2: set the header, or faultScope "service"',
+        );
+    }
+    if (c.mirrorPercent > 0 && c.canaryWeight === 100) {
+        out.push(
+            `mirrorPercent: got ${c.mirrorPercent} with canaryWeight 100; v2 already receives every request, so each ` +
+                "mirrored request would reach v2 twice: mirror at a lower canaryWeight (0 for a dark launch)",
+        );
     }
     return out;
 }

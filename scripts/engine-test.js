@@ -137,6 +137,72 @@ try {
         eq(manifests()["PeerAuthentication/canary-demo/default"].spec.mtls.mode, "STRICT", "rendered mode after up");
     });
 
+    // --- mesh features: each switch renders its own objects (the Alibaba-side parts exist only in mode create) ---
+    /** `config set args…`: the engine must plan exactly `changes` ({op, name} sorted by name); then `up`. */
+    const changePlans = (args, changes) => {
+        pulumiOk(["config", "set", ...args, "--stack", STACK], opts);
+        const p = plan();
+        const byName = (a, b) => a.name.localeCompare(b.name);
+        eq([...p.changed].sort(byName), [...changes].sort(byName), "changed resources");
+        pulumiOk(["up", "--yes", "--skip-preview", "--stack", STACK], opts);
+    };
+
+    check("ingressGateway on (render): the Gateway is created, the VirtualService bound to it", () => {
+        changePlans(
+            ["ingressGateway", "true"],
+            [
+                { op: "create", name: "ingress" },
+                { op: "create", name: "ingress-gateway" },
+                { op: "update", name: "route-hello-vs" },
+            ],
+        );
+        const m = manifests();
+        const gw = m["Gateway/canary-demo/ingress"];
+        assert(gw, "Gateway not rendered");
+        eq(gw.spec.servers[0].hosts, ["./hello.example.com"], "Gateway hosts");
+        eq(gw.spec.selector, { "asm-canary/gateway": "canary-ingressgateway" }, "Gateway selector");
+        const vs = m["VirtualService/canary-demo/hello"];
+        eq(vs.spec.gateways, ["mesh", "canary-demo/ingress"], "VirtualService gateways");
+        eq(vs.spec.hosts, ["hello", "hello.example.com"], "VirtualService hosts");
+    });
+
+    check("egressHosts[0] = httpbin.org: one ServiceEntry created", () => {
+        changePlans(
+            ["--path", "egressHosts[0]", "httpbin.org"],
+            [
+                { op: "create", name: "egress" },
+                { op: "create", name: "egress-httpbin.org" },
+            ],
+        );
+        const se = manifests()["ServiceEntry/canary-demo/httpbin.org"];
+        assert(se, "ServiceEntry not rendered");
+        eq([se.spec.location, se.spec.resolution, se.spec.exportTo], ["MESH_EXTERNAL", "DNS", ["."]], "ServiceEntry");
+    });
+
+    check("accessLogs on: the namespace's Telemetry is created", () => {
+        changePlans(
+            ["accessLogs", "true"],
+            [
+                { op: "create", name: "access-logging" },
+                { op: "create", name: "access-logging-telemetry" },
+            ],
+        );
+        const t = manifests()["Telemetry/canary-demo/access-logs"];
+        assert(t, "Telemetry not rendered");
+        eq(t.apiVersion, "telemetry.istio.io/v1alpha1", "Telemetry apiVersion");
+        eq(t.spec.accessLogging, [{ providers: [{ name: "envoy" }] }], "Telemetry accessLogging");
+    });
+
+    check("fault (service scope, 503 on 10%) and mirror 20%: each one update, the VirtualService", () => {
+        pulumiOk(["config", "set", "faultScope", "service", "--stack", STACK], opts);
+        pulumiOk(["config", "set", "faultAbortPercent", "10", "--stack", STACK], opts);
+        changeUpdatesOnly("faultAbortStatus", "503", "route-hello-vs");
+        changeUpdatesOnly("mirrorPercent", "20", "route-hello-vs");
+        const weighted = manifests()["VirtualService/canary-demo/hello"].spec.http.at(-1);
+        eq(weighted.fault, { abort: { httpStatus: 503, percentage: { value: 10 } } }, "rendered fault");
+        eq([weighted.mirror, weighted.mirrorPercentage], [{ host: "hello", subset: "v2" }, { value: 20 }], "mirror");
+    });
+
     check("canaryWeight 101: preview fails with the program's message and changes nothing", () => {
         const before = pulumiOk(["stack", "export", "--stack", STACK], opts).stdout;
         const filesBefore = JSON.stringify(manifests());

@@ -25,6 +25,8 @@ export interface AsmMeshArgs {
     readonly dataPlaneProvider: k8s.Provider;
     /** The Alibaba Cloud provider. */
     readonly provider: alicloud.Provider;
+    /** Mesh-level settings the program owns (lib/meshConfig.ts); undefined leaves the mesh's own. */
+    readonly meshConfig?: pulumi.Input<alicloud.types.input.servicemesh.ServiceMeshMeshConfig>;
 }
 
 /** The newest ASM version string, compared numerically ("v1.24.6.60-g…-aliyun" > "v1.9.7.1-…"). */
@@ -86,6 +88,7 @@ export class AsmMesh extends pulumi.ComponentResource {
                 // pilotPublicEip is deprecated, read-only and ForceNew: never set it.
                 loadBalancer: { apiServerPublicEip: args.apiServerPublic },
                 extraConfiguration: { crAggregationEnabled: true },
+                meshConfig: args.meshConfig,
                 // clusterIds is the only attach mechanism; on change the provider detaches every old id and
                 // re-attaches every new one, so this list is treated as fixed.
                 clusterIds: [args.clusterId],

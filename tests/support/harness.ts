@@ -25,6 +25,11 @@ export const MOCK_MESH_VERSIONS = [
     "v1.24.6.60-ge2d7d9ed-aliyun",
     "v1.9.7.93-g7e8dcf6f-aliyun",
 ];
+/** Mesh features: the ingress CLB's address, the ASM API server's public endpoint, the ARMS instance. */
+export const MOCK_INGRESS_ADDRESS = "47.236.20.30";
+export const MOCK_MESH_PUBLIC_ENDPOINT = "https://47.236.30.40:6443";
+export const MOCK_PROMETHEUS_URL = "https://cn-prometheus.ap-southeast-1.arms.aliyuncs.com/api/v1/prometheus/mock";
+export const MOCK_PROMETHEUS_TOKEN = "eyJhbGciOiJIUzI1NiJ9.mock";
 export const MOCK_KUBECONFIG =
     "apiVersion: v1\nkind: Config\nclusters:\n- name: mock\n  cluster:\n    server: https://47.0.0.10:6443\n";
 
@@ -64,6 +69,13 @@ function mockState(
                 id: h(33),
                 state: { kubeconfig: MOCK_KUBECONFIG.replace("47.0.0.10", "192.168.0.5"), status: "running" },
             };
+        // --- mesh features ---
+        case "alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer":
+            return { id: `lb-t4n${h(17)}`, state: { address: MOCK_INGRESS_ADDRESS } };
+        case "alicloud:log/project:Project":
+            return { id: inputs.projectName, state: {} };
+        case "alicloud:cs/kubernetesAddon:KubernetesAddon":
+            return { id: `${inputs.clusterId}:${inputs.name}`, state: { version: "1.1.31" } };
         case "random:index/randomString:RandomString":
             return { id: "k3x9qz", state: { result: "k3x9qz" } };
         case "random:index/randomPassword:RandomPassword":
@@ -124,6 +136,45 @@ export class Recorder implements pulumi.runtime.Mocks {
                     kubeConfig: MOCK_KUBECONFIG,
                     expiration: "2029-11-27T00:00:00Z",
                     certificateAuthority: {},
+                };
+            // --- mesh features: shapes from @pulumi/alicloud types/output.d.ts ---
+            case "alicloud:servicemesh/getServiceMeshes:getServiceMeshes":
+                return {
+                    id: "servicemeshes",
+                    ids: args.inputs.ids,
+                    names: ["asm-canary-mesh"],
+                    meshes: (args.inputs.ids as string[]).map((id) => ({
+                        id,
+                        serviceMeshId: id,
+                        serviceMeshName: "asm-canary-mesh",
+                        status: "running",
+                        kubeConfig: MOCK_KUBECONFIG.replace("47.0.0.10", "192.168.0.5"),
+                        endpoints: [
+                            {
+                                intranetApiServerEndpoint: "https://192.168.0.5:6443",
+                                publicApiServerEndpoint: MOCK_MESH_PUBLIC_ENDPOINT,
+                                intranetPilotEndpoint: "",
+                                publicPilotEndpoint: "",
+                            },
+                        ],
+                    })),
+                };
+            case "alicloud:arms/getPrometheus:getPrometheus":
+                // Two instances in the account: another cluster's, and the stack's (its cluster id is the
+                // ManagedKubernetes mock id).
+                return {
+                    id: "prometheis",
+                    ids: ["prom-other", "prom-mock"],
+                    names: ["other", "mock"],
+                    prometheis: [
+                        { id: "prom-other", clusterId: "cother", httpApiInterUrl: "https://other", authToken: "x" },
+                        {
+                            id: "prom-mock",
+                            clusterId: `c${hex("alicloud:cs/managedKubernetes:ManagedKubernetes/ack", 32)}`,
+                            httpApiInterUrl: MOCK_PROMETHEUS_URL,
+                            authToken: MOCK_PROMETHEUS_TOKEN,
+                        },
+                    ],
                 };
             default:
                 throw new Error(`unexpected invoke ${args.token} in tests: add a realistic mock for it`);
@@ -248,6 +299,17 @@ export const ISTIO = {
     dr: "kubernetes:networking.istio.io/v1beta1:DestinationRule",
     pa: "kubernetes:security.istio.io/v1beta1:PeerAuthentication",
     ap: "kubernetes:security.istio.io/v1beta1:AuthorizationPolicy",
+};
+/** Types of the mesh features' objects. */
+export const FEATURE = {
+    gateway: "kubernetes:networking.istio.io/v1beta1:Gateway",
+    serviceEntry: "kubernetes:networking.istio.io/v1beta1:ServiceEntry",
+    telemetry: "kubernetes:telemetry.istio.io/v1alpha1:Telemetry",
+    istioGateway: "kubernetes:istio.alibabacloud.com/v1beta1:IstioGateway",
+    clb: "alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer",
+    sls: "alicloud:log/project:Project",
+    addon: "alicloud:cs/kubernetesAddon:KubernetesAddon",
+    mesh: "alicloud:servicemesh/serviceMesh:ServiceMesh",
 };
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
