@@ -127,40 +127,6 @@ describe("manifests", () => {
     });
 });
 
-test("every Istio object the program declares passes the upstream schema's validation", async () => {
-    const { DestinationRule, VirtualService } = await import("@kubernetes-models/istio/networking.istio.io/v1beta1");
-    const { AuthorizationPolicy, PeerAuthentication } =
-        await import("@kubernetes-models/istio/security.istio.io/v1beta1");
-    const models: Record<string, new (data: any) => { validate(): void }> = {
-        DestinationRule,
-        VirtualService,
-        AuthorizationPolicy,
-        PeerAuthentication,
-    };
-    const run = await runProgram({
-        ...EXISTING_CONFIG,
-        authorizationPolicy: "true",
-        canaryHeaderName: "x-canary",
-        canaryHeaderValue: "always",
-        routeTimeout: "3s",
-        retryAttempts: "2",
-        retryPerTryTimeout: "1s",
-        retryOn: "5xx,reset",
-        outlierConsecutive5xx: "5",
-    });
-    const istio = run.resources.filter((r) => /istio\.io/.test(r.type));
-    expect(istio.map((r) => r.inputs.kind).sort()).toEqual([
-        "AuthorizationPolicy",
-        "DestinationRule",
-        "PeerAuthentication",
-        "VirtualService",
-    ]);
-    for (const r of istio) {
-        const { apiVersion: _apiVersion, ...data } = r.inputs;
-        expect(() => new models[r.inputs.kind](data).validate()).not.toThrow();
-    }
-});
-
 describe("CanaryRouting in the program", () => {
     test("config drives the VirtualService; it depends on the DestinationRule", async () => {
         const run = await runProgram({
