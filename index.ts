@@ -104,30 +104,14 @@ const workloads = new DemoWorkloads("demo", {
     canaryText: cfg.canaryText,
     clientImage: cfg.clientImage,
 });
-const header = cfg.canaryHeaderName ? { name: cfg.canaryHeaderName, value: cfg.canaryHeaderValue } : undefined;
-const policy = {
-    canaryWeight: cfg.canaryWeight,
-    header,
-    timeout: cfg.routeTimeout || undefined,
-    retries:
-        cfg.retryAttempts > 0
-            ? {
-                  attempts: cfg.retryAttempts,
-                  perTryTimeout: cfg.retryPerTryTimeout || undefined,
-                  retryOn: cfg.retryOn || undefined,
-              }
-            : undefined,
-    outlierDetection:
-        cfg.outlierConsecutive5xx > 0
-            ? {
-                  consecutive5xxErrors: cfg.outlierConsecutive5xx,
-                  interval: cfg.outlierInterval,
-                  baseEjectionTime: cfg.outlierBaseEjectionTime,
-              }
-            : undefined,
-};
 const routes = workloads.apps.map(
-    (app) => new CanaryRouting(`route-${app.name}`, { app, namespace, policy, apiVersion: cfg.istioApiVersion }),
+    (app) =>
+        new CanaryRouting(`route-${app.name}`, {
+            app,
+            namespace,
+            policy: cfg.routing,
+            apiVersion: cfg.istioApiVersion,
+        }),
 );
 const security = new MeshSecurity("security", {
     namespace,
@@ -149,7 +133,7 @@ export = {
         cfg.namespace,
         cfg.services,
         workloads.client.name,
-        header,
+        cfg.routing.header,
         "kubeconfig" in foundation.outputs,
     ),
 };

@@ -24,8 +24,8 @@ export interface AckClusterArgs {
     readonly podVswitchIds: pulumi.Input<string[]>;
     /** Service CIDR; ForceNew. */
     readonly serviceCidr: string;
-    /** Kubernetes version; "" lets ACK pick the latest at creation (Optional+Computed: no drift). */
-    readonly kubernetesVersion: string;
+    /** Kubernetes version; unset lets ACK pick the latest at creation (Optional+Computed: no drift). */
+    readonly kubernetesVersion?: string;
     /** ACK cluster spec, e.g. ack.pro.small. */
     readonly clusterSpec: ClusterSpec;
     /** kube-proxy mode. */

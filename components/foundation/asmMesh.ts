@@ -11,8 +11,8 @@ export interface AsmMeshArgs {
     readonly edition: MeshEdition;
     /** standard | enterprise | ultimate (provider tests pair Default+standard, Pro+enterprise/ultimate). */
     readonly clusterSpec: MeshClusterSpec;
-    /** Pinned ASM version; "" picks the newest available for the edition at creation. */
-    readonly version: string;
+    /** Pinned ASM version; unset picks the newest available for the edition at creation. */
+    readonly version?: string;
     /** The VPC the mesh's control-plane endpoint lives in (the cluster's VPC). */
     readonly vpcId: pulumi.Input<string>;
     /** ONE vSwitch id for the mesh endpoint (vswitcheList is a single string in Pulumi). */

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, parseConfig } from "../../lib/config";
+import { ConfigError, parseConfig, shapeConfig } from "../../lib/config";
 import { installMocks, settle } from "../support/harness";
 
 /** The problems parseConfig reports for `raw` (fails the test if it accepts it). */
@@ -255,6 +255,51 @@ describe("stack config validation", () => {
             'meshClusterSpec: got "standard" with meshEdition "Pro"; must be enterprise or ultimate',
         ]);
         expect(() => parseConfig({ meshEdition: "Default", meshClusterSpec: "standard" })).not.toThrow();
+    });
+});
+
+describe("what the components receive", () => {
+    test("unset optional text is undefined, not the empty string the stack file defaults to", () => {
+        const c = shapeConfig(parseConfig({ mode: "existing", renderYamlDirectory: "out" }));
+        expect(c.renderYamlDirectory).toBe("out");
+        for (const key of [
+            "existingKubeconfig",
+            "existingKubeconfigPath",
+            "existingClusterId",
+            "kubernetesVersion",
+            "meshVersion",
+        ] as const) {
+            expect({ key, value: c[key] }).toEqual({ key, value: undefined });
+        }
+    });
+
+    test("the default routing policy: all traffic to the stable subset, nothing else set", () => {
+        expect(shapeConfig(parseConfig({})).routing).toEqual({ canaryWeight: 0 });
+    });
+
+    test("the routing keys arrive as one policy, retries and outlier detection in Istio's shapes", () => {
+        const c = shapeConfig(
+            parseConfig({
+                canaryWeight: "30",
+                canaryHeaderName: "x-canary",
+                canaryHeaderValue: "always",
+                routeTimeout: "5s",
+                retryAttempts: "3",
+                retryOn: "5xx,reset",
+                outlierConsecutive5xx: "7",
+            }),
+        );
+        expect(c.routing).toEqual({
+            canaryWeight: 30,
+            header: { name: "x-canary", value: "always" },
+            timeout: "5s",
+            retries: { attempts: 3, retryOn: "5xx,reset" },
+            outlierDetection: { consecutive5xxErrors: 7, interval: "10s", baseEjectionTime: "30s" },
+        });
+        // The raw keys are not handed on: there is one place that reads them.
+        expect(Object.keys(c).filter((k) => /^(canaryWeight|canaryHeader|retry|outlier|routeTimeout)/.test(k))).toEqual(
+            [],
+        );
     });
 });
 
