@@ -79,6 +79,33 @@ function mockState(
 
 // Each setMocks adds process exit listeners; many evaluations in one file are expected.
 process.setMaxListeners(100);
+// Pulumi captures a stack trace for every promise it creates, and jest raises the limit to 100 frames,
+// each mapped through source maps: Node's default of 10 makes an evaluation about a third faster.
+Error.stackTraceLimit = 10;
+
+/**
+ * Packages every whole-program evaluation shares. runProgram requires index.ts afresh in an isolated
+ * module registry (a Pulumi program runs when it is imported), and isolation would load every package
+ * afresh too: that was most of an evaluation's cost (ajv compiling the Istio schemas, Pulumi's runtime,
+ * the providers' SDKs). Registered as explicit mocks that return the real module, they are loaded once
+ * per test file, because isolateModules inherits mock instances; the project's own modules still
+ * evaluate afresh. Pulumi keeps its runtime state (mocks, config) in a process-wide store, so sharing
+ * the SDK is what a component test does anyway.
+ */
+const SHARED_PACKAGES = [
+    "@pulumi/pulumi",
+    "@pulumi/pulumi/runtime",
+    "@pulumi/alicloud",
+    "@pulumi/kubernetes",
+    "@pulumi/random",
+    "@kubernetes-models/istio/networking.istio.io/v1beta1",
+    "@kubernetes-models/istio/security.istio.io/v1beta1",
+    "zod",
+    "ipaddr.js",
+];
+for (const name of SHARED_PACKAGES) {
+    jest.mock(name, () => jest.requireActual(name));
+}
 
 export class Recorder implements pulumi.runtime.Mocks {
     public readonly resources: Recorded[] = [];
@@ -203,6 +230,9 @@ export async function runProgram(
     opts: { preview?: boolean; secretKeys?: string[] } = {},
 ): Promise<ProgramRun> {
     const rec = await installMocks(config, opts);
+    for (const name of SHARED_PACKAGES) {
+        require(name); // outside the isolated registry, so that every evaluation reuses this instance
+    }
     let mod: Record<string, unknown> = {};
     jest.isolateModules(() => {
         mod = require("../../index");
