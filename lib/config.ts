@@ -1,7 +1,7 @@
 /**
  * Stack configuration: every key the program reads, parsed and validated in one place, before any
  * resource is declared. Pulumi.yaml declares the same keys (type, default, description) for the CLI;
- * tests/pulumiYaml.test.ts keeps the two in step. Ranges, enums and cross-key rules live here, because a
+ * tests/program/pulumiYaml.test.ts keeps the two in step. Ranges, enums and cross-key rules live here, because a
  * Pulumi.yaml schema cannot express them.
  */
 import * as pulumi from "@pulumi/pulumi";

@@ -20,7 +20,6 @@ import {
     PeerAuthentication,
 } from "@kubernetes-models/istio/security.istio.io/v1beta1";
 import type { IstioApiVersion } from "./constants";
-export type { IstioApiVersion };
 
 export type VirtualServiceSpec = NonNullable<IVirtualService["spec"]>;
 export type DestinationRuleSpec = NonNullable<IDestinationRule["spec"]>;

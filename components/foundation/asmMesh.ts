@@ -107,8 +107,8 @@ export class AsmMesh extends pulumi.ComponentResource {
         this.version = mesh.version.apply((v) => v ?? "");
         this.kubeconfig = pulumi.secret(mesh.kubeconfig);
         // Istio objects go through the ACK provider with its default server-side apply. Whether SSA works
-        // through ASM's aggregated API is UNCONFIRMED (shared notes); if it fails, the fallback is a second
-        // k8s.Provider with enableServerSideApply: false for the Istio objects only.
+        // through ASM's aggregated API is UNCONFIRMED; if it fails, the fallback is a second k8s.Provider
+        // with enableServerSideApply: false for the Istio objects only.
         this.target = { provider: args.dataPlaneProvider, dependsOn: [mesh] };
         this.registerOutputs({ meshId: this.meshId, version: this.version, kubeconfig: this.kubeconfig });
     }

@@ -15,7 +15,7 @@ export interface MeshSecurityArgs {
     readonly apiVersion: IstioApiVersion;
 }
 
-export function peerAuthenticationManifest(
+function peerAuthenticationManifest(
     namespace: string,
     mtlsMode: MtlsMode,
     apiVersion: IstioApiVersion,
@@ -32,12 +32,12 @@ export function peerAuthenticationManifest(
  * The principal of a workload's mesh identity. A suffix match ("*" prefix) avoids assuming the trust
  * domain, which ASM lets users change (istio.io/latest/docs/reference/config/security/authorization-policy/#Source).
  */
-export function principalOf(namespace: string, serviceAccount: string): string {
+function principalOf(namespace: string, serviceAccount: string): string {
     return `*/ns/${namespace}/sa/${serviceAccount}`;
 }
 
 /** An ALLOW policy on the app's pods that admits only the client's identity. */
-export function authorizationPolicyManifest(
+function authorizationPolicyManifest(
     app: Pick<DemoApp, "name" | "selector">,
     namespace: string,
     client: Pick<DemoClient, "serviceAccount">,

@@ -17,14 +17,10 @@ export interface Recorded {
     parent: string;
 }
 
-export const REGION = "ap-southeast-1";
-export const MOCK_ZONES = ["ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"];
-export const MOCK_NAT_ZONES = ["ap-southeast-1b", "ap-southeast-1c"];
-export const MOCK_MESH_VERSIONS = [
-    "v1.22.6.28-g8f5ebc7d-aliyun",
-    "v1.24.6.60-ge2d7d9ed-aliyun",
-    "v1.9.7.93-g7e8dcf6f-aliyun",
-];
+const REGION = "ap-southeast-1";
+const MOCK_ZONES = ["ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"];
+const MOCK_NAT_ZONES = ["ap-southeast-1b", "ap-southeast-1c"];
+const MOCK_MESH_VERSIONS = ["v1.22.6.28-g8f5ebc7d-aliyun", "v1.24.6.60-ge2d7d9ed-aliyun", "v1.9.7.93-g7e8dcf6f-aliyun"];
 export const MOCK_KUBECONFIG =
     "apiVersion: v1\nkind: Config\nclusters:\n- name: mock\n  cluster:\n    server: https://47.0.0.10:6443\n";
 
@@ -272,7 +268,6 @@ export const EXISTING_CONFIG: Record<string, string> = {
     renderYamlDirectory: "/tmp/asm-canary-render",
 };
 
-export const CR = "kubernetes:apiextensions.k8s.io:CustomResource";
 export const ISTIO = {
     vs: "kubernetes:networking.istio.io/v1beta1:VirtualService",
     dr: "kubernetes:networking.istio.io/v1beta1:DestinationRule",
@@ -290,7 +285,7 @@ export function plain<T = unknown>(v: unknown): T {
     return (isSecretInput(v) ? (v as { value: T }).value : v) as T;
 }
 /** The recorded resource with this URN. */
-export function byUrn(resources: Recorded[], urn: string): Recorded {
+function byUrn(resources: Recorded[], urn: string): Recorded {
     const r = resources.find((x) => x.urn === urn);
     if (!r) {
         throw new Error(`no resource with URN ${urn}`);
