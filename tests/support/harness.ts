@@ -99,8 +99,16 @@ const SHARED_PACKAGES = [
     "zod",
     "ipaddr.js",
 ];
-for (const name of SHARED_PACKAGES) {
-    jest.mock(name, () => jest.requireActual(name));
+let packagesShared = false;
+function sharePackages(): void {
+    if (packagesShared) {
+        return;
+    }
+    packagesShared = true;
+    for (const name of SHARED_PACKAGES) {
+        jest.mock(name, () => jest.requireActual(name));
+        require(name); // outside any isolated registry, so that every evaluation reuses this instance
+    }
 }
 
 export class Recorder implements pulumi.runtime.Mocks {
@@ -225,10 +233,8 @@ export async function runProgram(
     config: Record<string, string>,
     opts: { preview?: boolean; secretKeys?: string[] } = {},
 ): Promise<ProgramRun> {
+    sharePackages();
     const rec = await installMocks(config, opts);
-    for (const name of SHARED_PACKAGES) {
-        require(name); // outside the isolated registry, so that every evaluation reuses this instance
-    }
     let mod: Record<string, unknown> = {};
     jest.isolateModules(() => {
         mod = require("../../index");
