@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { durationProblem, namespaceProblem, retryOnProblem } from "./istioValidation";
 import * as cidr from "./cidr";
 import type { RoutingPolicy } from "../components/mesh/canaryRouting";
 import {
@@ -100,9 +101,23 @@ function list(def: string[], item: (s: string) => string | undefined, what: stri
 const cidrText = (def: string) => text(def, /^\d+\.\d+\.\d+\.\d+\/\d+$/, "an IPv4 CIDR block such as 10.0.0.0/16");
 const cidrItem = (v: string) => cidr.problem(v);
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DURATION = /^\d+(\.\d+)?(ms|s|m|h)$/;
-const durationText = (def: string) =>
-    text(def, new RegExp(`${DURATION.source}|^$`), 'a duration such as "500ms", "5s" or "1m" (or "" for none)');
+function serviceNameProblem(s: string): string | undefined {
+    if (!DNS_LABEL.test(s) || s.length > 50) {
+        return "is not a DNS-1123 label of at most 50 characters";
+    }
+    // Each name is a Kubernetes Service, a DNS-1035 label (ValidateServiceName in kubernetes/kubernetes
+    // pkg/apis/core/validation/validation.go); Istio would take "1hello" as a host, Kubernetes refuses it.
+    return /^[a-z]/.test(s) ? undefined : "must start with a letter (a Kubernetes Service name)";
+}
+/** A string checked by one of lib/istioValidation's rules (what Istio's admission accepts); "" means none when `optional`. */
+function istioText(def: string, problem: (raw: string) => string | undefined, optional: boolean): Field<string> {
+    return field(def, (raw) => {
+        const p = optional && raw === "" ? undefined : problem(raw);
+        return p ? new Invalid(p) : raw;
+    });
+}
+const durationText = (def: string, optional = true) =>
+    istioText(def, (raw) => durationProblem(raw)?.concat(optional ? ' (or "" for none)' : ""), optional);
 
 // ---------------------------------------------------------------------------------------------------
 // The schema. Keys are the stack config keys (without the "asm-canary:" prefix).
@@ -161,11 +176,7 @@ const fields = {
     // --- mesh layer ---
     istioApiVersion: oneOf(ISTIO_API_VERSIONS, "v1beta1"),
     namespace: text("canary-demo", DNS_LABEL, "a DNS-1123 label (lower-case letters, digits, dashes; at most 63)"),
-    services: list(
-        ["hello"],
-        (s) => (DNS_LABEL.test(s) && s.length <= 50 ? undefined : "is not a DNS-1123 label of at most 50 characters"),
-        "service names",
-    ),
+    services: list(["hello"], serviceNameProblem, "service names"),
     canaryWeight: integer(0, 100, 0),
     mtlsMode: oneOf(MTLS_MODES, "PERMISSIVE"),
     authorizationPolicy: bool(false),
@@ -174,14 +185,11 @@ const fields = {
     routeTimeout: durationText(""),
     retryAttempts: integer(0, 10, 0),
     retryPerTryTimeout: durationText(""),
-    retryOn: text(
-        "",
-        /^$|^[a-z0-9-]+(,[a-z0-9-]+)*$/,
-        'a comma-separated list of Envoy retry conditions such as "5xx,connect-failure"',
-    ),
+    retryOn: istioText("", retryOnProblem, true),
     outlierConsecutive5xx: integer(0, 100, 0),
-    outlierInterval: durationText("10s"),
-    outlierBaseEjectionTime: durationText("30s"),
+    // Always sent when outlier detection is on, so "" is no choice.
+    outlierInterval: durationText("10s", false),
+    outlierBaseEjectionTime: durationText("30s", false),
     appImage: text("hashicorp/http-echo:1.0", /^\S+:\S+$/, "an image reference with a tag"),
     clientImage: text("curlimages/curl:8.14.1", /^\S+:\S+$/, "an image reference with a tag"),
     replicas: integer(1, 20, 1),
@@ -385,6 +393,10 @@ function crossChecks(c: Parsed, hasSecretKubeconfig: boolean): string[] {
 
 function meshChecks(c: Parsed): string[] {
     const out: string[] = [];
+    const nsProblem = namespaceProblem(c.namespace);
+    if (nsProblem) {
+        out.push(`namespace: got ${JSON.stringify(c.namespace)}; ${nsProblem}`);
+    }
     if (Boolean(c.canaryHeaderName) !== Boolean(c.canaryHeaderValue)) {
         out.push(
             `canaryHeaderName: got ${JSON.stringify(c.canaryHeaderName)} with canaryHeaderValue ${JSON.stringify(c.canaryHeaderValue)}; set both or neither`,

@@ -303,6 +303,72 @@ describe("what the components receive", () => {
     });
 });
 
+describe("values Istio's admission rejects are refused up front (lib/istioValidation.ts)", () => {
+    test("durations under 1ms, finer than 1ms or beyond Go's time.Duration", () => {
+        expect(problems({ routeTimeout: "0s" })).toEqual([
+            'routeTimeout: got "0s"; must be at least 1ms: Istio rejects shorter durations such as 0s (or "" for none)',
+        ]);
+        expect(problems({ retryAttempts: "2", retryPerTryTimeout: "1.5ms" })).toEqual([
+            'retryPerTryTimeout: got "1.5ms"; must be whole milliseconds: Istio supports no finer precision (or "" for none)',
+        ]);
+        expect(problems({ routeTimeout: "2562048h" })).toEqual([
+            'routeTimeout: got "2562048h"; must be at most 2562047h: Istio reads durations into Go\'s time.Duration, which holds no more (or "" for none)',
+        ]);
+        const c = parseConfig({ routeTimeout: "1ms", retryAttempts: "2", retryPerTryTimeout: "0.5s" });
+        expect([c.routeTimeout, c.retryPerTryTimeout]).toEqual(["1ms", "0.5s"]);
+    });
+
+    test("retry conditions Istio does not know", () => {
+        expect(problems({ retryAttempts: "2", retryOn: "5xx,bogus" })).toEqual([
+            expect.stringMatching(
+                /^retryOn: got "5xx,bogus"; must be a comma-separated list of retry conditions Istio accepts \(5xx, .*\) or HTTP status codes such as 503; "bogus" is neither$/,
+            ),
+        ]);
+        expect(problems({ retryAttempts: "2", retryOn: "599" })[0]).toMatch(/^retryOn: got "599"; .*"599" is neither$/);
+        expect(parseConfig({ retryAttempts: "2", retryOn: "5xx,503,retriable-status-codes" }).retryOn).toBe(
+            "5xx,503,retriable-status-codes",
+        );
+    });
+
+    test("outlier detection durations: Istio's duration rule, and always set", () => {
+        expect(problems({ outlierConsecutive5xx: "5", outlierInterval: "0s", outlierBaseEjectionTime: "" })).toEqual([
+            'outlierInterval: got "0s"; must be at least 1ms: Istio rejects shorter durations such as 0s',
+            'outlierBaseEjectionTime: got ""; must be a duration such as "500ms", "5s" or "1m"',
+        ]);
+        expect(
+            parseConfig({ outlierConsecutive5xx: "5", outlierInterval: "1ms", outlierBaseEjectionTime: "15m" })
+                .outlierInterval,
+        ).toBe("1ms");
+    });
+
+    test("namespaces that are never injected", () => {
+        expect(problems({ namespace: "kube-system" })).toEqual([
+            'namespace: got "kube-system"; must be a namespace Istio injects: its sidecar injector skips kube-system',
+        ]);
+        expect(problems({ namespace: "istio-system" })).toEqual([
+            'namespace: got "istio-system"; must be a namespace of your own: istio-system holds the mesh\'s own components (ASM runs its gateways there)',
+        ]);
+        expect(problems({ namespace: "kube-flannel" })[0]).toMatch(
+            /^namespace: got "kube-flannel"; .*the kube- prefix is reserved/,
+        );
+        expect(parseConfig({ namespace: "default" }).namespace).toBe("default");
+    });
+
+    test("header names Istio rejects in a mesh route (not a token; JWT claims, which need a gateway)", () => {
+        for (const name of ["x canary", "x-canary:", "@request.auth.claims.group"]) {
+            expect(problems({ canaryHeaderName: name, canaryHeaderValue: "always" })).toEqual([
+                `canaryHeaderName: got ${JSON.stringify(name)}; must be a lower-case HTTP header name such as "x-canary", or ""`,
+            ]);
+        }
+    });
+
+    test("service names Kubernetes refuses as Service names", () => {
+        expect(problems({ services: '["1hello"]' })).toEqual([
+            'services: got "[\\"1hello\\"]"; item "1hello" must start with a letter (a Kubernetes Service name)',
+        ]);
+    });
+});
+
 test("bad config stops the program before any resource is declared, with every problem in one error", async () => {
     const rec = await installMocks({ canaryWeight: "101", mtlsMode: "ON" });
     expect(() =>
