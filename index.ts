@@ -25,7 +25,7 @@ import { MeshIngress } from "./components/mesh/meshIngress";
 import { MeshEgress } from "./components/mesh/meshEgress";
 import { AccessLogging } from "./components/mesh/accessLogging";
 import { meshConfigOf } from "./lib/meshConfig";
-import { faultOf, GATEWAY_NAMESPACE, ingressHost, INGRESS_GATEWAY_POD_LABELS } from "./lib/meshFeatures";
+import { GATEWAY_NAMESPACE, ingressHost, INGRESS_GATEWAY_POD_LABELS } from "./lib/meshFeatures";
 import { featureVerification } from "./lib/verifyFeatures";
 
 const cfg = loadConfig();
@@ -176,30 +176,6 @@ const workloads = new DemoWorkloads("demo", {
     canaryText: cfg.canaryText,
     clientImage: cfg.clientImage,
 });
-const header = cfg.canaryHeaderName ? { name: cfg.canaryHeaderName, value: cfg.canaryHeaderValue } : undefined;
-const policy = {
-    canaryWeight: cfg.canaryWeight,
-    header,
-    timeout: cfg.routeTimeout || undefined,
-    retries:
-        cfg.retryAttempts > 0
-            ? {
-                  attempts: cfg.retryAttempts,
-                  perTryTimeout: cfg.retryPerTryTimeout || undefined,
-                  retryOn: cfg.retryOn || undefined,
-              }
-            : undefined,
-    outlierDetection:
-        cfg.outlierConsecutive5xx > 0
-            ? {
-                  consecutive5xxErrors: cfg.outlierConsecutive5xx,
-                  interval: cfg.outlierInterval,
-                  baseEjectionTime: cfg.outlierBaseEjectionTime,
-              }
-            : undefined,
-    fault: faultOf(cfg),
-    mirrorPercent: cfg.mirrorPercent || undefined,
-};
 // --- mesh features, mesh side: each object exists only while its switch is on ---
 const meshIngress = cfg.ingressGateway
     ? new MeshIngress("ingress", {
@@ -220,7 +196,7 @@ const routes = workloads.apps.map(
         new CanaryRouting(`route-${app.name}`, {
             app,
             namespace,
-            policy,
+            policy: cfg.routing,
             apiVersion: cfg.istioApiVersion,
             ingress: meshIngress
                 ? { gateway: meshIngress.gatewayRef, host: ingressHost(app.name, cfg.ingressDomain) }
@@ -256,22 +232,22 @@ export = {
             cfg.namespace,
             cfg.services,
             workloads.client.name,
-            header,
+            cfg.routing.header,
             "kubeconfig" in foundation.outputs,
         ),
         ...featureVerification({
             namespace: cfg.namespace,
             services: cfg.services,
             client: workloads.client.name,
-            header,
+            header: cfg.routing.header,
             ingress: cfg.ingressGateway
                 ? { domain: cfg.ingressDomain, addressOutput: "ingressAddress" in foundation.outputs }
                 : undefined,
             egressHosts: cfg.egressHosts,
             registryOnly: cfg.outboundTrafficPolicy === "REGISTRY_ONLY",
             accessLogs: cfg.accessLogs,
-            fault: policy.fault !== undefined,
-            mirror: cfg.mirrorPercent > 0,
+            fault: cfg.routing.fault !== undefined,
+            mirror: cfg.routing.mirrorPercent !== undefined,
         }),
     },
 };

@@ -1,13 +1,14 @@
 /**
  * Stack configuration: every key the program reads, parsed and validated in one place, before any
  * resource is declared. Pulumi.yaml declares the same keys (type, default, description) for the CLI;
- * tests/pulumiYaml.test.ts keeps the two in step. Ranges, enums and cross-key rules live here, because a
+ * tests/program/pulumiYaml.test.ts keeps the two in step. Ranges, enums and cross-key rules live here, because a
  * Pulumi.yaml schema cannot express them.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { durationProblem, namespaceProblem, retryOnProblem } from "./istioValidation";
 import * as cidr from "./cidr";
+import type { RoutingPolicy } from "../components/mesh/canaryRouting";
 import {
     CLIENT_NAME,
     CLUSTER_SPECS,
@@ -21,7 +22,7 @@ import {
     PROJECT,
     PROXY_MODES,
 } from "./constants";
-import { FAULT_SCOPES, OUTBOUND_TRAFFIC_POLICIES } from "./meshFeatures";
+import { FAULT_SCOPES, faultOf, OUTBOUND_TRAFFIC_POLICIES } from "./meshFeatures";
 
 // ---------------------------------------------------------------------------------------------------
 // Field parsers. Stack config reaches the program as strings (arrays as JSON text), whatever the YAML
@@ -233,12 +234,40 @@ const fields = {
 export const SECRET_KEYS = ["existingKubeconfig"] as const;
 export const CONFIG_KEYS = [...Object.keys(fields), ...SECRET_KEYS];
 
+/** Every key's validated value, as the stack sets it: "" and 0 still stand for "not set". */
 type Parsed = { [K in keyof typeof fields]: z.output<(typeof fields)[K]> };
 
-export interface StackConfig extends Parsed {
+/** Text keys whose "" (their Pulumi.yaml default) means "not set": the program sees `undefined`. */
+type OptionalTextKey =
+    "existingKubeconfigPath" | "existingClusterId" | "renderYamlDirectory" | "kubernetesVersion" | "meshVersion";
+/** Keys the routing policy is built from: the program sees them only as `routing`. */
+type RoutingKey =
+    | "canaryWeight"
+    | "canaryHeaderName"
+    | "canaryHeaderValue"
+    | "routeTimeout"
+    | "retryAttempts"
+    | "retryPerTryTimeout"
+    | "retryOn"
+    | "outlierConsecutive5xx"
+    | "outlierInterval"
+    | "outlierBaseEjectionTime"
+    | "faultScope"
+    | "faultDelay"
+    | "faultDelayPercent"
+    | "faultAbortStatus"
+    | "faultAbortPercent"
+    | "mirrorPercent";
+
+/** The configuration the program runs with: validated, and shaped as the components take it. */
+export type StackConfig = Omit<Parsed, OptionalTextKey | RoutingKey> & {
+    readonly [K in OptionalTextKey]?: string;
+} & {
     /** The kubeconfig for mode=existing, as a secret (undefined when not set). */
-    existingKubeconfig?: pulumi.Output<string>;
-}
+    readonly existingKubeconfig?: pulumi.Output<string>;
+    /** How every demo service is routed (CanaryRouting's policy). */
+    readonly routing: RoutingPolicy;
+};
 
 /** A RunError: the CLI prints just the message, without a stack trace. */
 export class ConfigError extends pulumi.RunError {
@@ -520,7 +549,76 @@ function featureChecks(c: Parsed): string[] {
     return out;
 }
 
-/** Reads every declared key from the stack's config and validates it. */
+/** "" (a text key's Pulumi.yaml default) is "not set". */
+function unlessEmpty(value: string): string | undefined {
+    return value === "" ? undefined : value;
+}
+
+/**
+ * Shapes validated values for the components: unset optional text is `undefined`, and the routing keys
+ * become one RoutingPolicy (retries and outlier detection in Istio's own types; 0 attempts or 0 errors
+ * leave them out, so Istio's defaults apply).
+ */
+export function shapeConfig(c: Parsed, existingKubeconfig?: pulumi.Output<string>): StackConfig {
+    const {
+        existingKubeconfigPath,
+        existingClusterId,
+        renderYamlDirectory,
+        kubernetesVersion,
+        meshVersion,
+        canaryWeight,
+        canaryHeaderName,
+        canaryHeaderValue,
+        routeTimeout,
+        retryAttempts,
+        retryPerTryTimeout,
+        retryOn,
+        outlierConsecutive5xx,
+        outlierInterval,
+        outlierBaseEjectionTime,
+        faultScope,
+        faultDelay,
+        faultDelayPercent,
+        faultAbortStatus,
+        faultAbortPercent,
+        mirrorPercent,
+        ...rest
+    } = c;
+    return {
+        ...rest,
+        existingKubeconfig,
+        existingKubeconfigPath: unlessEmpty(existingKubeconfigPath),
+        existingClusterId: unlessEmpty(existingClusterId),
+        renderYamlDirectory: unlessEmpty(renderYamlDirectory),
+        kubernetesVersion: unlessEmpty(kubernetesVersion),
+        meshVersion: unlessEmpty(meshVersion),
+        routing: {
+            canaryWeight,
+            header: canaryHeaderName ? { name: canaryHeaderName, value: canaryHeaderValue } : undefined,
+            timeout: unlessEmpty(routeTimeout),
+            retries:
+                retryAttempts > 0
+                    ? {
+                          attempts: retryAttempts,
+                          perTryTimeout: unlessEmpty(retryPerTryTimeout),
+                          retryOn: unlessEmpty(retryOn),
+                      }
+                    : undefined,
+            outlierDetection:
+                outlierConsecutive5xx > 0
+                    ? {
+                          consecutive5xxErrors: outlierConsecutive5xx,
+                          interval: unlessEmpty(outlierInterval),
+                          baseEjectionTime: unlessEmpty(outlierBaseEjectionTime),
+                      }
+                    : undefined,
+            fault: faultOf({ faultScope, faultDelay, faultDelayPercent, faultAbortStatus, faultAbortPercent }),
+            mirrorPercent: mirrorPercent > 0 ? mirrorPercent : undefined,
+        },
+    };
+}
+
+/** Reads every declared key from the stack's config, validates it and shapes it for the components. */
 export function loadConfig(config = new pulumi.Config(PROJECT)): StackConfig {
     const raw: Record<string, string | undefined> = {};
     const all = pulumi.runtime.allConfig();
@@ -533,6 +631,8 @@ export function loadConfig(config = new pulumi.Config(PROJECT)): StackConfig {
     // Presence is read from the raw store so the secret is never read as plain text; "" (the
     // Pulumi.yaml default) counts as unset.
     const hasKubeconfig = Boolean(all[`${PROJECT}:existingKubeconfig`]);
-    const parsed = parseConfig(raw, hasKubeconfig);
-    return { ...parsed, existingKubeconfig: hasKubeconfig ? config.requireSecret("existingKubeconfig") : undefined };
+    return shapeConfig(
+        parseConfig(raw, hasKubeconfig),
+        hasKubeconfig ? config.requireSecret("existingKubeconfig") : undefined,
+    );
 }

@@ -3,14 +3,13 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 
-/** The project's one name: Pulumi project and config namespace, type-token package, cache directory. */
+/** The project's one name: Pulumi project, config namespace and type-token package. */
 export const PROJECT = "asm-canary";
 
 /** Subset (and pod `version` label) of the stable and the canary version of every demo service. */
 export const STABLE = "v1";
 export const CANARY = "v2";
-export const VERSIONS = [STABLE, CANARY] as const;
-export type Version = (typeof VERSIONS)[number];
+export type Version = typeof STABLE | typeof CANARY;
 
 /** Name of the in-mesh client workload: its Deployment, ServiceAccount (mesh identity) and container. */
 export const CLIENT_NAME = "curl";
@@ -21,7 +20,7 @@ export const APP_PORT = 5678;
 export const SERVICE_PORT = { name: "http", port: 80 } as const;
 
 /** The layers a component belongs to; the module part of its type token. */
-export type Layer = "foundation" | "mesh";
+type Layer = "foundation" | "mesh";
 
 /** A component's type token, `asm-canary:<layer>:<Name>`. */
 export function componentType(layer: Layer, name: string): string {
@@ -44,10 +43,9 @@ export function withLegacyType(
 // ---------------------------------------------------------------------------------------------------
 
 export const MODES = ["create", "existing"] as const;
-export type Mode = (typeof MODES)[number];
 export const NETWORK_PLUGINS = ["flannel", "terway"] as const;
 export type NetworkPlugin = (typeof NETWORK_PLUGINS)[number];
-/** cs.ManagedKubernetes clusterSpec values (node_modules/@pulumi/alicloud/cs/managedKubernetes.d.ts). */
+/** The clusterSpec values of an ACK managed cluster. */
 export const CLUSTER_SPECS = ["ack.standard", "ack.pro.small", "ack.pro.xlarge", "ack.pro.2xlarge"] as const;
 export type ClusterSpec = (typeof CLUSTER_SPECS)[number];
 /** kube-proxy modes; ipvs is deprecated upstream from Kubernetes 1.35, iptables works for every version. */

@@ -25,7 +25,6 @@ import {
 } from "@kubernetes-models/istio/security.istio.io/v1beta1";
 import { ITelemetry, Telemetry } from "@kubernetes-models/istio/telemetry.istio.io/v1alpha1";
 import type { IstioApiVersion } from "./constants";
-export type { IstioApiVersion };
 
 export type VirtualServiceSpec = NonNullable<IVirtualService["spec"]>;
 export type DestinationRuleSpec = NonNullable<IDestinationRule["spec"]>;

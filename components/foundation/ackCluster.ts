@@ -24,8 +24,8 @@ export interface AckClusterArgs {
     readonly podVswitchIds: pulumi.Input<string[]>;
     /** Service CIDR; ForceNew. */
     readonly serviceCidr: string;
-    /** Kubernetes version; "" lets ACK pick the latest at creation (Optional+Computed: no drift). */
-    readonly kubernetesVersion: string;
+    /** Kubernetes version; unset lets ACK pick the latest at creation (Optional+Computed: no drift). */
+    readonly kubernetesVersion?: string;
     /** ACK cluster spec, e.g. ack.pro.small. */
     readonly clusterSpec: ClusterSpec;
     /** kube-proxy mode. */
@@ -48,8 +48,8 @@ export interface AckClusterArgs {
     readonly provider: alicloud.Provider;
 }
 
-/** The create-only add-on that installs the chosen network plugin (cs/managedKubernetes.d.ts examples). */
-export function networkAddons(plugin: NetworkPlugin): { name: string }[] {
+/** The create-only add-on that installs the chosen network plugin. */
+function networkAddons(plugin: NetworkPlugin): { name: string }[] {
     return [{ name: plugin === "flannel" ? "flannel" : "terway-eniip" }];
 }
 
@@ -63,7 +63,7 @@ export class AckCluster extends pulumi.ComponentResource {
     public readonly nodePoolId: pulumi.Output<string>;
     /**
      * The cluster id read from the node pool: a resource that uses it (the ASM attachment) waits for the
-     * nodes, as the provider's own acceptance tests do.
+     * nodes.
      */
     public readonly readyClusterId: pulumi.Output<string>;
     /** Admin kubeconfig for the public API endpoint, as a Pulumi secret. */
@@ -114,7 +114,7 @@ export class AckCluster extends pulumi.ComponentResource {
                 // The kubeconfig comes from cs.getClusterCredential (certificate attributes deprecated in 1.248.0).
                 skipSetCertificateAuthority: true,
                 // deleteOptions left at ACK's defaults: SLB deleted with the cluster, ALB and SLS projects
-                // retained (cs/managedKubernetes.d.ts); the README's cleanup section says so.
+                // retained; the README's cleanup section says so.
             },
             {
                 ...child,
@@ -131,7 +131,7 @@ export class AckCluster extends pulumi.ComponentResource {
                 clusterId: cluster.id,
                 vswitchIds: args.vswitchIds,
                 instanceTypes: args.nodeInstanceTypes,
-                // desiredSize is a string in this provider (cs/nodePool.d.ts).
+                // desiredSize is a string in this provider.
                 desiredSize: String(args.nodeCount),
                 systemDiskCategory: args.nodeDiskCategory,
                 systemDiskSize: args.nodeDiskSizeGb,

@@ -11,8 +11,8 @@ export interface AsmMeshArgs {
     readonly edition: MeshEdition;
     /** standard | enterprise | ultimate (provider tests pair Default+standard, Pro+enterprise/ultimate). */
     readonly clusterSpec: MeshClusterSpec;
-    /** Pinned ASM version; "" picks the newest available for the edition at creation. */
-    readonly version: string;
+    /** Pinned ASM version; unset picks the newest available for the edition at creation. */
+    readonly version?: string;
     /** The VPC the mesh's control-plane endpoint lives in (the cluster's VPC). */
     readonly vpcId: pulumi.Input<string>;
     /** ONE vSwitch id for the mesh endpoint (vswitcheList is a single string in Pulumi). */
@@ -110,8 +110,8 @@ export class AsmMesh extends pulumi.ComponentResource {
         this.version = mesh.version.apply((v) => v ?? "");
         this.kubeconfig = pulumi.secret(mesh.kubeconfig);
         // Istio objects go through the ACK provider with its default server-side apply. Whether SSA works
-        // through ASM's aggregated API is UNCONFIRMED (shared notes); if it fails, the fallback is a second
-        // k8s.Provider with enableServerSideApply: false for the Istio objects only.
+        // through ASM's aggregated API is UNCONFIRMED; if it fails, the fallback is a second k8s.Provider
+        // with enableServerSideApply: false for the Istio objects only.
         this.target = { provider: args.dataPlaneProvider, dependsOn: [mesh] };
         this.registerOutputs({ meshId: this.meshId, version: this.version, kubeconfig: this.kubeconfig });
     }

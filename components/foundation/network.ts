@@ -72,8 +72,7 @@ export class Network extends pulumi.ComponentResource {
                               },
                               child,
                           ),
-                          // The NAT gateway sits in the first vSwitch, so its zone must offer Enhanced NAT
-                          // (vpc/natGateway.d.ts example pairs getEnhancedNatAvailableZones with the vSwitch).
+                          // The NAT gateway sits in the first vSwitch, so its zone must offer Enhanced NAT.
                           alicloud.vpc.getEnhancedNatAvailableZonesOutput({}, child),
                       ])
                       .apply(([zones, nat]) =>
@@ -105,7 +104,6 @@ export class Network extends pulumi.ComponentResource {
         const podSwitches = args.podVswitchCidrs.map((b, i) => vswitch("pod", b, i));
 
         // Nodes get no public IP: without SNAT they cannot pull hashicorp/http-echo or curlimages/curl.
-        // Pattern from node_modules/@pulumi/alicloud/vpc/snatEntry.d.ts (Enhanced NAT + EIP + SNAT entry).
         const nat = new alicloud.vpc.NatGateway(
             `${name}-nat`,
             {
@@ -129,13 +127,13 @@ export class Network extends pulumi.ComponentResource {
             },
             child,
         );
-        // instanceType "Nat" is required for a NAT gateway (ecs/eipAssociation.d.ts: default is EcsInstance).
+        // instanceType "Nat": the default, EcsInstance, cannot bind an EIP to a NAT gateway.
         const association = new alicloud.ecs.EipAssociation(
             `${name}-eip-assoc`,
             { allocationId: eip.id, instanceId: nat.id, instanceType: "Nat" },
             child,
         );
-        // Terway pods take their IPs from the pod vSwitches, so those need SNAT too (notes: ACK network plugin).
+        // Terway pods take their IPs from the pod vSwitches, so those need SNAT too.
         this.snatEntries = [
             ...nodeSwitches.map((s, i) => [`node-${i}`, s] as const),
             ...podSwitches.map((s, i) => [`pod-${i}`, s] as const),

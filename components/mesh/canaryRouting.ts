@@ -9,9 +9,9 @@ import { MeshNamespace } from "./meshNamespace";
 type HttpRoute = NonNullable<VirtualServiceSpec["http"]>[number];
 type TrafficPolicy = NonNullable<DestinationRuleSpec["trafficPolicy"]>;
 /** Istio's HTTPRetry, as the upstream schema types it. */
-export type RetryPolicy = NonNullable<HttpRoute["retries"]>;
+type RetryPolicy = NonNullable<HttpRoute["retries"]>;
 /** Istio's OutlierDetection, as the upstream schema types it. */
-export type OutlierDetection = NonNullable<TrafficPolicy["outlierDetection"]>;
+type OutlierDetection = NonNullable<TrafficPolicy["outlierDetection"]>;
 
 export interface RoutingPolicy {
     /** Percent of requests (0-100) sent to the canary subset; the rest goes to the stable one. */
@@ -61,7 +61,7 @@ export interface CanaryRoutingArgs {
 }
 
 /** The route builders' view of a demo service: the subsets come from the workloads' own pod labels. */
-export function routeTarget(args: CanaryRoutingArgs): RouteTarget {
+function routeTarget(args: CanaryRoutingArgs): RouteTarget {
     return {
         service: args.app.name,
         namespace: args.namespace.name,
@@ -140,7 +140,7 @@ export function virtualServiceManifest(t: RouteTarget): Manifest<VirtualServiceS
 }
 
 /** Weight per subset of the route that unmatched requests take (the VirtualService's last HTTP route). */
-export function weightsOf(vs: Manifest<VirtualServiceSpec>): Record<string, number> {
+function weightsOf(vs: Manifest<VirtualServiceSpec>): Record<string, number> {
     const route = vs.spec.http?.at(-1)?.route ?? [];
     return Object.fromEntries(route.map((r) => [r.destination?.subset ?? r.destination?.host ?? "", r.weight ?? 0]));
 }

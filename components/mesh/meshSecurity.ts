@@ -20,7 +20,7 @@ export interface MeshSecurityArgs {
     readonly apiVersion: IstioApiVersion;
 }
 
-export function peerAuthenticationManifest(
+function peerAuthenticationManifest(
     namespace: string,
     mtlsMode: MtlsMode,
     apiVersion: IstioApiVersion,
@@ -37,7 +37,7 @@ export function peerAuthenticationManifest(
  * The principal of a workload's mesh identity. A suffix match ("*" prefix) avoids assuming the trust
  * domain, which ASM lets users change (istio.io/latest/docs/reference/config/security/authorization-policy/#Source).
  */
-export function principalOf(namespace: string, serviceAccount: string): string {
+function principalOf(namespace: string, serviceAccount: string): string {
     return `*/ns/${namespace}/sa/${serviceAccount}`;
 }
 
@@ -45,7 +45,7 @@ export function principalOf(namespace: string, serviceAccount: string): string {
  * An ALLOW policy on the app's pods that admits only the client's identity (and, with the ingress gateway
  * on, the gateway's).
  */
-export function authorizationPolicyManifest(
+function authorizationPolicyManifest(
     app: Pick<DemoApp, "name" | "selector">,
     namespace: string,
     client: Pick<DemoClient, "serviceAccount">,

@@ -91,6 +91,41 @@ function mockState(
 
 // Each setMocks adds process exit listeners; many evaluations in one file are expected.
 process.setMaxListeners(100);
+// Pulumi captures a stack trace for every promise it creates, and jest raises the limit to 100 frames,
+// each mapped through source maps: Node's default of 10 makes an evaluation about a third faster.
+Error.stackTraceLimit = 10;
+
+/**
+ * Packages every whole-program evaluation shares. runProgram requires index.ts afresh in an isolated
+ * module registry (a Pulumi program runs when it is imported), and isolation would load every package
+ * afresh too: that was most of an evaluation's cost (ajv compiling the Istio schemas, Pulumi's runtime,
+ * the providers' SDKs). Registered as explicit mocks that return the real module, they are loaded once
+ * per test file, because isolateModules inherits mock instances; the project's own modules still
+ * evaluate afresh. Pulumi keeps its runtime state (mocks, config) in a process-wide store, so sharing
+ * the SDK is what a component test does anyway.
+ */
+const SHARED_PACKAGES = [
+    "@pulumi/pulumi",
+    "@pulumi/pulumi/runtime",
+    "@pulumi/alicloud",
+    "@pulumi/kubernetes",
+    "@pulumi/random",
+    "@kubernetes-models/istio/networking.istio.io/v1beta1",
+    "@kubernetes-models/istio/security.istio.io/v1beta1",
+    "zod",
+    "ipaddr.js",
+];
+let packagesShared = false;
+function sharePackages(): void {
+    if (packagesShared) {
+        return;
+    }
+    packagesShared = true;
+    for (const name of SHARED_PACKAGES) {
+        jest.mock(name, () => jest.requireActual(name));
+        require(name); // outside any isolated registry, so that every evaluation reuses this instance
+    }
+}
 
 export class Recorder implements pulumi.runtime.Mocks {
     public readonly resources: Recorded[] = [];
@@ -253,6 +288,7 @@ export async function runProgram(
     config: Record<string, string>,
     opts: { preview?: boolean; secretKeys?: string[] } = {},
 ): Promise<ProgramRun> {
+    sharePackages();
     const rec = await installMocks(config, opts);
     let mod: Record<string, unknown> = {};
     jest.isolateModules(() => {
@@ -293,7 +329,6 @@ export const EXISTING_CONFIG: Record<string, string> = {
     renderYamlDirectory: "/tmp/asm-canary-render",
 };
 
-export const CR = "kubernetes:apiextensions.k8s.io:CustomResource";
 export const ISTIO = {
     vs: "kubernetes:networking.istio.io/v1beta1:VirtualService",
     dr: "kubernetes:networking.istio.io/v1beta1:DestinationRule",
@@ -322,7 +357,7 @@ export function plain<T = unknown>(v: unknown): T {
     return (isSecretInput(v) ? (v as { value: T }).value : v) as T;
 }
 /** The recorded resource with this URN. */
-export function byUrn(resources: Recorded[], urn: string): Recorded {
+function byUrn(resources: Recorded[], urn: string): Recorded {
     const r = resources.find((x) => x.urn === urn);
     if (!r) {
         throw new Error(`no resource with URN ${urn}`);
