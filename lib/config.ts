@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import * as cidr from "./cidr";
+import { defaultPromotion, parsePromotion } from "./promotion";
 
 export const PROJECT = "asm-canary";
 /** Name of the in-mesh client workload (components/demoWorkloads.ts uses the same). */
@@ -148,6 +149,11 @@ const fields = {
     replicas: integer(1, 20, 1),
     stableText: text("hello from v1"),
     canaryText: text("hello from v2"),
+    // --- progressive delivery: read by `npm run promote` (lib/promotion.ts), only validated here ---
+    promotion: field(defaultPromotion(), (raw) => {
+        const r = parsePromotion(raw);
+        return "value" in r ? r.value : new Invalid(r.problems.join("; "));
+    }),
 };
 
 /** Keys read as secrets (their value never passes through validation or logs). */
@@ -325,6 +331,9 @@ function meshChecks(c: Parsed): string[] {
     }
     if (c.services.includes(CLIENT_NAME)) {
         out.push(`services: got ${JSON.stringify(c.services)}; "${CLIENT_NAME}" is the in-mesh client's name`);
+    }
+    if (c.promotion.service !== undefined && !c.services.includes(c.promotion.service)) {
+        out.push(`promotion: got service ${JSON.stringify(c.promotion.service)}; must be one of services ${JSON.stringify(c.services)}`);
     }
     if (new Set(c.services).size !== c.services.length || c.services.length === 0) {
         out.push(`services: got ${JSON.stringify(c.services)}; needs one or more distinct names`);
