@@ -41,7 +41,8 @@ on live Istio metrics from Prometheus after each; rolls back to 0 by itself when
   -h, --help                   this text
 
 Defaults for the analysis settings come from the stack config key "promotion" (see Pulumi.yaml).
-Prometheus auth from the environment: PROMETHEUS_BEARER_TOKEN, or PROMETHEUS_USERNAME + PROMETHEUS_PASSWORD.
+Prometheus auth from the environment: PROMETHEUS_BEARER_TOKEN (Bearer <token>), PROMETHEUS_AUTHORIZATION
+(the Authorization header as is), or PROMETHEUS_USERNAME + PROMETHEUS_PASSWORD (basic auth).
 The Pulumi backend and secrets passphrase come from the environment, as for any pulumi command.
 
 Exit codes: 0 promoted to 100 (or already there), 2 rolled back to 0, 3 halted (not enough data),

@@ -5,22 +5,32 @@
  *
  * Authentication comes from the environment, never from flags or config (they end up in shell history and
  * in the stack file):
- *   PROMETHEUS_BEARER_TOKEN                   Authorization: Bearer <token> (ARMS V1 instances' token)
+ *   PROMETHEUS_BEARER_TOKEN                   Authorization: Bearer <token>
+ *   PROMETHEUS_AUTHORIZATION                  Authorization: <value>, sent as is (ARMS V1 instances' token:
+ *                                             ARMS's Grafana instructions put the bare token in that header)
  *   PROMETHEUS_USERNAME + PROMETHEUS_PASSWORD  basic auth (ARMS V2 instances: AccessKey ID + secret)
  */
 
-export type Auth = { kind: "none" } | { kind: "bearer"; token: string } | { kind: "basic"; username: string; password: string };
+export type Auth =
+    | { kind: "none" }
+    | { kind: "bearer"; token: string }
+    | { kind: "header"; value: string }
+    | { kind: "basic"; username: string; password: string };
 
 /** Reads the auth settings from an environment; throws on a half or double configuration. */
 export function authFromEnv(env: Record<string, string | undefined>): Auth {
     const token = env.PROMETHEUS_BEARER_TOKEN;
+    const header = env.PROMETHEUS_AUTHORIZATION;
     const user = env.PROMETHEUS_USERNAME;
     const pass = env.PROMETHEUS_PASSWORD;
-    if (token && (user || pass)) {
-        throw new Error("set either PROMETHEUS_BEARER_TOKEN or PROMETHEUS_USERNAME/PROMETHEUS_PASSWORD, not both");
+    if ([token, header, user || pass].filter(Boolean).length > 1) {
+        throw new Error("set only one of PROMETHEUS_BEARER_TOKEN, PROMETHEUS_AUTHORIZATION or PROMETHEUS_USERNAME/PROMETHEUS_PASSWORD");
     }
     if (token) {
         return { kind: "bearer", token };
+    }
+    if (header) {
+        return { kind: "header", value: header };
     }
     if (user || pass) {
         if (!user || !pass) {
@@ -33,12 +43,24 @@ export function authFromEnv(env: Record<string, string | undefined>): Auth {
 
 /** How the auth is described in logs and reports: never the secret itself. */
 export function describeAuth(a: Auth): string {
-    return a.kind === "none" ? "no auth" : a.kind === "bearer" ? "bearer token (PROMETHEUS_BEARER_TOKEN)" : `basic auth as ${a.username}`;
+    switch (a.kind) {
+        case "none":
+            return "no auth";
+        case "bearer":
+            return "bearer token (PROMETHEUS_BEARER_TOKEN)";
+        case "header":
+            return "Authorization header (PROMETHEUS_AUTHORIZATION)";
+        case "basic":
+            return `basic auth as ${a.username}`;
+    }
 }
 
 export function authHeaders(a: Auth): Record<string, string> {
     if (a.kind === "bearer") {
         return { Authorization: `Bearer ${a.token}` };
+    }
+    if (a.kind === "header") {
+        return { Authorization: a.value };
     }
     if (a.kind === "basic") {
         return { Authorization: `Basic ${Buffer.from(`${a.username}:${a.password}`).toString("base64")}` };
@@ -132,7 +154,7 @@ export class PrometheusClient {
         const text = await res.text();
         if (res.status === 401 || res.status === 403) {
             throw new PrometheusError(
-                `Prometheus at ${this.opts.baseUrl} refused the credentials (HTTP ${res.status}, ${describeAuth(this.opts.auth)}); see PROMETHEUS_BEARER_TOKEN / PROMETHEUS_USERNAME+PROMETHEUS_PASSWORD`,
+                `Prometheus at ${this.opts.baseUrl} refused the credentials (HTTP ${res.status}, ${describeAuth(this.opts.auth)}); see PROMETHEUS_BEARER_TOKEN, PROMETHEUS_AUTHORIZATION or PROMETHEUS_USERNAME+PROMETHEUS_PASSWORD`,
                 this.opts.baseUrl,
             );
         }

@@ -36,15 +36,18 @@ describe("auth from the environment", () => {
         expect(authFromEnv({})).toEqual({ kind: "none" });
         expect(authFromEnv({ PROMETHEUS_BEARER_TOKEN: "t0k" })).toEqual({ kind: "bearer", token: "t0k" });
         expect(authFromEnv({ PROMETHEUS_USERNAME: "LTAIid", PROMETHEUS_PASSWORD: "s3cret" })).toEqual({ kind: "basic", username: "LTAIid", password: "s3cret" });
+        expect(authFromEnv({ PROMETHEUS_AUTHORIZATION: "armsT0ken" })).toEqual({ kind: "header", value: "armsT0ken" });
     });
     test("headers", () => {
         expect(authHeaders({ kind: "bearer", token: "t0k" })).toEqual({ Authorization: "Bearer t0k" });
         expect(authHeaders({ kind: "basic", username: "LTAIid", password: "s3cret" })).toEqual({ Authorization: "Basic TFRBSWlkOnMzY3JldA==" });
+        expect(authHeaders({ kind: "header", value: "armsT0ken" })).toEqual({ Authorization: "armsT0ken" });
         expect(authHeaders({ kind: "none" })).toEqual({});
     });
     test("half or double configurations are refused", () => {
         expect(() => authFromEnv({ PROMETHEUS_USERNAME: "u" })).toThrow("basic auth needs both PROMETHEUS_USERNAME and PROMETHEUS_PASSWORD");
-        expect(() => authFromEnv({ PROMETHEUS_BEARER_TOKEN: "t", PROMETHEUS_PASSWORD: "p" })).toThrow("not both");
+        expect(() => authFromEnv({ PROMETHEUS_BEARER_TOKEN: "t", PROMETHEUS_PASSWORD: "p" })).toThrow("set only one of");
+        expect(() => authFromEnv({ PROMETHEUS_BEARER_TOKEN: "t", PROMETHEUS_AUTHORIZATION: "a" })).toThrow("set only one of");
     });
     test("descriptions never carry the secret", () => {
         expect(describeAuth({ kind: "basic", username: "LTAIid", password: "s3cret" })).toBe("basic auth as LTAIid");
@@ -79,7 +82,7 @@ describe("client (fetch injected: no network)", () => {
 
     test("refused credentials are said so", async () => {
         await expect(client(async () => new Response("Unauthorized", { status: 401 })).probe()).rejects.toThrow(
-            "Prometheus at http://prom:9090 refused the credentials (HTTP 401, bearer token (PROMETHEUS_BEARER_TOKEN))",
+            "Prometheus at http://prom:9090 refused the credentials (HTTP 401, bearer token (PROMETHEUS_BEARER_TOKEN)); see PROMETHEUS_BEARER_TOKEN, PROMETHEUS_AUTHORIZATION or PROMETHEUS_USERNAME+PROMETHEUS_PASSWORD",
         );
     });
 
