@@ -125,6 +125,21 @@ function isNumber(v: unknown): v is number {
     return typeof v === "number" && Number.isFinite(v);
 }
 
+const NUMERIC = new Set(["maxErrorRate", "maxP99Ms", "minRequests", "maxWaitIntervals", "maxErrorRateDelta", "maxP99DeltaMs"]);
+const NUMBER_TEXT = /^-?\d+(\.\d+)?$/;
+
+/**
+ * `pulumi config set --path promotion.maxErrorRate 0.02` stores the string "0.02" (the CLI types whole
+ * numbers and booleans only), and YAML authors quote numbers: numeric text counts as the number.
+ */
+function coerce(key: string, v: unknown): unknown {
+    const num = (x: unknown) => (typeof x === "string" && NUMBER_TEXT.test(x.trim()) ? Number(x) : x);
+    if (NUMERIC.has(key)) {
+        return num(v);
+    }
+    return key === "steps" && Array.isArray(v) ? v.map(num) : v;
+}
+
 /**
  * Parses the `promotion` value as Pulumi hands it over (JSON text of an object; unset = defaults). Returns
  * the complete config (defaults for the keys not given) or the list of problems, each naming the setting
@@ -145,7 +160,8 @@ export function parsePromotion(raw: string | undefined): { value: PromotionConfi
     }
     const problems: string[] = [];
     const value: Record<string, unknown> = { ...defaultPromotion() };
-    for (const [key, v] of Object.entries(obj as Record<string, unknown>)) {
+    for (const [key, given] of Object.entries(obj as Record<string, unknown>)) {
+        const v = coerce(key, given);
         const check = (checks as Record<string, (v: unknown) => string | undefined>)[key];
         if (!check) {
             problems.push(`${key} is not a promotion setting (known: ${Object.keys(checks).join(", ")})`);

@@ -37,6 +37,12 @@ describe("promotion config", () => {
         });
     });
 
+    test("numbers given as text (pulumi config set --path stores fractions as strings) count as numbers", () => {
+        const r = parsePromotion('{"maxErrorRate":"0.02","maxP99Ms":"300","steps":["10","100"],"interval":"5s"}');
+        expect(r).toEqual({ value: { ...PROMOTION_DEFAULTS, maxErrorRate: 0.02, maxP99Ms: 300, steps: [10, 100], interval: "5s" } });
+        expect(parsePromotion('{"maxErrorRate":"two"}')).toEqual({ problems: ['maxErrorRate must be a ratio from 0 to 1 (0.01 = 1 %) (got "two")'] });
+    });
+
     test.each([
         [[10, 5, 100], "steps must be strictly increasing whole numbers from 1 to 100, ending in 100 (e.g. [10, 25, 50, 100]) (got [10,5,100])"],
         [[10, 50], "steps must be strictly increasing whole numbers from 1 to 100, ending in 100 (e.g. [10, 25, 50, 100]) (got [10,50])"],
