@@ -330,6 +330,8 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
                 );
             }
             ui.line("  the stack is in step with its config (pulumi preview: no changes)");
+        } else {
+            ui.line("  pending-changes check skipped (--allow-pending-changes): each pulumi up applies whatever the config says");
         }
         if (deps.interrupt.aborted) {
             return interrupted("before any change");

@@ -125,14 +125,15 @@ export class AutomationStack implements StackDriver {
     async info(): Promise<StackInfo> {
         const outputs = await this.stack.outputs();
         const value = <T>(k: string): T | undefined => outputs[k]?.value as T | undefined;
+        const config = await this.stack.getAllConfig();
         return {
             project: this.project,
             namespace: value<string>("namespace"),
             services: value<string[]>("services"),
             weights: value<Record<string, number>>("weights"),
             prometheusUrl: value<string>("prometheusUrl"),
-            canaryWeight: parseWeight(await this.config("canaryWeight")),
-            promotion: await this.config("promotion"),
+            canaryWeight: parseWeight(config[`${this.project}:canaryWeight`]?.value),
+            promotion: config[`${this.project}:promotion`]?.value,
         };
     }
 
