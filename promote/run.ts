@@ -293,8 +293,8 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
         );
         ui.line(
             `  every ${plan.interval}: pass needs >= ${t.minRequests} canary requests, error rate <= ${pct(t.maxErrorRate)}, p99 <= ${t.maxP99Ms} ms` +
-                (t.maxErrorRateDelta !== undefined ? `, error rate <= stable + ${pct(t.maxErrorRateDelta)}` : "") +
-                (t.maxP99DeltaMs !== undefined ? `, p99 <= stable + ${t.maxP99DeltaMs} ms` : ""),
+                (t.maxErrorRateDelta !== undefined ? `, error rate <= stable ${fmtValue("errorRateDelta", t.maxErrorRateDelta)}` : "") +
+                (t.maxP99DeltaMs !== undefined ? `, p99 <= stable ${fmtValue("p99DeltaMs", t.maxP99DeltaMs)}` : ""),
         );
         ui.line(`  not enough data: wait up to ${plan.maxWaitIntervals} more interval(s), then ${plan.onNoData === "halt" ? "halt in place" : "roll back"}`);
         if (walk.length > 0 && !walk[0].needsUp) {
