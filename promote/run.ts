@@ -205,8 +205,8 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
             if (touched && applied !== undefined && applied !== configured) {
                 await stack.setWeight(applied);
                 report.weightInForce = applied;
+                // (printed with the other notes at the end of the run)
                 report.notes.push(`config canaryWeight set back from ${configured} to ${applied}, the weight the stack's state says is applied`);
-                ui.line(`  config canaryWeight set back from ${configured} to ${applied}: that is what the last successful up applied`);
             } else if (applied !== undefined && applied !== configured) {
                 report.notes.push(`config canaryWeight is ${configured} but the state applies ${applied}: a pending change, not made by this run`);
             }

@@ -126,14 +126,19 @@ async function waitFor(what, fn, timeoutMs = 30000) {
     throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
 }
 
-/** Runs the promote CLI; resolves { code, out, report }. `onLine` sees each output line (e.g. to send a signal). */
-function promote(args, env, onLine) {
+/**
+ * Runs the promote CLI; resolves { code, out, report }. `onLine` sees each output line (e.g. to send a
+ * signal). `group`: run it as its own process group, as a shell does, so that a Ctrl-C can be sent to the
+ * whole group (the CLI, and the pulumi processes it runs) like a terminal does.
+ */
+function promote(args, env, onLine, group = false) {
     const reportFile = path.join(work, `report-${Date.now()}.json`);
     return new Promise((resolve, reject) => {
         const child = track(
             spawn(process.execPath, [CLI, "--stack", STACK, "--project-dir", work, "--report", reportFile, "--interval", INTERVAL, ...args], {
                 env,
                 stdio: ["ignore", "pipe", "pipe"],
+                detached: group,
             }),
             "promote",
         );
@@ -255,6 +260,37 @@ async function main() {
         eq(r.report.outcome, "failed", "report outcome");
         eq(r.report.steps, [], "no step taken");
         await inForce(0);
+    });
+
+    await check("Ctrl-C (to the whole process group) during pulumi up: the CLI cancels, the run says the weight in force (exit 130)", async () => {
+        await scenario({ name: "healthy" });
+        let sent = false;
+        const r = await promote(
+            quick,
+            env,
+            (line, child) => {
+                if (!sent && line.includes("[1/4] canaryWeight 10: pulumi up …")) {
+                    sent = true;
+                    // 3 s in, pulumi is usually running the program (an up here takes 6-10 s); earlier, the CLI may
+                    // die of the signal before it handles it. Either way the weight said on exit must hold.
+                    setTimeout(() => process.kill(-child.pid, "SIGINT"), 3000);
+                }
+            },
+            true,
+        );
+        eq(r.code, 130, "exit code");
+        eq(r.report.outcome, "interrupted", "report outcome");
+        // Whether the CLI cancelled before or after the VirtualService was written, the weight said on exit
+        // must be the one in force everywhere (cancelled before: 0, and the config is set back to it).
+        const w = r.report.weightInForce;
+        assert(w === 0 || w === 10, `weight in force ${w}`);
+        assert(new RegExp(`INTERRUPTED (during|after) pulumi up to canaryWeight 10[.,].* canaryWeight ${w} is in force\\.`).test(r.out), "the message says the weight");
+        await inForce(w);
+        eq(pendingChanges(), {}, "plain preview after the run");
+        if (w !== 0) {
+            pulumiOk(["config", "set", "canaryWeight", "0", "--stack", STACK], opts);
+            pulumiOk(["up", "--yes", "--skip-preview", "--stack", STACK], opts);
+        }
     });
 
     await check("good error rate but slow p99: rolled back to 0 at the first step (exit 2)", async () => {
