@@ -13,9 +13,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseCli, resolvePlan, UsageError, USAGE } from "./options";
+import { flagOverrides, parseCli, resolvePlan, UsageError, USAGE } from "./options";
 import { authFromEnv, describeAuth, PrometheusClient } from "./prometheus";
-import { Clock, EXIT_CODES, runPromotion, Ui } from "./run";
+import { Clock, errorText, EXIT_CODES, runPromotion, Ui } from "./run";
 import { AutomationStack } from "./stack";
 
 /** The Pulumi project this tool belongs to: the nearest directory above it with a Pulumi.yaml. */
@@ -105,6 +105,11 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(USAGE + "\n");
         return 0;
     }
+    const early = flagOverrides(flags).problems;
+    if (early.length) {
+        process.stderr.write(`error: ${early.join("\n       ")}\n`);
+        return 1;
+    }
     const ui = terminalUi();
     const fail = (message: string): number => {
         ui.line(`error: ${message}`);
@@ -147,7 +152,7 @@ async function main(argv: string[]): Promise<number> {
         stack = await AutomationStack.select(flags.stack, projectDir);
         info = await stack.info();
     } catch (e) {
-        return fail(`cannot open stack ${flags.stack} of the project in ${projectDir}: ${(e as Error).message.trim().split("\n").slice(-6).join("\n  ")}`);
+        return fail(`cannot open stack ${flags.stack} of the project in ${projectDir}: ${errorText(e).split("\n").join("\n  ")}`);
     }
     if (interrupt.signal.aborted) {
         return EXIT_CODES.interrupted;

@@ -152,19 +152,10 @@ function num(text: string): number {
     return text.trim() === "" ? NaN : Number(text);
 }
 
-/** Combines flags, the stack's `promotion` config and its outputs into a Plan; throws UsageError listing every problem. */
-export function resolvePlan(flags: Flags, info: StackInfo): Plan {
+/** The analysis settings given as flags, each checked like the same config setting (no stack needed). */
+export function flagOverrides(flags: Flags): { values: Partial<PromotionConfig>; problems: string[] } {
     const problems: string[] = [];
-    const parsedConfig = parsePromotion(info.promotion);
-    let cfg: PromotionConfig;
-    if ("problems" in parsedConfig) {
-        problems.push(...parsedConfig.problems.map((p) => `stack config promotion: ${p}`));
-        cfg = defaultPromotion();
-    } else {
-        cfg = parsedConfig.value;
-    }
-
-    const merged: PromotionConfig = { ...cfg };
+    const values: Partial<PromotionConfig> = {};
     const override = <K extends keyof PromotionConfig>(key: K, flag: string, text: string | undefined, convert: (t: string) => PromotionConfig[K]) => {
         if (text === undefined) {
             return;
@@ -175,7 +166,7 @@ export function resolvePlan(flags: Flags, info: StackInfo): Plan {
             problems.push(`--${flag} ${text}: ${problem.replace(/\(e\.g\. \[(.*)\]\)/, "(e.g. 10,25,50,100)")}`);
             return;
         }
-        merged[key] = value;
+        values[key] = value;
     };
     override("steps", "steps", flags.steps, (t) => t.split(",").map((s) => num(s)));
     override("interval", "interval", flags.interval, (t) => t);
@@ -188,6 +179,24 @@ export function resolvePlan(flags: Flags, info: StackInfo): Plan {
     override("maxErrorRateDelta", "max-error-rate-delta", flags.maxErrorRateDelta, num);
     override("maxP99DeltaMs", "max-p99-delta-ms", flags.maxP99DeltaMs, num);
     override("service", "service", flags.service, (t) => t);
+    return { values, problems };
+}
+
+/** Combines flags, the stack's `promotion` config and its outputs into a Plan; throws UsageError listing every problem. */
+export function resolvePlan(flags: Flags, info: StackInfo): Plan {
+    const problems: string[] = [];
+    const parsedConfig = parsePromotion(info.promotion);
+    let cfg: PromotionConfig;
+    if ("problems" in parsedConfig) {
+        problems.push(...parsedConfig.problems.map((p) => `stack config promotion: ${p}`));
+        cfg = defaultPromotion();
+    } else {
+        cfg = parsedConfig.value;
+    }
+
+    const overrides = flagOverrides(flags);
+    problems.push(...overrides.problems);
+    const merged: PromotionConfig = { ...cfg, ...overrides.values };
 
     // Outputs: what the program deployed. Without them the stack has never been `up`ed.
     const namespace = info.namespace;

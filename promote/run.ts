@@ -142,10 +142,20 @@ function changesText(c: Record<string, number> | undefined): string {
     return parts.length ? parts.join(", ") : "no changes";
 }
 
-function errorText(e: unknown): string {
-    const msg = e instanceof Error ? e.message : String(e);
-    // The Automation API's errors carry the whole CLI output; the end says what went wrong.
-    const lines = msg.trim().split("\n").filter((l) => l.trim() !== "");
+/**
+ * What went wrong, readably. The Automation API's CommandError message wraps the whole CLI output
+ * ("code: … stdout: … stderr: … err?: …", the command line twice); its `error:` lines say what failed. Other
+ * errors are kept, cut to their last lines.
+ */
+export function errorText(e: unknown): string {
+    const msg = (e instanceof Error ? e.message : String(e)).trim();
+    const lines = msg.split("\n").filter((l) => l.trim() !== "");
+    if (/^code: -?\d+/.test(msg)) {
+        const errors = [...new Set(lines.map((l) => l.trim()).filter((l) => /^error:/.test(l)))];
+        if (errors.length > 0) {
+            return errors.slice(0, 6).join("\n");
+        }
+    }
     return lines.length > 12 ? ["…", ...lines.slice(-12)].join("\n") : lines.join("\n");
 }
 

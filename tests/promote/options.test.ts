@@ -1,4 +1,4 @@
-import { parseCli, resolvePlan, UsageError } from "../../promote/options";
+import { flagOverrides, parseCli, resolvePlan, UsageError } from "../../promote/options";
 import type { StackInfo } from "../../promote/stack";
 
 const INFO: StackInfo = { project: "asm-canary", namespace: "canary-demo", services: ["hello", "billing"], weights: { v1: 100, v2: 0 }, canaryWeight: 0 };
@@ -89,6 +89,13 @@ describe("resolvePlan: flags over stack config over defaults; namespace and serv
             'service "cart" is not canaried by stack dev (its services: hello, billing)',
             "no Prometheus URL: pass --prometheus-url, set promotion.prometheusUrl in the stack config, or export prometheusUrl from the stack",
         ]);
+    });
+
+    test("flags are checked before the stack is opened", () => {
+        expect(flagOverrides(parseCli(["--stack", "dev", "--steps", "10,50", "--interval", "2m"]) as never)).toEqual({
+            values: { interval: "2m" },
+            problems: ["--steps 10,50: must be strictly increasing whole numbers from 1 to 100, ending in 100 (e.g. 10,25,50,100)"],
+        });
     });
 
     test("a stack never brought up has no outputs", () => {

@@ -1,7 +1,7 @@
 /** The promotion run, driven with a fake stack, fake metrics and a fake clock: no network, no CLI. */
 import type { Sample } from "../../promote/decision";
 import type { Plan } from "../../promote/options";
-import { Deps, RunReport, runPromotion } from "../../promote/run";
+import { Deps, errorText, RunReport, runPromotion } from "../../promote/run";
 import type { StackDriver, StackInfo, UpResult } from "../../promote/stack";
 
 class FakeStack implements StackDriver {
@@ -372,5 +372,24 @@ describe("promotion run", () => {
             'sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v1",response_code=~"5.."}[5s]))',
             'histogram_quantile(0.99, sum by (le) (increase(istio_request_duration_milliseconds_bucket{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v1"}[5s])))',
         ]);
+    });
+});
+
+describe("error text", () => {
+    test("an Automation API CommandError is cut to its error: lines", () => {
+        const msg = [
+            "code: 255",
+            " stdout: Updating (render):",
+            "    pulumi:pulumi:Stack asm-canary-render  error: update canceled",
+            " stderr: error: update canceled",
+            " err?: Error: Command failed with exit code 255: pulumi up --yes --skip-preview --stack render --non-interactive",
+            "error: update canceled",
+        ].join("\n");
+        expect(errorText(new Error(msg))).toBe("error: update canceled");
+    });
+
+    test("other errors keep their last lines", () => {
+        expect(errorText(new Error("one\ntwo"))).toBe("one\ntwo");
+        expect(errorText(new Error(Array.from({ length: 20 }, (_, i) => `l${i}`).join("\n")))).toBe(["…", ...Array.from({ length: 12 }, (_, i) => `l${i + 8}`)].join("\n"));
     });
 });
