@@ -414,8 +414,18 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
                 rec.analyses.push(a);
                 try {
                     a.canary = await sample(queries.canary, windowEnd / 1000);
-                    a.stable = await sample(queries.stable, windowEnd / 1000);
-                    const ev = evaluate(a.canary, a.stable, plan.thresholds, w.weight);
+                    const compare = plan.thresholds.maxErrorRateDelta !== undefined || plan.thresholds.maxP99DeltaMs !== undefined;
+                    try {
+                        a.stable = await sample(queries.stable, windowEnd / 1000);
+                    } catch (e) {
+                        if (compare) {
+                            throw e; // the comparison needs them: no data
+                        }
+                        // Without a comparison the stable numbers are context only: carry on without them.
+                        a.stable = null;
+                        ui.line(`${tag}: (stable version's metrics unavailable: ${errorText(e)})`);
+                    }
+                    const ev = evaluate(a.canary, a.stable ?? undefined, plan.thresholds, w.weight);
                     a.checks = ev.checks;
                     a.verdict = ev.verdict;
                 } catch (e) {

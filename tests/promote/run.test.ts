@@ -352,6 +352,29 @@ describe("promotion run", () => {
         expect(r.weightInForce).toBe(10);
     });
 
+    test("without a comparison, the stable version's metrics failing does not stop the run", async () => {
+        const stack = new FakeStack(0);
+        const h = harness(stack, healthy);
+        const query = h.metrics.query.bind(h.metrics);
+        h.metrics.query = async (q: string) => {
+            if (q.includes('destination_workload="hello-v1"')) {
+                throw new Error("query timed out");
+            }
+            return query(q);
+        };
+        const r = await h.run({ steps: [100] });
+        expect(r.exitCode).toBe(0);
+        expect(r.steps[0].analyses[0]).toMatchObject({ verdict: "pass", stable: null });
+        expect(h.lines).toContain("[1/1] canaryWeight 100: (stable version's metrics unavailable: query timed out)");
+        // With a comparison they are needed: not enough data.
+        const stack2 = new FakeStack(0);
+        const h2 = harness(stack2, healthy);
+        h2.metrics.query = h.metrics.query;
+        const r2 = await h2.run({ steps: [50, 100], maxWaitIntervals: 0, thresholds: { ...PLAN.thresholds, maxErrorRateDelta: 0.01 } });
+        expect(r2.exitCode).toBe(3);
+        expect(r2.steps[0].analyses[0]).toMatchObject({ verdict: "no-data", error: "query timed out" });
+    });
+
     test("comparison with stable: worse than v1 by more than the delta fails even within the absolute limits", async () => {
         const stack = new FakeStack(0);
         const shape = (w: number, wl: string): Sample => (wl === "hello-v2" ? { requests: 100, errors: 3, p99Ms: 90 } : { requests: 900, errors: 0, p99Ms: 80 });
