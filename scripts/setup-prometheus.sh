@@ -16,5 +16,5 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # --no-install-recommends: the server only (no node exporter, no web UI extras).
 $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
-# The package's post-install may have tried to start the service; nothing must keep running from it.
+# (Without systemd the package does not start its service: nothing is left running.)
 echo "prometheus: $(/usr/bin/prometheus --version 2>&1 | head -1)"
