@@ -23,6 +23,7 @@ import {
     PROXY_MODES,
 } from "./constants";
 import { FAULT_SCOPES, faultOf, OUTBOUND_TRAFFIC_POLICIES } from "./meshFeatures";
+import { defaultPromotion, parsePromotion } from "./promotion";
 
 // ---------------------------------------------------------------------------------------------------
 // Field parsers. Stack config reaches the program as strings (arrays as JSON text), whatever the YAML
@@ -228,6 +229,11 @@ const fields = {
     }),
     faultAbortPercent: integer(1, 100, 100),
     mirrorPercent: integer(0, 100, 0),
+    // --- progressive delivery: read by `npm run promote` (lib/promotion.ts), only validated here ---
+    promotion: field(defaultPromotion(), (raw) => {
+        const r = parsePromotion(raw);
+        return "value" in r ? r.value : new Invalid(r.problems.join("; "));
+    }),
 };
 
 /** Keys read as secrets (their value never passes through validation or logs). */
@@ -455,6 +461,11 @@ function meshChecks(c: Parsed): string[] {
     }
     if (c.services.includes(CLIENT_NAME)) {
         out.push(`services: got ${JSON.stringify(c.services)}; "${CLIENT_NAME}" is the in-mesh client's name`);
+    }
+    if (c.promotion.service !== undefined && !c.services.includes(c.promotion.service)) {
+        out.push(
+            `promotion: got service ${JSON.stringify(c.promotion.service)}; must be one of services ${JSON.stringify(c.services)}`,
+        );
     }
     if (new Set(c.services).size !== c.services.length || c.services.length === 0) {
         out.push(`services: got ${JSON.stringify(c.services)}; needs one or more distinct names`);
