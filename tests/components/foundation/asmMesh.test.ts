@@ -74,13 +74,12 @@ test("a pinned meshVersion is used as is, with no version look-up", async () => 
     const run = await runProgram({
         ...CREATE_CONFIG,
         meshVersion: "v1.22.6.28-g8f5ebc7d-aliyun",
-        meshEdition: "Default",
-        meshClusterSpec: "standard",
+        meshClusterSpec: "ultimate",
     });
     expect(one(run.resources, MESH).inputs).toMatchObject({
         version: "v1.22.6.28-g8f5ebc7d-aliyun",
-        edition: "Default",
-        clusterSpec: "standard",
+        edition: "Pro",
+        clusterSpec: "ultimate",
     });
     expect(run.invokes.map((i) => i.token)).not.toContain("alicloud:servicemesh/getVersions:getVersions");
 });
