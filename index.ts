@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as alicloud from "@pulumi/alicloud";
 import { loadConfig, StackConfig } from "./lib/config";
+import { alicloudProviderArgs } from "./lib/alicloudProvider";
 import { MeshTarget } from "./lib/meshTarget";
 import { verificationCommands } from "./lib/verify";
 import { Network } from "./components/foundation/network";
@@ -17,10 +18,12 @@ import { DemoWorkloads } from "./components/mesh/demoWorkloads";
 import { CanaryRouting } from "./components/mesh/canaryRouting";
 import { MeshSecurity } from "./components/mesh/meshSecurity";
 
+// Config problems (this project's keys and the alicloud provider's) stop the program right here.
 const cfg = loadConfig();
+const providerArgs = cfg.mode === "create" ? alicloudProviderArgs(cfg.region) : undefined;
 
-function createFoundation(c: StackConfig) {
-    const provider = new alicloud.Provider("alicloud", { region: c.region });
+function createFoundation(c: StackConfig, alicloudArgs: alicloud.ProviderArgs) {
+    const provider = new alicloud.Provider("alicloud", alicloudArgs);
     const network = new Network("network", {
         namePrefix: c.namePrefix,
         vpcCidr: c.vpcCidr,
@@ -90,7 +93,8 @@ function existingFoundation(c: StackConfig): { target: MeshTarget; outputs: { ku
     return { target: existing.target, outputs: c.existingKubeconfig ? { kubeconfig: c.existingKubeconfig } : {} };
 }
 
-const foundation = cfg.mode === "create" ? createFoundation(cfg) : existingFoundation(cfg);
+const foundation =
+    cfg.mode === "create" && providerArgs ? createFoundation(cfg, providerArgs) : existingFoundation(cfg);
 const target = foundation.target;
 
 // --- mesh layer ---
