@@ -2,11 +2,17 @@
  * Entry point: read and validate the stack config, compose the components, export the outputs.
  * mode=create builds Network -> AckCluster -> AsmMesh on Alibaba Cloud; mode=existing uses an existing
  * ACK + ASM (or renders YAML). The mesh layer on top is the same in both modes.
+ *
+ * The module exports an async function (Pulumi runs it and exports what it returns): in mode=create it
+ * first reads the stack's own previous outputs, to refuse a change of a create-only key before any
+ * resource is declared and to reuse the zones and the mesh version the stack already has.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as alicloud from "@pulumi/alicloud";
-import { loadConfig, StackConfig } from "./lib/config";
+import { ConfigError, loadConfig, StackConfig } from "./lib/config";
 import { alicloudProviderArgs } from "./lib/alicloudProvider";
+import { createdWith, createOnlyProblems, previousZones } from "./lib/createOnly";
+import { readPreviousOutputs } from "./lib/previous";
 import { MeshTarget } from "./lib/meshTarget";
 import { verificationCommands } from "./lib/verify";
 import { Network } from "./components/foundation/network";
@@ -22,16 +28,28 @@ import { MeshSecurity } from "./components/mesh/meshSecurity";
 const cfg = loadConfig();
 const providerArgs = cfg.mode === "create" ? alicloudProviderArgs(cfg.region) : undefined;
 
-function createFoundation(c: StackConfig, alicloudArgs: alicloud.ProviderArgs) {
+async function createFoundation(c: StackConfig, alicloudArgs: alicloud.ProviderArgs) {
+    const previous = await readPreviousOutputs();
+    const problems = createOnlyProblems(c, previous);
+    if (problems.length > 0) {
+        throw new ConfigError(problems);
+    }
+    // The zones the stack already has (configured, or looked up at its first `up`) stay its zones: the
+    // look-up runs once, so a change in what a zone sells or in nodeInstanceTypes[0] / nodeDiskCategory
+    // cannot move a vSwitch (zone_id is ForceNew).
+    const knownZones = previousZones(previous);
+    const zones = c.zones.length > 0 ? c.zones : knownZones?.length === c.nodeVswitchCidrs.length ? knownZones : [];
+
     const provider = new alicloud.Provider("alicloud", alicloudArgs);
     const network = new Network("network", {
         namePrefix: c.namePrefix,
         vpcCidr: c.vpcCidr,
         nodeVswitchCidrs: c.nodeVswitchCidrs,
         podVswitchCidrs: c.networkPlugin === "terway" ? c.podVswitchCidrs : [],
-        zones: c.zones,
+        zones,
         instanceType: c.nodeInstanceTypes[0],
         diskCategory: c.nodeDiskCategory,
+        protect: c.deletionProtection,
         provider,
     });
     const cluster = new AckCluster("ack", {
@@ -58,6 +76,8 @@ function createFoundation(c: StackConfig, alicloudArgs: alicloud.ProviderArgs) {
         edition: c.meshEdition,
         clusterSpec: c.meshClusterSpec,
         version: c.meshVersion,
+        currentVersion: previous.meshVersion,
+        protect: c.deletionProtection,
         vpcId: network.vpcId,
         vswitchId: network.nodeVswitchIds.apply((ids) => ids[0]),
         apiServerPublic: c.meshApiServerPublic,
@@ -75,10 +95,13 @@ function createFoundation(c: StackConfig, alicloudArgs: alicloud.ProviderArgs) {
             egressIp: network.egressIp,
             clusterId: cluster.clusterId,
             clusterName: cluster.clusterName,
+            clusterSpec: cluster.clusterSpec,
             kubeconfig: cluster.kubeconfig,
             meshId: mesh.meshId,
             meshVersion: mesh.version,
             meshKubeconfig: mesh.kubeconfig,
+            // What the next run compares the create-only keys with (lib/createOnly.ts); plain values.
+            createdWith: pulumi.output(createdWith(c, network.zoneIds)),
         },
     };
 }
@@ -93,67 +116,69 @@ function existingFoundation(c: StackConfig): { target: MeshTarget; outputs: { ku
     return { target: existing.target, outputs: c.existingKubeconfig ? { kubeconfig: c.existingKubeconfig } : {} };
 }
 
-const foundation =
-    cfg.mode === "create" && providerArgs ? createFoundation(cfg, providerArgs) : existingFoundation(cfg);
-const target = foundation.target;
+export = async () => {
+    const foundation =
+        cfg.mode === "create" && providerArgs ? await createFoundation(cfg, providerArgs) : existingFoundation(cfg);
+    const target = foundation.target;
 
-// --- mesh layer ---
-const namespace = new MeshNamespace("namespace", { name: cfg.namespace, target });
-const workloads = new DemoWorkloads("demo", {
-    namespace,
-    services: cfg.services,
-    image: cfg.appImage,
-    replicas: cfg.replicas,
-    stableText: cfg.stableText,
-    canaryText: cfg.canaryText,
-    clientImage: cfg.clientImage,
-});
-const header = cfg.canaryHeaderName ? { name: cfg.canaryHeaderName, value: cfg.canaryHeaderValue } : undefined;
-const policy = {
-    canaryWeight: cfg.canaryWeight,
-    header,
-    timeout: cfg.routeTimeout || undefined,
-    retries:
-        cfg.retryAttempts > 0
-            ? {
-                  attempts: cfg.retryAttempts,
-                  perTryTimeout: cfg.retryPerTryTimeout || undefined,
-                  retryOn: cfg.retryOn || undefined,
-              }
-            : undefined,
-    outlierDetection:
-        cfg.outlierConsecutive5xx > 0
-            ? {
-                  consecutive5xxErrors: cfg.outlierConsecutive5xx,
-                  interval: cfg.outlierInterval,
-                  baseEjectionTime: cfg.outlierBaseEjectionTime,
-              }
-            : undefined,
-};
-const routes = workloads.apps.map(
-    (app) => new CanaryRouting(`route-${app.name}`, { app, namespace, policy, apiVersion: cfg.istioApiVersion }),
-);
-const security = new MeshSecurity("security", {
-    namespace,
-    mtlsMode: cfg.mtlsMode,
-    authorization: cfg.authorizationPolicy ? { apps: workloads.apps, allowedClient: workloads.client } : undefined,
-    apiVersion: cfg.istioApiVersion,
-});
-
-// --- outputs (the cloud ids exist only in mode=create) ---
-export = {
-    mode: cfg.mode,
-    ...foundation.outputs,
-    namespace: namespace.name,
-    services: workloads.apps.map((a) => a.name),
-    weights: routes[0].weights,
-    mtlsMode: security.mtlsMode,
-    authorizationPolicy: cfg.authorizationPolicy,
-    verify: verificationCommands(
-        cfg.namespace,
-        cfg.services,
-        workloads.client.name,
+    // --- mesh layer ---
+    const namespace = new MeshNamespace("namespace", { name: cfg.namespace, target });
+    const workloads = new DemoWorkloads("demo", {
+        namespace,
+        services: cfg.services,
+        image: cfg.appImage,
+        replicas: cfg.replicas,
+        stableText: cfg.stableText,
+        canaryText: cfg.canaryText,
+        clientImage: cfg.clientImage,
+    });
+    const header = cfg.canaryHeaderName ? { name: cfg.canaryHeaderName, value: cfg.canaryHeaderValue } : undefined;
+    const policy = {
+        canaryWeight: cfg.canaryWeight,
         header,
-        "kubeconfig" in foundation.outputs,
-    ),
+        timeout: cfg.routeTimeout || undefined,
+        retries:
+            cfg.retryAttempts > 0
+                ? {
+                      attempts: cfg.retryAttempts,
+                      perTryTimeout: cfg.retryPerTryTimeout || undefined,
+                      retryOn: cfg.retryOn || undefined,
+                  }
+                : undefined,
+        outlierDetection:
+            cfg.outlierConsecutive5xx > 0
+                ? {
+                      consecutive5xxErrors: cfg.outlierConsecutive5xx,
+                      interval: cfg.outlierInterval,
+                      baseEjectionTime: cfg.outlierBaseEjectionTime,
+                  }
+                : undefined,
+    };
+    const routes = workloads.apps.map(
+        (app) => new CanaryRouting(`route-${app.name}`, { app, namespace, policy, apiVersion: cfg.istioApiVersion }),
+    );
+    const security = new MeshSecurity("security", {
+        namespace,
+        mtlsMode: cfg.mtlsMode,
+        authorization: cfg.authorizationPolicy ? { apps: workloads.apps, allowedClient: workloads.client } : undefined,
+        apiVersion: cfg.istioApiVersion,
+    });
+
+    // --- outputs (the cloud ids exist only in mode=create) ---
+    return {
+        mode: cfg.mode,
+        ...foundation.outputs,
+        namespace: namespace.name,
+        services: workloads.apps.map((a) => a.name),
+        weights: routes[0].weights,
+        mtlsMode: security.mtlsMode,
+        authorizationPolicy: cfg.authorizationPolicy,
+        verify: verificationCommands(
+            cfg.namespace,
+            cfg.services,
+            workloads.client.name,
+            header,
+            "kubeconfig" in foundation.outputs,
+        ),
+    };
 };

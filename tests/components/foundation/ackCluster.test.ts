@@ -78,6 +78,10 @@ describe("AckCluster (Flannel defaults)", () => {
         expect(one(run.resources, POOL).deleteTimeout).toBe("60m");
     });
 
+    test("the spec the cluster has is an output (the next run checks a spec change against it)", () => {
+        expect(run.outputs.clusterSpec).toBe("ack.pro.small");
+    });
+
     test("the kubeconfig comes from the credential data source and is a secret output", () => {
         const cred = run.invokes.find((i) => i.token === "alicloud:cs/getClusterCredential:getClusterCredential");
         expect(cred?.inputs).toEqual({ clusterId: run.outputs.clusterId });
