@@ -1,6 +1,9 @@
-/** The create-only check as a pure function. */
+/** The create-only check as a pure function, and the docs that must name the same keys. */
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
 import { parseConfig } from "../../lib/config";
-import { CREATE_ONLY_KEYS, createdWith, createOnlyProblems, PreviousOutputs } from "../../lib/createOnly";
+import { CREATE_ONLY, CREATE_ONLY_KEYS, createdWith, createOnlyProblems, PreviousOutputs } from "../../lib/createOnly";
 
 const ZONES = ["ap-southeast-1b", "ap-southeast-1a"];
 /** The config a stack was created with, and what its first `up` exported. */
@@ -134,5 +137,38 @@ describe("clusterSpec changes", () => {
                 `an existing ACK cluster can make is ack.standard -> ack.pro.small. Set it back to "${from}"; for ` +
                 "another spec create a new stack (pulumi stack init) or destroy this one first (pulumi destroy)",
         ]);
+    });
+});
+
+describe("the create-only keys are documented where users look", () => {
+    const root = path.join(__dirname, "..", "..");
+    const project = yaml.load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as {
+        config: Record<string, { description: string }>;
+    };
+    const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+
+    test("Pulumi.yaml says Create-only in exactly their descriptions", () => {
+        const marked = Object.entries(project.config)
+            .filter(([, d]) => /create-only/i.test(d.description))
+            .map(([k]) => k);
+        expect(marked.sort()).toEqual([...CREATE_ONLY_KEYS].sort());
+    });
+
+    test("the README's Config keys table marks exactly their rows", () => {
+        const rows = readme.split("\n").filter((l) => /^\| `\w+`/.test(l));
+        const marked = rows.filter((r) => r.includes("**create-only**")).map((r) => /^\| `(\w+)`/.exec(r)?.[1]);
+        expect(marked.sort()).toEqual([...CREATE_ONLY_KEYS].sort());
+        expect(rows.find((r) => r.startsWith("| `proxyMode`"))).toContain("**create-only**");
+    });
+
+    test("the README's example refusal is the program's own message", () => {
+        const [message] = problemsWith({ serviceCidr: "172.30.0.0/20" });
+        expect(readme).toContain(`  - ${message}`);
+    });
+
+    test("every create-only key says what a change would do", () => {
+        for (const key of CREATE_ONLY_KEYS) {
+            expect(CREATE_ONLY[key].length).toBeGreaterThan(20);
+        }
     });
 });
