@@ -14,6 +14,7 @@ import {
     CLUSTER_SPECS,
     DISK_CATEGORIES,
     ISTIO_API_VERSIONS,
+    MAX_NODE_VSWITCHES,
     MESH_CLUSTER_SPECS,
     MESH_EDITIONS,
     MODES,
@@ -58,9 +59,14 @@ function text(def: string, pattern?: RegExp, allowed?: string): Field<string> {
     );
 }
 
-function oneOf<const T extends readonly string[]>(values: T, def: T[number]): Field<T[number]> {
+/** One of `values`; `why` (optional) explains a refused value the provider itself would accept. */
+function oneOf<const T extends readonly string[]>(values: T, def: T[number], why?: string): Field<T[number]> {
     return field<T[number]>(def, (raw) =>
-        (values as readonly string[]).includes(raw) ? raw : new Invalid(`must be one of ${values.join(", ")}`),
+        (values as readonly string[]).includes(raw)
+            ? raw
+            : new Invalid(
+                  `must be ${values.length === 1 ? values[0] : `one of ${values.join(", ")}`}${why ? `: ${why}` : ""}`,
+              ),
     );
 }
 
@@ -173,8 +179,13 @@ const fields = {
     nodeCount: integer(1, 100, 2),
     nodeDiskCategory: oneOf(DISK_CATEGORIES, "cloud_essd"),
     nodeDiskSizeGb: integer(40, 2048, 120),
-    meshEdition: oneOf(MESH_EDITIONS, "Pro"),
-    meshClusterSpec: oneOf(MESH_CLUSTER_SPECS, "enterprise"),
+    meshEdition: oneOf(
+        MESH_EDITIONS,
+        "Pro",
+        'the Standard edition ("Default") has no data-plane KubeAPI access, through which this program applies ' +
+            "every Istio object (it needs Enterprise or Ultimate, i.e. Pro), and ap-southeast-1 does not offer it",
+    ),
+    meshClusterSpec: oneOf(MESH_CLUSTER_SPECS, "enterprise", '"standard" is the spec of the Standard edition'),
     meshVersion: text(
         "",
         /^$|^v\d+\.\d+\.\d+(\.\d+)?(-[a-z0-9]+)*$/,
@@ -348,14 +359,6 @@ function crossChecks(c: Parsed, hasSecretKubeconfig: boolean): string[] {
                 'through it); for a private-only cluster use mode "existing" with a kubeconfig that reaches it',
         );
     }
-    // Pairings the provider's own acceptance tests use (aliyun/terraform-provider-alicloud
-    // alicloud/resource_alicloud_service_mesh_service_mesh_test.go): Default+standard, Pro+enterprise/ultimate.
-    const specs = c.meshEdition === "Default" ? ["standard"] : ["enterprise", "ultimate"];
-    if (!specs.includes(c.meshClusterSpec)) {
-        out.push(
-            `meshClusterSpec: got "${c.meshClusterSpec}" with meshEdition "${c.meshEdition}"; must be ${specs.join(" or ")}`,
-        );
-    }
     // Network plan (https://www.alibabacloud.com/help/doc-detail/86500.htm): the VPC inside 10/8,
     // 172.16/12 or 192.168/16; vSwitches inside the VPC and disjoint; pod and service CIDRs outside it.
     const vpcProblem = cidr.problem(c.vpcCidr, { minPrefix: 8, maxPrefix: 24 });
@@ -393,6 +396,11 @@ function crossChecks(c: Parsed, hasSecretKubeconfig: boolean): string[] {
     if (c.nodeVswitchCidrs.length < 2) {
         out.push(
             `nodeVswitchCidrs: got ${JSON.stringify(c.nodeVswitchCidrs)}; needs at least two blocks, one per zone`,
+        );
+    }
+    if (c.nodeVswitchCidrs.length > MAX_NODE_VSWITCHES) {
+        out.push(
+            `nodeVswitchCidrs: got ${JSON.stringify(c.nodeVswitchCidrs)}; at most ${MAX_NODE_VSWITCHES} blocks (an ACK cluster takes at most ${MAX_NODE_VSWITCHES} vSwitches)`,
         );
     }
     if (c.networkPlugin === "terway" && c.podVswitchCidrs.length !== c.nodeVswitchCidrs.length) {

@@ -48,19 +48,34 @@ export type NetworkPlugin = (typeof NETWORK_PLUGINS)[number];
 /** The clusterSpec values of an ACK managed cluster. */
 export const CLUSTER_SPECS = ["ack.standard", "ack.pro.small", "ack.pro.xlarge", "ack.pro.2xlarge"] as const;
 export type ClusterSpec = (typeof CLUSTER_SPECS)[number];
+/**
+ * The only clusterSpec change an existing cluster can make: Basic (ack.standard) to Pro. The provider calls
+ * MigrateCluster for it, an API without a size parameter
+ * (https://www.alibabacloud.com/help/en/ack/ack-managed-and-ack-dedicated/developer-reference/api-cs-2015-12-15-migratecluster),
+ * so the target is ack.pro.small; any other change the provider silently skips, and the next preview
+ * shows the same diff again.
+ */
+export const CLUSTER_SPEC_MIGRATIONS: ReadonlyArray<readonly [ClusterSpec, ClusterSpec]> = [
+    ["ack.standard", "ack.pro.small"],
+];
 /** kube-proxy modes; ipvs is deprecated upstream from Kubernetes 1.35, iptables works for every version. */
 export const PROXY_MODES = ["iptables", "ipvs"] as const;
 export type ProxyMode = (typeof PROXY_MODES)[number];
 export const DISK_CATEGORIES = ["cloud_essd", "cloud_auto", "cloud_efficiency"] as const;
 export type DiskCategory = (typeof DISK_CATEGORIES)[number];
 /**
- * ASM editions: Default = Standard, Pro = Enterprise/Ultimate
- * (https://www.alibabacloud.com/help/en/asm/developer-reference/api-servicemesh-2020-01-11-describeversions).
+ * ASM editions this program can use: only Pro (Enterprise/Ultimate). The provider also knows "Default"
+ * (Standard), but the mesh layer applies every Istio object through data-plane KubeAPI access, whose
+ * prerequisite is an Enterprise or Ultimate instance (https://help.aliyun.com/document_detail/336919.htm),
+ * and the default region ap-southeast-1 offers no Standard edition at all.
  */
-export const MESH_EDITIONS = ["Default", "Pro"] as const;
+export const MESH_EDITIONS = ["Pro"] as const;
 export type MeshEdition = (typeof MESH_EDITIONS)[number];
-export const MESH_CLUSTER_SPECS = ["standard", "enterprise", "ultimate"] as const;
+/** Instance specs of the Pro edition (`standard` belongs to the Standard edition, refused above). */
+export const MESH_CLUSTER_SPECS = ["enterprise", "ultimate"] as const;
 export type MeshClusterSpec = (typeof MESH_CLUSTER_SPECS)[number];
+/** ManagedKubernetes.vswitchIds takes at most 5 vSwitches (MaxItems 5 in the provider schema). */
+export const MAX_NODE_VSWITCHES = 5;
 /** API versions of the Istio objects: v1beta1 is served by every ASM 1.2x, v1 needs Istio >= 1.22. */
 export const ISTIO_API_VERSIONS = ["v1beta1", "v1"] as const;
 export type IstioApiVersion = (typeof ISTIO_API_VERSIONS)[number];

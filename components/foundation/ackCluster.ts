@@ -32,7 +32,10 @@ export interface AckClusterArgs {
     readonly proxyMode: ProxyMode;
     /** Whether the API server gets an internet-facing SLB (needed when `pulumi up` runs outside the VPC). */
     readonly apiServerPublic: boolean;
-    /** ACK deletion protection. */
+    /**
+     * ACK deletion protection, and Pulumi `protect` on the cluster and the node pool: `pulumi destroy` and
+     * any replacement are refused by Pulumi instead of failing at the API halfway through.
+     */
     readonly deletionProtection: boolean;
     /** Candidate node instance types, tried in order. */
     readonly nodeInstanceTypes: string[];
@@ -60,6 +63,8 @@ function networkAddons(plugin: NetworkPlugin): { name: string }[] {
 export class AckCluster extends pulumi.ComponentResource {
     public readonly clusterId: pulumi.Output<string>;
     public readonly clusterName: pulumi.Output<string>;
+    /** The spec the cluster has (read back from ACK). */
+    public readonly clusterSpec: pulumi.Output<string>;
     public readonly nodePoolId: pulumi.Output<string>;
     /**
      * The cluster id read from the node pool: a resource that uses it (the ASM attachment) waits for the
@@ -79,6 +84,7 @@ export class AckCluster extends pulumi.ComponentResource {
             withLegacyType("asmcanary:cluster:AckCluster", opts),
         );
         const child = { parent: this, provider: args.provider };
+        const protect = args.deletionProtection;
 
         const suffix = new random.RandomString(
             `${name}-suffix`,
@@ -113,13 +119,16 @@ export class AckCluster extends pulumi.ComponentResource {
                 deletionProtection: args.deletionProtection,
                 // The kubeconfig comes from cs.getClusterCredential (certificate attributes deprecated in 1.248.0).
                 skipSetCertificateAuthority: true,
-                // deleteOptions left at ACK's defaults: SLB deleted with the cluster, ALB and SLS projects
-                // retained; the README's cleanup section says so.
+                // deleteOptions left at ACK's defaults: its `SLB` option means the CLBs of LoadBalancer
+                // Services (deleted); ALB instances and SLS projects are retained. The API server's CLB belongs
+                // to the cluster and goes with it either way. The README's cleanup section says so.
             },
             {
                 ...child,
+                protect,
                 dependsOn: args.dependsOn,
-                customTimeouts: { create: "60m", update: "60m", delete: "60m" },
+                // The provider's defaults (create 90m, update and delete 60m): never shorter.
+                customTimeouts: { create: "90m", update: "60m", delete: "60m" },
             },
         );
 
@@ -136,8 +145,18 @@ export class AckCluster extends pulumi.ComponentResource {
                 systemDiskCategory: args.nodeDiskCategory,
                 systemDiskSize: args.nodeDiskSizeGb,
                 password: nodePassword.result,
+                // The scaling group's default (PRIORITY) fills the first vSwitch's zone and uses the next only
+                // when that zone cannot create an instance, so all nodes usually land in zone 0. BALANCE spreads
+                // them evenly across the vSwitches' zones, which is what one node per zone is for
+                // (cs/nodePool.d.ts multiAzPolicy; updatable in place).
+                multiAzPolicy: "BALANCE",
             },
-            { ...child, customTimeouts: { create: "30m", update: "30m", delete: "30m" } },
+            {
+                ...child,
+                protect,
+                // The provider's defaults (create 90m, update and delete 60m): never shorter.
+                customTimeouts: { create: "90m", update: "60m", delete: "60m" },
+            },
         );
 
         // Public-endpoint kubeconfig (PrivateIpAddress=false); omitting temporaryDurationMinutes gives ACK's
@@ -154,6 +173,7 @@ export class AckCluster extends pulumi.ComponentResource {
 
         this.clusterId = cluster.id;
         this.clusterName = cluster.name;
+        this.clusterSpec = cluster.clusterSpec;
         this.nodePoolId = pool.id;
         this.readyClusterId = pool.clusterId;
         this.registerOutputs({

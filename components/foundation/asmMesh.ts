@@ -7,12 +7,20 @@ import { componentType, MeshClusterSpec, MeshEdition, withLegacyType } from "../
 export interface AsmMeshArgs {
     /** Prefix for the mesh's name. */
     readonly namePrefix: string;
-    /** "Default" (Standard) or "Pro"; ForceNew, so always set explicitly. */
+    /** "Pro" (Enterprise/Ultimate; see MESH_EDITIONS); ForceNew, so always set explicitly. */
     readonly edition: MeshEdition;
-    /** standard | enterprise | ultimate (provider tests pair Default+standard, Pro+enterprise/ultimate). */
+    /** enterprise | ultimate. */
     readonly clusterSpec: MeshClusterSpec;
     /** Pinned ASM version; unset picks the newest available for the edition at creation. */
     readonly version?: string;
+    /**
+     * The version the stack's mesh already runs (its previous `meshVersion` output), if it has one. With
+     * `version` unpinned it is used as is and the version look-up is skipped: the look-up's answer would be
+     * discarded anyway (ignoreChanges), and an empty or failed answer must not stop a stack that has a mesh.
+     */
+    readonly currentVersion?: string;
+    /** Pulumi `protect` on the mesh (deletionProtection). */
+    readonly protect?: boolean;
     /** The VPC the mesh's control-plane endpoint lives in (the cluster's VPC). */
     readonly vpcId: pulumi.Input<string>;
     /** ONE vSwitch id for the mesh endpoint (vswitcheList is a single string in Pulumi). */
@@ -44,7 +52,7 @@ export function newestMeshVersion(versions: string[]): string {
     });
     if (sorted.length === 0) {
         throw new Error(
-            "meshVersion: the region offers no ASM version for this edition; set meshVersion or another meshEdition",
+            "meshVersion: the region offers no ASM version for this edition; set meshVersion or pick another region",
         );
     }
     return sorted[sorted.length - 1];
@@ -70,10 +78,12 @@ export class AsmMesh extends pulumi.ComponentResource {
 
         const version = args.version
             ? pulumi.output(args.version)
-            : alicloud.servicemesh
-                  .getVersionsOutput({ edition: args.edition }, child)
-                  // getVersions returns the list unsorted.
-                  .apply((r) => newestMeshVersion(r.versions.map((v) => v.version)));
+            : args.currentVersion
+              ? pulumi.output(args.currentVersion)
+              : alicloud.servicemesh
+                    .getVersionsOutput({ edition: args.edition }, child)
+                    // getVersions returns the list unsorted.
+                    .apply((r) => newestMeshVersion(r.versions.map((v) => v.version)));
 
         const mesh = new alicloud.servicemesh.ServiceMesh(
             name,
@@ -97,6 +107,7 @@ export class AsmMesh extends pulumi.ComponentResource {
             },
             {
                 ...child,
+                protect: args.protect ?? false,
                 additionalSecretOutputs: ["kubeconfig"],
                 customTimeouts: { create: "30m", update: "30m", delete: "30m" },
                 // Unpinned: the newest version at creation, then no silent in-place upgrade when Alibaba

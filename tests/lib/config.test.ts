@@ -150,6 +150,14 @@ describe("stack config validation", () => {
                 'nodeVswitchCidrs: got ["192.168.0.0/20"]; needs at least two blocks, one per zone',
             ]);
         });
+
+        test("at most five node vSwitches (what an ACK cluster takes)", () => {
+            const blocks = (n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => `192.168.${i * 16}.0/20`));
+            expect(parseConfig({ nodeVswitchCidrs: blocks(5) }).nodeVswitchCidrs).toHaveLength(5);
+            expect(problems({ nodeVswitchCidrs: blocks(6) })).toEqual([
+                `nodeVswitchCidrs: got ${blocks(6)}; at most 5 blocks (an ACK cluster takes at most 5 vSwitches)`,
+            ]);
+        });
     });
 
     describe("zones", () => {
@@ -247,14 +255,17 @@ describe("stack config validation", () => {
         ).not.toThrow();
     });
 
-    test("mesh edition and spec must pair as the provider supports", () => {
+    test("the Standard mesh edition is refused: the mesh layer needs data-plane KubeAPI access", () => {
         expect(problems({ meshEdition: "Default" })).toEqual([
-            'meshClusterSpec: got "enterprise" with meshEdition "Default"; must be standard',
+            'meshEdition: got "Default"; must be Pro: the Standard edition ("Default") has no data-plane KubeAPI ' +
+                "access, through which this program applies every Istio object (it needs Enterprise or Ultimate, " +
+                "i.e. Pro), and ap-southeast-1 does not offer it",
         ]);
+        expect(problems({ meshEdition: "Default", meshClusterSpec: "standard" })).toHaveLength(2);
         expect(problems({ meshClusterSpec: "standard" })).toEqual([
-            'meshClusterSpec: got "standard" with meshEdition "Pro"; must be enterprise or ultimate',
+            'meshClusterSpec: got "standard"; must be one of enterprise, ultimate: "standard" is the spec of the Standard edition',
         ]);
-        expect(() => parseConfig({ meshEdition: "Default", meshClusterSpec: "standard" })).not.toThrow();
+        expect(parseConfig({ meshEdition: "Pro", meshClusterSpec: "ultimate" }).meshClusterSpec).toBe("ultimate");
     });
 });
 

@@ -15,11 +15,19 @@ export interface Recorded {
     /** URNs of direct dependencies (dependsOn plus resources whose outputs feed the inputs). */
     dependencies: string[];
     parent: string;
+    /** The `protect` option. */
+    protect: boolean;
+    /** The `ignoreChanges` option. */
+    ignoreChanges: string[];
+    /** `customTimeouts.delete` ("" when not set). */
+    deleteTimeout: string;
 }
 
 export const REGION = "ap-southeast-1";
 export const MOCK_ZONES = ["ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"];
 export const MOCK_NAT_ZONES = ["ap-southeast-1b", "ap-southeast-1c"];
+/** Zones where the node type can have an ESSD AutoPL (cloud_auto) system disk. */
+export const MOCK_AUTOPL_ZONES = ["ap-southeast-1a", "ap-southeast-1c"];
 export const MOCK_MESH_VERSIONS = [
     "v1.22.6.28-g8f5ebc7d-aliyun",
     "v1.24.6.60-ge2d7d9ed-aliyun",
@@ -42,6 +50,7 @@ function mockState(
     type: string,
     name: string,
     inputs: Record<string, any>,
+    previousOutputs?: Record<string, unknown>,
 ): { id: string; state: Record<string, any> } {
     const h = (n: number) => hex(`${type}/${name}`, n);
     switch (type) {
@@ -80,6 +89,9 @@ function mockState(
             return { id: "k3x9qz", state: { result: "k3x9qz" } };
         case "random:index/randomPassword:RandomPassword":
             return { id: "none", state: { result: "Mock-Pa55word!x" } };
+        case "pulumi:pulumi:StackReference":
+            // The engine's read of a stack: its outputs at the last successful `up` ({} before the first).
+            return { id: inputs.name, state: { outputs: previousOutputs ?? {}, secretOutputNames: [] } };
         default:
             if (type.startsWith("kubernetes:")) {
                 const md = inputs.metadata ?? {};
@@ -130,19 +142,30 @@ function sharePackages(): void {
 export class Recorder implements pulumi.runtime.Mocks {
     public readonly resources: Recorded[] = [];
     public readonly invokes: { token: string; inputs: Record<string, any> }[] = [];
-    private readonly pending = new Map<string, { dependencies: string[]; parent: string }>();
+    private readonly pending = new Map<
+        string,
+        { dependencies: string[]; parent: string; protect: boolean; ignoreChanges: string[]; deleteTimeout: string }
+    >();
+
+    /** `previousOutputs`: what a StackReference (the program's read of its own stack) returns as outputs. */
+    constructor(private readonly previousOutputs?: Record<string, unknown>) {}
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
-        const { id, state } = mockState(args.type, args.name, args.inputs);
-        const meta = this.pending.get(`${args.type}::${args.name}`) ?? { dependencies: [], parent: "" };
+        const { id, state } = mockState(args.type, args.name, args.inputs, this.previousOutputs);
+        const meta = this.pending.get(`${args.type}::${args.name}`) ?? {
+            dependencies: [],
+            parent: "",
+            protect: false,
+            ignoreChanges: [],
+            deleteTimeout: "",
+        };
         this.resources.push({
             type: args.type,
             name: args.name,
             urn: "",
             inputs: args.inputs,
             provider: args.provider ?? "",
-            dependencies: meta.dependencies,
-            parent: meta.parent,
+            ...meta,
         });
         return { id, state: { ...args.inputs, ...state } };
     }
@@ -154,6 +177,22 @@ export class Recorder implements pulumi.runtime.Mocks {
                 return { ids: MOCK_ZONES, zones: MOCK_ZONES.map((id) => ({ id, localName: id })) };
             case "alicloud:vpc/getEnhancedNatAvailableZones:getEnhancedNatAvailableZones":
                 return { ids: MOCK_NAT_ZONES, zones: MOCK_NAT_ZONES.map((zoneId) => ({ zoneId, localName: zoneId })) };
+            case "alicloud:ecs/getInstanceTypes:getInstanceTypes":
+                return {
+                    id: "mock",
+                    ids: [args.inputs.instanceType],
+                    instanceTypes: [
+                        {
+                            id: args.inputs.instanceType,
+                            availabilityZones:
+                                args.inputs.systemDiskCategory === "cloud_auto" ? MOCK_AUTOPL_ZONES : MOCK_ZONES,
+                            cpuCoreCount: 4,
+                            memorySize: 8,
+                            family: "ecs.c7",
+                            eniAmount: 4,
+                        },
+                    ],
+                };
             case "alicloud:servicemesh/getVersions:getVersions":
                 return {
                     ids: MOCK_MESH_VERSIONS.map((v) => `${args.inputs.edition}:${v}`),
@@ -224,6 +263,9 @@ export class Recorder implements pulumi.runtime.Mocks {
             this.pending.set(`${req.getType()}::${req.getName()}`, {
                 dependencies: req.getDependenciesList(),
                 parent: req.getParent(),
+                protect: req.getProtect() === true,
+                ignoreChanges: req.getIgnorechangesList(),
+                deleteTimeout: req.getCustomtimeouts()?.getDelete() ?? "",
             });
             original(req, (err: any, resp: any) => {
                 if (!err && resp) {
@@ -240,22 +282,26 @@ export class Recorder implements pulumi.runtime.Mocks {
     }
 }
 
+export interface MockOptions {
+    preview?: boolean;
+    secretKeys?: string[];
+    /** The stack's outputs from its last `up`, as its StackReference to itself reads them (default: none). */
+    previousOutputs?: Record<string, unknown>;
+}
+
+/** A config key as Pulumi stores it: this project's keys without a prefix, others ("alicloud:…") as given. */
+const fullKey = (k: string) => (k.includes(":") ? k : `asm-canary:${k}`);
+
 /** Installs fresh mocks and config (keys without the project prefix). */
-export async function installMocks(
-    config: Record<string, string> = {},
-    opts: { preview?: boolean; secretKeys?: string[] } = {},
-): Promise<Recorder> {
-    const rec = new Recorder();
-    await pulumi.runtime.setMocks(rec, "asm-canary", "dev", opts.preview ?? false);
+export async function installMocks(config: Record<string, string> = {}, opts: MockOptions = {}): Promise<Recorder> {
+    const rec = new Recorder(opts.previousOutputs);
+    await pulumi.runtime.setMocks(rec, "asm-canary", "dev", opts.preview ?? false, "organization");
     rec.attach();
     const full: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) {
-        full[`asm-canary:${k}`] = v;
+        full[fullKey(k)] = v;
     }
-    pulumi.runtime.setAllConfig(
-        full,
-        (opts.secretKeys ?? []).map((k) => `asm-canary:${k}`),
-    );
+    pulumi.runtime.setAllConfig(full, (opts.secretKeys ?? []).map(fullKey));
     return rec;
 }
 
@@ -284,16 +330,15 @@ export async function resolve<T>(
 }
 
 /** Evaluates index.ts from scratch with the given config and waits until every registration is done. */
-export async function runProgram(
-    config: Record<string, string>,
-    opts: { preview?: boolean; secretKeys?: string[] } = {},
-): Promise<ProgramRun> {
+export async function runProgram(config: Record<string, string>, opts: MockOptions = {}): Promise<ProgramRun> {
     sharePackages();
     const rec = await installMocks(config, opts);
-    let mod: Record<string, unknown> = {};
+    let exported: unknown;
     jest.isolateModules(() => {
-        mod = require("../../index");
+        exported = require("../../index");
     });
+    // index.ts exports an async function, as the Pulumi language host runs it.
+    const mod = (typeof exported === "function" ? await exported() : exported) as Record<string, unknown>;
     const outputs: Record<string, unknown> = {};
     const secretOutputs: string[] = [];
     for (const [k, v] of Object.entries(mod)) {
