@@ -3,10 +3,17 @@
  * mode=create builds Network -> AckCluster -> AsmMesh on Alibaba Cloud; mode=existing uses an existing
  * ACK + ASM (or renders YAML). A readiness gate then waits until that cluster can take the mesh layer
  * (Istio APIs served, sidecar injector registered); the mesh layer on top is the same in both modes.
+ *
+ * The module exports an async function (Pulumi runs it and exports what it returns): in mode=create it
+ * first reads the stack's own previous outputs, to refuse a change of a create-only key before any
+ * resource is declared and to reuse the zones and the mesh version the stack already has.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as alicloud from "@pulumi/alicloud";
-import { loadConfig, StackConfig } from "./lib/config";
+import { ConfigError, loadConfig, StackConfig } from "./lib/config";
+import { alicloudProviderArgs } from "./lib/alicloudProvider";
+import { createdWith, createOnlyProblems, previousZones } from "./lib/createOnly";
+import { readPreviousOutputs } from "./lib/previous";
 import { MeshTarget } from "./lib/meshTarget";
 import { verificationCommands } from "./lib/verify";
 import { Network } from "./components/foundation/network";
@@ -18,22 +25,45 @@ import { MeshNamespace } from "./components/mesh/meshNamespace";
 import { DemoWorkloads } from "./components/mesh/demoWorkloads";
 import { CanaryRouting } from "./components/mesh/canaryRouting";
 import { MeshSecurity } from "./components/mesh/meshSecurity";
+// --- mesh features: ingress gateway, egress control, observability, fault injection, mirroring ---
+import { AsmIngressGateway } from "./components/foundation/asmIngressGateway";
+import { MeshObservability } from "./components/foundation/meshObservability";
+import { MeshIngress } from "./components/mesh/meshIngress";
+import { MeshEgress } from "./components/mesh/meshEgress";
+import { AccessLogging } from "./components/mesh/accessLogging";
+import { meshConfigOf } from "./lib/meshConfig";
+import { GATEWAY_NAMESPACE, ingressHost, INGRESS_GATEWAY_POD_LABELS } from "./lib/meshFeatures";
+import { featureVerification } from "./lib/verifyFeatures";
 
+// Config problems (this project's keys and the alicloud provider's) stop the program right here.
 const cfg = loadConfig();
+const providerArgs = cfg.mode === "create" ? alicloudProviderArgs(cfg.region) : undefined;
 
 /** How the readiness gate reaches the data-plane cluster; absent when rendering YAML (no cluster). */
 type GateAccess = Pick<MeshReadinessGateArgs, "kubeconfig" | "kubeconfigPath" | "clusterId">;
 
-function createFoundation(c: StackConfig) {
-    const provider = new alicloud.Provider("alicloud", { region: c.region });
+async function createFoundation(c: StackConfig, alicloudArgs: alicloud.ProviderArgs) {
+    const previous = await readPreviousOutputs();
+    const problems = createOnlyProblems(c, previous);
+    if (problems.length > 0) {
+        throw new ConfigError(problems);
+    }
+    // The zones the stack already has (configured, or looked up at its first `up`) stay its zones: the
+    // look-up runs once, so a change in what a zone sells or in nodeInstanceTypes[0] / nodeDiskCategory
+    // cannot move a vSwitch (zone_id is ForceNew).
+    const knownZones = previousZones(previous);
+    const zones = c.zones.length > 0 ? c.zones : knownZones?.length === c.nodeVswitchCidrs.length ? knownZones : [];
+
+    const provider = new alicloud.Provider("alicloud", alicloudArgs);
     const network = new Network("network", {
         namePrefix: c.namePrefix,
         vpcCidr: c.vpcCidr,
         nodeVswitchCidrs: c.nodeVswitchCidrs,
         podVswitchCidrs: c.networkPlugin === "terway" ? c.podVswitchCidrs : [],
-        zones: c.zones,
+        zones,
         instanceType: c.nodeInstanceTypes[0],
         diskCategory: c.nodeDiskCategory,
+        protect: c.deletionProtection,
         provider,
     });
     const cluster = new AckCluster("ack", {
@@ -55,6 +85,17 @@ function createFoundation(c: StackConfig) {
         dependsOn: network.snatEntries,
         provider,
     });
+    // Mesh features, Alibaba side: the SLS project and ARMS add-on exist only while their switch is on.
+    const observability =
+        c.accessLogs || c.meshMetrics
+            ? new MeshObservability("observability", {
+                  namePrefix: c.namePrefix,
+                  accessLogs: c.accessLogs,
+                  metrics: c.meshMetrics,
+                  clusterId: cluster.readyClusterId,
+                  provider,
+              })
+            : undefined;
     const mesh = new AsmMesh("asm", {
         namePrefix: c.namePrefix,
         edition: c.meshEdition,
@@ -65,8 +106,27 @@ function createFoundation(c: StackConfig) {
         apiServerPublic: c.meshApiServerPublic,
         clusterId: cluster.readyClusterId,
         dataPlaneProvider: cluster.k8sProvider,
+        currentVersion: previous.meshVersion,
+        protect: c.deletionProtection,
         provider,
+        meshConfig: meshConfigOf({
+            manage: c.manageMeshConfig,
+            outboundTrafficPolicy: c.outboundTrafficPolicy,
+            accessLogProject: observability?.accessLogProject,
+            metrics: c.meshMetrics,
+        }),
     });
+    const ingress = c.ingressGateway
+        ? new AsmIngressGateway("asm-ingress", {
+              namePrefix: c.namePrefix,
+              meshId: mesh.meshId,
+              meshKubeconfig: mesh.kubeconfig,
+              clusterId: cluster.clusterId,
+              replicas: c.ingressReplicas,
+              dependsOn: mesh.target.dependsOn,
+              provider,
+          })
+        : undefined;
     return {
         target: mesh.target,
         access: { kubeconfig: cluster.kubeconfig, clusterId: cluster.clusterId },
@@ -78,10 +138,18 @@ function createFoundation(c: StackConfig) {
             egressIp: network.egressIp,
             clusterId: cluster.clusterId,
             clusterName: cluster.clusterName,
+            clusterSpec: cluster.clusterSpec,
             kubeconfig: cluster.kubeconfig,
             meshId: mesh.meshId,
             meshVersion: mesh.version,
             meshKubeconfig: mesh.kubeconfig,
+            // What the next run compares the create-only keys with (lib/createOnly.ts); plain values.
+            createdWith: pulumi.output(createdWith(c, network.zoneIds)),
+            ...(ingress ? { ingressAddress: ingress.address } : {}),
+            ...(observability?.accessLogProject ? { accessLogProject: observability.accessLogProject } : {}),
+            ...(observability?.prometheusUrl
+                ? { prometheusUrl: observability.prometheusUrl, prometheusToken: observability.prometheusToken }
+                : {}),
         },
     };
 }
@@ -109,77 +177,106 @@ function existingFoundation(c: StackConfig): {
     };
 }
 
-const foundation = cfg.mode === "create" ? createFoundation(cfg) : existingFoundation(cfg);
+export = async () => {
+    const foundation =
+        cfg.mode === "create" && providerArgs ? await createFoundation(cfg, providerArgs) : existingFoundation(cfg);
 
-// --- readiness gate: nothing in the mesh layer is created before the cluster can take it ---
-const gate =
-    foundation.access && cfg.meshReadyTimeout > 0
-        ? new MeshReadinessGate("mesh-ready", {
-              target: foundation.target,
-              ...foundation.access,
+    // --- readiness gate: nothing in the mesh layer is created before the cluster can take it ---
+    const gate =
+        foundation.access && cfg.meshReadyTimeout > 0
+            ? new MeshReadinessGate("mesh-ready", {
+                  target: foundation.target,
+                  ...foundation.access,
+                  apiVersion: cfg.istioApiVersion,
+                  timeoutSeconds: cfg.meshReadyTimeout,
+              })
+            : undefined;
+    const target = gate?.target ?? foundation.target;
+
+    // --- mesh layer ---
+    const namespace = new MeshNamespace("namespace", { name: cfg.namespace, target });
+    const workloads = new DemoWorkloads("demo", {
+        namespace,
+        services: cfg.services,
+        image: cfg.appImage,
+        replicas: cfg.replicas,
+        stableText: cfg.stableText,
+        canaryText: cfg.canaryText,
+        clientImage: cfg.clientImage,
+    });
+    // --- mesh features, mesh side: each object exists only while its switch is on ---
+    const meshIngress = cfg.ingressGateway
+        ? new MeshIngress("ingress", {
+              namespace,
+              hosts: cfg.services.map((s) => ingressHost(s, cfg.ingressDomain)),
+              gatewayPodLabels: INGRESS_GATEWAY_POD_LABELS,
               apiVersion: cfg.istioApiVersion,
-              timeoutSeconds: cfg.meshReadyTimeout,
           })
         : undefined;
-const target = gate?.target ?? foundation.target;
-
-// --- mesh layer ---
-const namespace = new MeshNamespace("namespace", { name: cfg.namespace, target });
-const workloads = new DemoWorkloads("demo", {
-    namespace,
-    services: cfg.services,
-    image: cfg.appImage,
-    replicas: cfg.replicas,
-    stableText: cfg.stableText,
-    canaryText: cfg.canaryText,
-    clientImage: cfg.clientImage,
-});
-const header = cfg.canaryHeaderName ? { name: cfg.canaryHeaderName, value: cfg.canaryHeaderValue } : undefined;
-const policy = {
-    canaryWeight: cfg.canaryWeight,
-    header,
-    timeout: cfg.routeTimeout || undefined,
-    retries:
-        cfg.retryAttempts > 0
+    if (cfg.egressHosts.length > 0) {
+        new MeshEgress("egress", { namespace, hosts: cfg.egressHosts, apiVersion: cfg.istioApiVersion });
+    }
+    if (cfg.accessLogs) {
+        new AccessLogging("access-logging", { namespace, apiVersion: cfg.istioApiVersion });
+    }
+    const routes = workloads.apps.map(
+        (app) =>
+            new CanaryRouting(`route-${app.name}`, {
+                app,
+                namespace,
+                policy: cfg.routing,
+                apiVersion: cfg.istioApiVersion,
+                ingress: meshIngress
+                    ? { gateway: meshIngress.gatewayRef, host: ingressHost(app.name, cfg.ingressDomain) }
+                    : undefined,
+            }),
+    );
+    const security = new MeshSecurity("security", {
+        namespace,
+        mtlsMode: cfg.mtlsMode,
+        authorization: cfg.authorizationPolicy
             ? {
-                  attempts: cfg.retryAttempts,
-                  perTryTimeout: cfg.retryPerTryTimeout || undefined,
-                  retryOn: cfg.retryOn || undefined,
+                  apps: workloads.apps,
+                  allowedClient: workloads.client,
+                  // Gateway traffic must still reach the services: the gateway's proxies are admitted too.
+                  allowedGatewayNamespace: cfg.ingressGateway ? GATEWAY_NAMESPACE : undefined,
               }
             : undefined,
-    outlierDetection:
-        cfg.outlierConsecutive5xx > 0
-            ? {
-                  consecutive5xxErrors: cfg.outlierConsecutive5xx,
-                  interval: cfg.outlierInterval,
-                  baseEjectionTime: cfg.outlierBaseEjectionTime,
-              }
-            : undefined,
-};
-const routes = workloads.apps.map(
-    (app) => new CanaryRouting(`route-${app.name}`, { app, namespace, policy, apiVersion: cfg.istioApiVersion }),
-);
-const security = new MeshSecurity("security", {
-    namespace,
-    mtlsMode: cfg.mtlsMode,
-    authorization: cfg.authorizationPolicy ? { apps: workloads.apps, allowedClient: workloads.client } : undefined,
-    apiVersion: cfg.istioApiVersion,
-});
+        apiVersion: cfg.istioApiVersion,
+    });
 
-// --- outputs (the cloud ids exist only in mode=create) ---
-export = {
-    mode: cfg.mode,
-    ...foundation.outputs,
-    namespace: namespace.name,
-    services: workloads.apps.map((a) => a.name),
-    weights: routes[0].weights,
-    mtlsMode: security.mtlsMode,
-    authorizationPolicy: cfg.authorizationPolicy,
-    verify: verificationCommands(
-        cfg.namespace,
-        cfg.services,
-        workloads.client.name,
-        header,
-        "kubeconfig" in foundation.outputs,
-    ),
+    // --- outputs (the cloud ids exist only in mode=create) ---
+    return {
+        mode: cfg.mode,
+        ...foundation.outputs,
+        namespace: namespace.name,
+        services: workloads.apps.map((a) => a.name),
+        weights: routes[0].weights,
+        mtlsMode: security.mtlsMode,
+        authorizationPolicy: cfg.authorizationPolicy,
+        ...(cfg.ingressGateway ? { ingressHosts: cfg.services.map((s) => ingressHost(s, cfg.ingressDomain)) } : {}),
+        verify: {
+            ...verificationCommands(
+                cfg.namespace,
+                cfg.services,
+                workloads.client.name,
+                cfg.routing.header,
+                "kubeconfig" in foundation.outputs,
+            ),
+            ...featureVerification({
+                namespace: cfg.namespace,
+                services: cfg.services,
+                client: workloads.client.name,
+                header: cfg.routing.header,
+                ingress: cfg.ingressGateway
+                    ? { domain: cfg.ingressDomain, addressOutput: "ingressAddress" in foundation.outputs }
+                    : undefined,
+                egressHosts: cfg.egressHosts,
+                registryOnly: cfg.outboundTrafficPolicy === "REGISTRY_ONLY",
+                accessLogs: cfg.accessLogs,
+                fault: cfg.routing.fault !== undefined,
+                mirror: cfg.routing.mirrorPercent !== undefined,
+            }),
+        },
+    };
 };

@@ -1,13 +1,21 @@
-/** Jest: TypeScript through @swc/jest (transpile only, fast); `npm run typecheck` type-checks everything. */
+// @ts-check
+/**
+ * Jest: TypeScript through @swc/jest (transpile only, fast); `npm run typecheck` type-checks everything.
+ * `npm test` runs every suite but the real-engine one (jest.engine.config.js, `npm run test:engine`).
+ * @type {import("jest").Config}
+ */
 module.exports = {
     testEnvironment: "node",
     roots: ["<rootDir>/tests"],
     testMatch: ["**/*.test.ts"],
+    testPathIgnorePatterns: ["/node_modules/", "<rootDir>/tests/engine/"],
     transform: {
         "^.+\\.ts$": [
             "@swc/jest",
             { jsc: { parser: { syntax: "typescript" }, target: "es2022" }, module: { type: "commonjs" } },
         ],
     },
+    // After jest's own summary, the plain "N passed, N failed" line CI reads.
+    reporters: ["default", "<rootDir>/tests/support/summaryReporter.js"],
     testTimeout: 60000,
 };

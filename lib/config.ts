@@ -1,18 +1,20 @@
 /**
  * Stack configuration: every key the program reads, parsed and validated in one place, before any
  * resource is declared. Pulumi.yaml declares the same keys (type, default, description) for the CLI;
- * tests/pulumiYaml.test.ts keeps the two in step. Ranges, enums and cross-key rules live here, because a
+ * tests/program/pulumiYaml.test.ts keeps the two in step. Ranges, enums and cross-key rules live here, because a
  * Pulumi.yaml schema cannot express them.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { durationProblem, namespaceProblem, retryOnProblem } from "./istioValidation";
 import * as cidr from "./cidr";
+import type { RoutingPolicy } from "../components/mesh/canaryRouting";
 import {
     CLIENT_NAME,
     CLUSTER_SPECS,
     DISK_CATEGORIES,
     ISTIO_API_VERSIONS,
+    MAX_NODE_VSWITCHES,
     MESH_CLUSTER_SPECS,
     MESH_EDITIONS,
     MODES,
@@ -21,6 +23,8 @@ import {
     PROJECT,
     PROXY_MODES,
 } from "./constants";
+import { FAULT_SCOPES, faultOf, OUTBOUND_TRAFFIC_POLICIES } from "./meshFeatures";
+import { defaultPromotion, parsePromotion } from "./promotion";
 
 // ---------------------------------------------------------------------------------------------------
 // Field parsers. Stack config reaches the program as strings (arrays as JSON text), whatever the YAML
@@ -55,9 +59,14 @@ function text(def: string, pattern?: RegExp, allowed?: string): Field<string> {
     );
 }
 
-function oneOf<const T extends readonly string[]>(values: T, def: T[number]): Field<T[number]> {
+/** One of `values`; `why` (optional) explains a refused value the provider itself would accept. */
+function oneOf<const T extends readonly string[]>(values: T, def: T[number], why?: string): Field<T[number]> {
     return field<T[number]>(def, (raw) =>
-        (values as readonly string[]).includes(raw) ? raw : new Invalid(`must be one of ${values.join(", ")}`),
+        (values as readonly string[]).includes(raw)
+            ? raw
+            : new Invalid(
+                  `must be ${values.length === 1 ? values[0] : `one of ${values.join(", ")}`}${why ? `: ${why}` : ""}`,
+              ),
     );
 }
 
@@ -117,6 +126,12 @@ function istioText(def: string, problem: (raw: string) => string | undefined, op
 }
 const durationText = (def: string, optional = true) =>
     istioText(def, (raw) => durationProblem(raw)?.concat(optional ? ' (or "" for none)' : ""), optional);
+/** A DNS name with at least two labels (RFC 1123 subdomain, lower case), such as example.com. */
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
+const hostItem = (h: string) =>
+    DNS_NAME.test(h) && !/^[\d.]+$/.test(h)
+        ? undefined
+        : "is not a DNS host name such as api.example.com (lower case, no wildcard, no IP address)";
 
 // ---------------------------------------------------------------------------------------------------
 // The schema. Keys are the stack config keys (without the "asm-canary:" prefix).
@@ -164,8 +179,13 @@ const fields = {
     nodeCount: integer(1, 100, 2),
     nodeDiskCategory: oneOf(DISK_CATEGORIES, "cloud_essd"),
     nodeDiskSizeGb: integer(40, 2048, 120),
-    meshEdition: oneOf(MESH_EDITIONS, "Pro"),
-    meshClusterSpec: oneOf(MESH_CLUSTER_SPECS, "enterprise"),
+    meshEdition: oneOf(
+        MESH_EDITIONS,
+        "Pro",
+        'the Standard edition ("Default") has no data-plane KubeAPI access, through which this program applies ' +
+            "every Istio object (it needs Enterprise or Ultimate, i.e. Pro), and ap-southeast-1 does not offer it",
+    ),
+    meshClusterSpec: oneOf(MESH_CLUSTER_SPECS, "enterprise", '"standard" is the spec of the Standard edition'),
     meshVersion: text(
         "",
         /^$|^v\d+\.\d+\.\d+(\.\d+)?(-[a-z0-9]+)*$/,
@@ -196,18 +216,75 @@ const fields = {
     replicas: integer(1, 20, 1),
     stableText: text("hello from v1"),
     canaryText: text("hello from v2"),
+    // --- mesh features: ingress gateway, egress control, observability, fault injection, mirroring ---
+    ingressGateway: bool(false),
+    ingressDomain: text(
+        "example.com",
+        DNS_NAME,
+        "a DNS domain such as example.com (services answer at <service>.<domain>)",
+    ),
+    ingressReplicas: integer(1, 10, 1),
+    manageMeshConfig: bool(false),
+    outboundTrafficPolicy: oneOf(OUTBOUND_TRAFFIC_POLICIES, "ALLOW_ANY"),
+    egressHosts: list([], hostItem, "host names"),
+    accessLogs: bool(false),
+    meshMetrics: bool(false),
+    faultScope: oneOf(FAULT_SCOPES, "canary"),
+    faultDelay: durationText(""),
+    faultDelayPercent: integer(1, 100, 100),
+    faultAbortStatus: field(0, (raw) => {
+        const n = Number(raw);
+        return /^\d+$/.test(raw.trim()) && (n === 0 || (n >= 400 && n <= 599))
+            ? n
+            : new Invalid("must be an HTTP error status from 400 to 599 (or 0 for none)");
+    }),
+    faultAbortPercent: integer(1, 100, 100),
+    mirrorPercent: integer(0, 100, 0),
+    // --- progressive delivery: read by `npm run promote` (lib/promotion.ts), only validated here ---
+    promotion: field(defaultPromotion(), (raw) => {
+        const r = parsePromotion(raw);
+        return "value" in r ? r.value : new Invalid(r.problems.join("; "));
+    }),
 };
 
 /** Keys read as secrets (their value never passes through validation or logs). */
 export const SECRET_KEYS = ["existingKubeconfig"] as const;
 export const CONFIG_KEYS = [...Object.keys(fields), ...SECRET_KEYS];
 
+/** Every key's validated value, as the stack sets it: "" and 0 still stand for "not set". */
 type Parsed = { [K in keyof typeof fields]: z.output<(typeof fields)[K]> };
 
-export interface StackConfig extends Parsed {
+/** Text keys whose "" (their Pulumi.yaml default) means "not set": the program sees `undefined`. */
+type OptionalTextKey =
+    "existingKubeconfigPath" | "existingClusterId" | "renderYamlDirectory" | "kubernetesVersion" | "meshVersion";
+/** Keys the routing policy is built from: the program sees them only as `routing`. */
+type RoutingKey =
+    | "canaryWeight"
+    | "canaryHeaderName"
+    | "canaryHeaderValue"
+    | "routeTimeout"
+    | "retryAttempts"
+    | "retryPerTryTimeout"
+    | "retryOn"
+    | "outlierConsecutive5xx"
+    | "outlierInterval"
+    | "outlierBaseEjectionTime"
+    | "faultScope"
+    | "faultDelay"
+    | "faultDelayPercent"
+    | "faultAbortStatus"
+    | "faultAbortPercent"
+    | "mirrorPercent";
+
+/** The configuration the program runs with: validated, and shaped as the components take it. */
+export type StackConfig = Omit<Parsed, OptionalTextKey | RoutingKey> & {
+    readonly [K in OptionalTextKey]?: string;
+} & {
     /** The kubeconfig for mode=existing, as a secret (undefined when not set). */
-    existingKubeconfig?: pulumi.Output<string>;
-}
+    readonly existingKubeconfig?: pulumi.Output<string>;
+    /** How every demo service is routed (CanaryRouting's policy). */
+    readonly routing: RoutingPolicy;
+};
 
 /** A RunError: the CLI prints just the message, without a stack trace. */
 export class ConfigError extends pulumi.RunError {
@@ -241,7 +318,11 @@ export function parseConfig(raw: Record<string, string | undefined>, hasSecretKu
         }
         throw new ConfigError(problems);
     }
-    problems.push(...crossChecks(result.data, hasSecretKubeconfig), ...meshChecks(result.data));
+    problems.push(
+        ...crossChecks(result.data, hasSecretKubeconfig),
+        ...meshChecks(result.data),
+        ...featureChecks(result.data),
+    );
     if (problems.length > 0) {
         throw new ConfigError(problems);
     }
@@ -276,14 +357,6 @@ function crossChecks(c: Parsed, hasSecretKubeconfig: boolean): string[] {
         out.push(
             'apiServerPublic: got false; mode "create" needs the public API endpoint (the program applies the mesh layer ' +
                 'through it); for a private-only cluster use mode "existing" with a kubeconfig that reaches it',
-        );
-    }
-    // Pairings the provider's own acceptance tests use (aliyun/terraform-provider-alicloud
-    // alicloud/resource_alicloud_service_mesh_service_mesh_test.go): Default+standard, Pro+enterprise/ultimate.
-    const specs = c.meshEdition === "Default" ? ["standard"] : ["enterprise", "ultimate"];
-    if (!specs.includes(c.meshClusterSpec)) {
-        out.push(
-            `meshClusterSpec: got "${c.meshClusterSpec}" with meshEdition "${c.meshEdition}"; must be ${specs.join(" or ")}`,
         );
     }
     // Network plan (https://www.alibabacloud.com/help/doc-detail/86500.htm): the VPC inside 10/8,
@@ -323,6 +396,11 @@ function crossChecks(c: Parsed, hasSecretKubeconfig: boolean): string[] {
     if (c.nodeVswitchCidrs.length < 2) {
         out.push(
             `nodeVswitchCidrs: got ${JSON.stringify(c.nodeVswitchCidrs)}; needs at least two blocks, one per zone`,
+        );
+    }
+    if (c.nodeVswitchCidrs.length > MAX_NODE_VSWITCHES) {
+        out.push(
+            `nodeVswitchCidrs: got ${JSON.stringify(c.nodeVswitchCidrs)}; at most ${MAX_NODE_VSWITCHES} blocks (an ACK cluster takes at most ${MAX_NODE_VSWITCHES} vSwitches)`,
         );
     }
     if (c.networkPlugin === "terway" && c.podVswitchCidrs.length !== c.nodeVswitchCidrs.length) {
@@ -392,13 +470,174 @@ function meshChecks(c: Parsed): string[] {
     if (c.services.includes(CLIENT_NAME)) {
         out.push(`services: got ${JSON.stringify(c.services)}; "${CLIENT_NAME}" is the in-mesh client's name`);
     }
+    if (c.promotion.service !== undefined && !c.services.includes(c.promotion.service)) {
+        out.push(
+            `promotion: got service ${JSON.stringify(c.promotion.service)}; must be one of services ${JSON.stringify(c.services)}`,
+        );
+    }
     if (new Set(c.services).size !== c.services.length || c.services.length === 0) {
         out.push(`services: got ${JSON.stringify(c.services)}; needs one or more distinct names`);
     }
     return out;
 }
 
-/** Reads every declared key from the stack's config and validates it. */
+/** Rules of the mesh features (ingress gateway, egress, observability, fault injection, mirroring). */
+function featureChecks(c: Parsed): string[] {
+    const out: string[] = [];
+    const create = c.mode === "create";
+    if (c.ingressGateway && create && !c.meshApiServerPublic) {
+        // The IstioGateway object lives on the ASM control plane; the provider only returns its PRIVATE
+        // kubeconfig, so the program reaches it through the public endpoint (components/foundation/asmIngressGateway.ts).
+        out.push(
+            "ingressGateway: got true with meshApiServerPublic false; the ASM gateway is an IstioGateway object on the " +
+                "ASM control plane, which the program reaches only through the mesh's public API endpoint: set " +
+                "meshApiServerPublic true (fixed at creation: on an existing stack that replaces the ASM instance)",
+        );
+    }
+    if (c.ingressGateway && !create && !c.renderYamlDirectory) {
+        out.push(
+            'ingressGateway: got true in mode "existing"; the program cannot reach the ASM control plane that owns the ' +
+                "gateway (an IstioGateway object) in this mode: use mode create with meshApiServerPublic, or " +
+                "renderYamlDirectory to write the Gateway and VirtualService changes for review",
+        );
+    }
+    // meshConfig is Optional+Computed on the ServiceMesh: once set, leaving it out again changes nothing on
+    // the mesh, so a switch turned off would silently stay on. The program therefore owns meshConfig only
+    // when asked to, and then always sends the off values too.
+    const meshSwitches: Array<[string, string]> = [];
+    if (c.outboundTrafficPolicy === "REGISTRY_ONLY") {
+        meshSwitches.push(["outboundTrafficPolicy", '"REGISTRY_ONLY"']);
+    }
+    if (c.accessLogs) {
+        meshSwitches.push(["accessLogs", "true"]);
+    }
+    if (c.meshMetrics) {
+        meshSwitches.push(["meshMetrics", "true"]);
+    }
+    if (create && !c.manageMeshConfig) {
+        for (const [key, value] of meshSwitches) {
+            out.push(
+                `${key}: got ${value} with manageMeshConfig false; this is a setting of the ASM instance (its ` +
+                    "meshConfig): set manageMeshConfig true so the program owns outboundTrafficPolicy, telemetry and " +
+                    "access-log collection there (turning a switch off later then sends the off value)",
+            );
+        }
+    }
+    if (!create) {
+        if (c.manageMeshConfig) {
+            out.push('manageMeshConfig: got true in mode "existing"; the program manages no ASM instance in this mode');
+        }
+        if (c.outboundTrafficPolicy === "REGISTRY_ONLY") {
+            out.push(
+                'outboundTrafficPolicy: got "REGISTRY_ONLY" in mode "existing"; it is a setting of the ASM instance, which ' +
+                    "this mode does not manage: set it there (`aliyun servicemesh UpdateMeshFeature --ServiceMeshId <id> " +
+                    "--OutboundTrafficPolicy REGISTRY_ONLY`) and keep egressHosts here",
+            );
+        }
+        if (c.meshMetrics) {
+            out.push(
+                'meshMetrics: got true in mode "existing"; the ARMS Prometheus add-on and the mesh\'s telemetry setting are ' +
+                    "Alibaba Cloud resources, which this mode does not manage",
+            );
+        }
+    }
+    if (new Set(c.egressHosts).size !== c.egressHosts.length) {
+        out.push(`egressHosts: got ${JSON.stringify(c.egressHosts)}; hosts must be distinct`);
+    }
+    const fault = c.faultDelay !== "" || c.faultAbortStatus > 0;
+    if (fault && (c.routeTimeout || c.retryAttempts > 0)) {
+        // "timeouts or retries will not be enabled when faults are enabled on the client side"
+        // (istio/api networking/v1alpha3/virtual_service.proto, HTTPRoute.fault).
+        out.push(
+            "faultDelay/faultAbortStatus: set together with routeTimeout/retryAttempts; Istio silently turns timeout and " +
+                "retries off on a route that injects a fault: clear routeTimeout and retryAttempts for the chaos test, or the fault",
+        );
+    }
+    if (fault && c.faultScope === "canary" && !c.canaryHeaderName) {
+        out.push(
+            'faultScope: got "canary" without canaryHeaderName/canaryHeaderValue; the canary route is the header-match ' +
+                'route to v2: set the header, or faultScope "service"',
+        );
+    }
+    if (c.mirrorPercent > 0 && c.canaryWeight === 100) {
+        out.push(
+            `mirrorPercent: got ${c.mirrorPercent} with canaryWeight 100; v2 already receives every request, so each ` +
+                "mirrored request would reach v2 twice: mirror at a lower canaryWeight (0 for a dark launch)",
+        );
+    }
+    return out;
+}
+
+/** "" (a text key's Pulumi.yaml default) is "not set". */
+function unlessEmpty(value: string): string | undefined {
+    return value === "" ? undefined : value;
+}
+
+/**
+ * Shapes validated values for the components: unset optional text is `undefined`, and the routing keys
+ * become one RoutingPolicy (retries and outlier detection in Istio's own types; 0 attempts or 0 errors
+ * leave them out, so Istio's defaults apply).
+ */
+export function shapeConfig(c: Parsed, existingKubeconfig?: pulumi.Output<string>): StackConfig {
+    const {
+        existingKubeconfigPath,
+        existingClusterId,
+        renderYamlDirectory,
+        kubernetesVersion,
+        meshVersion,
+        canaryWeight,
+        canaryHeaderName,
+        canaryHeaderValue,
+        routeTimeout,
+        retryAttempts,
+        retryPerTryTimeout,
+        retryOn,
+        outlierConsecutive5xx,
+        outlierInterval,
+        outlierBaseEjectionTime,
+        faultScope,
+        faultDelay,
+        faultDelayPercent,
+        faultAbortStatus,
+        faultAbortPercent,
+        mirrorPercent,
+        ...rest
+    } = c;
+    return {
+        ...rest,
+        existingKubeconfig,
+        existingKubeconfigPath: unlessEmpty(existingKubeconfigPath),
+        existingClusterId: unlessEmpty(existingClusterId),
+        renderYamlDirectory: unlessEmpty(renderYamlDirectory),
+        kubernetesVersion: unlessEmpty(kubernetesVersion),
+        meshVersion: unlessEmpty(meshVersion),
+        routing: {
+            canaryWeight,
+            header: canaryHeaderName ? { name: canaryHeaderName, value: canaryHeaderValue } : undefined,
+            timeout: unlessEmpty(routeTimeout),
+            retries:
+                retryAttempts > 0
+                    ? {
+                          attempts: retryAttempts,
+                          perTryTimeout: unlessEmpty(retryPerTryTimeout),
+                          retryOn: unlessEmpty(retryOn),
+                      }
+                    : undefined,
+            outlierDetection:
+                outlierConsecutive5xx > 0
+                    ? {
+                          consecutive5xxErrors: outlierConsecutive5xx,
+                          interval: unlessEmpty(outlierInterval),
+                          baseEjectionTime: unlessEmpty(outlierBaseEjectionTime),
+                      }
+                    : undefined,
+            fault: faultOf({ faultScope, faultDelay, faultDelayPercent, faultAbortStatus, faultAbortPercent }),
+            mirrorPercent: mirrorPercent > 0 ? mirrorPercent : undefined,
+        },
+    };
+}
+
+/** Reads every declared key from the stack's config, validates it and shapes it for the components. */
 export function loadConfig(config = new pulumi.Config(PROJECT)): StackConfig {
     const raw: Record<string, string | undefined> = {};
     const all = pulumi.runtime.allConfig();
@@ -411,6 +650,8 @@ export function loadConfig(config = new pulumi.Config(PROJECT)): StackConfig {
     // Presence is read from the raw store so the secret is never read as plain text; "" (the
     // Pulumi.yaml default) counts as unset.
     const hasKubeconfig = Boolean(all[`${PROJECT}:existingKubeconfig`]);
-    const parsed = parseConfig(raw, hasKubeconfig);
-    return { ...parsed, existingKubeconfig: hasKubeconfig ? config.requireSecret("existingKubeconfig") : undefined };
+    return shapeConfig(
+        parseConfig(raw, hasKubeconfig),
+        hasKubeconfig ? config.requireSecret("existingKubeconfig") : undefined,
+    );
 }

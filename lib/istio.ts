@@ -9,8 +9,12 @@
  */
 import {
     DestinationRule,
+    Gateway,
     IDestinationRule,
+    IGateway,
+    IServiceEntry,
     IVirtualService,
+    ServiceEntry,
     VirtualService,
 } from "@kubernetes-models/istio/networking.istio.io/v1beta1";
 import {
@@ -19,13 +23,16 @@ import {
     IPeerAuthentication,
     PeerAuthentication,
 } from "@kubernetes-models/istio/security.istio.io/v1beta1";
+import { ITelemetry, Telemetry } from "@kubernetes-models/istio/telemetry.istio.io/v1alpha1";
 import type { IstioApiVersion } from "./constants";
-export type { IstioApiVersion };
 
 export type VirtualServiceSpec = NonNullable<IVirtualService["spec"]>;
 export type DestinationRuleSpec = NonNullable<IDestinationRule["spec"]>;
 export type PeerAuthenticationSpec = NonNullable<IPeerAuthentication["spec"]>;
 export type AuthorizationPolicySpec = NonNullable<IAuthorizationPolicy["spec"]>;
+export type GatewaySpec = NonNullable<IGateway["spec"]>;
+export type ServiceEntrySpec = NonNullable<IServiceEntry["spec"]>;
+export type TelemetrySpec = NonNullable<ITelemetry["spec"]>;
 
 export interface Manifest<S> {
     apiVersion: string;
@@ -35,15 +42,37 @@ export interface Manifest<S> {
 }
 
 /**
+ * The API version a kind is served at for the configured istioApiVersion. telemetry.istio.io has no
+ * v1beta1: its v1alpha1 is served by every Istio (and ASM) 1.2x, its v1 from Istio 1.22, as for the other
+ * groups (istio/istio manifests/charts/base/crds/crd-all.gen.yaml at tags 1.21.0 and 1.22.0).
+ */
+const telemetryVersion = (v: IstioApiVersion) => (v === "v1" ? "v1" : "v1alpha1");
+
+/**
  * Every Istio kind the program creates: its API group, the resource name the API server lists it under in
- * discovery (`GET /apis/<group>/<version>`), and the schema model. The mesh readiness gate waits for
- * exactly these kinds.
+ * discovery (`GET /apis/<group>/<version>`), and the schema model. `always` marks the kinds every stack
+ * creates: the mesh readiness gate waits for exactly those, so that turning an optional feature on or off
+ * never changes (and re-runs) the gate; the optional kinds share their groups except Telemetry.
  */
 const models = {
-    VirtualService: { group: "networking.istio.io", plural: "virtualservices", model: VirtualService },
-    DestinationRule: { group: "networking.istio.io", plural: "destinationrules", model: DestinationRule },
-    PeerAuthentication: { group: "security.istio.io", plural: "peerauthentications", model: PeerAuthentication },
-    AuthorizationPolicy: { group: "security.istio.io", plural: "authorizationpolicies", model: AuthorizationPolicy },
+    VirtualService: { group: "networking.istio.io", plural: "virtualservices", always: true, model: VirtualService },
+    DestinationRule: { group: "networking.istio.io", plural: "destinationrules", always: true, model: DestinationRule },
+    PeerAuthentication: {
+        group: "security.istio.io",
+        plural: "peerauthentications",
+        always: true,
+        model: PeerAuthentication,
+    },
+    AuthorizationPolicy: {
+        group: "security.istio.io",
+        plural: "authorizationpolicies",
+        always: true,
+        model: AuthorizationPolicy,
+    },
+    // --- ingress gateway, egress allow-list, access logging ---
+    Gateway: { group: "networking.istio.io", plural: "gateways", always: false, model: Gateway },
+    ServiceEntry: { group: "networking.istio.io", plural: "serviceentries", always: false, model: ServiceEntry },
+    Telemetry: { group: "telemetry.istio.io", plural: "telemetries", always: false, model: Telemetry },
 } as const;
 
 /** An API resource the mesh layer creates objects of, as the API server's discovery names it. */
@@ -54,19 +83,26 @@ export interface IstioApi {
     plural: string;
 }
 
-/** The Istio APIs the program uses at this API version (all of them, whatever the config turns on). */
+/** The Istio APIs every stack uses, at this API version: what the readiness gate waits for. */
 export function istioApis(apiVersion: IstioApiVersion): IstioApi[] {
-    return Object.entries(models).map(([kind, { group, plural }]) => ({ group, version: apiVersion, kind, plural }));
+    return Object.entries(models)
+        .filter(([, m]) => m.always)
+        .map(([kind, { group, plural }]) => ({ group, version: apiVersion, kind, plural }));
 }
 
 type Kind = keyof typeof models;
-type SpecOf<K extends Kind> = K extends "VirtualService"
-    ? VirtualServiceSpec
-    : K extends "DestinationRule"
-      ? DestinationRuleSpec
-      : K extends "PeerAuthentication"
-        ? PeerAuthenticationSpec
-        : AuthorizationPolicySpec;
+/** Kinds whose group is served at other versions than the configured one. */
+const versionOf: Partial<Record<Kind, (v: IstioApiVersion) => string>> = { Telemetry: telemetryVersion };
+interface Specs {
+    VirtualService: VirtualServiceSpec;
+    DestinationRule: DestinationRuleSpec;
+    PeerAuthentication: PeerAuthenticationSpec;
+    AuthorizationPolicy: AuthorizationPolicySpec;
+    Gateway: GatewaySpec;
+    ServiceEntry: ServiceEntrySpec;
+    Telemetry: TelemetrySpec;
+}
+type SpecOf<K extends Kind> = Specs[K];
 
 /** Builds an Istio manifest and validates it against the upstream schema; throws on any violation. */
 export function istioManifest<K extends Kind>(
@@ -76,6 +112,7 @@ export function istioManifest<K extends Kind>(
     spec: SpecOf<K>,
 ): Manifest<SpecOf<K>> {
     const { group, model } = models[kind];
+    const version = versionOf[kind];
     // Each model class takes {metadata, spec} of its own kind; the map's union of classes needs this cast.
     const Model = model as unknown as new (data: { metadata: object; spec: unknown }) => { validate(): void };
     try {
@@ -86,5 +123,5 @@ export function istioManifest<K extends Kind>(
             { cause: e },
         );
     }
-    return { apiVersion: `${group}/${apiVersion}`, kind, metadata, spec };
+    return { apiVersion: `${group}/${version ? version(apiVersion) : apiVersion}`, kind, metadata, spec };
 }

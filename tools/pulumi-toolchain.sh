@@ -83,7 +83,17 @@ START=$SECONDS
 log() { printf '[pulumi-toolchain +%4ds] %s\n' "$((SECONDS - START))" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-command -v go >/dev/null || die "go not found on PATH"
+SKIP_HINT="set PULUMI_TOOLCHAIN_BIN=/dir (pulumi, pulumi-language-nodejs) or put pulumi on PATH to skip"
+command -v go >/dev/null || die "go not found on PATH: install Go >= 1.26.6 to build the toolchain, or $SKIP_HINT"
+
+# Said once, before the first build: how long it takes and how to avoid it.
+ANNOUNCED=0
+announce_build() {
+  [[ $ANNOUNCED == 1 ]] && return 0
+  ANNOUNCED=1
+  log "building the Pulumi toolchain from Go modules: a cold build takes ~12-15 min on 2 cores"
+  log "(the Kubernetes plugin alone ~8 min); $SKIP_HINT"
+}
 mkdir -p "$CACHE" "$BIN"
 
 # One run at a time per cache dir.
@@ -121,6 +131,7 @@ build_wrapped() {
   if up_to_date "$out" "$k" && [[ -x "$out/$tool" ]]; then
     log "$tool@$version: cached"
   else
+    announce_build
     log "$tool@$version: building $pkg (this can take several minutes on a cold Go cache)"
     t0=$SECONDS
     rm -rf "$out"; mkdir -p "$out"
@@ -161,6 +172,7 @@ build_kubernetes() {
     log "kubernetes@$K8S_VERSION: cached"
     return
   fi
+  announce_build
   t0=$SECONDS
   bd="$CACHE/build/kubernetes@$K8S_VERSION"
   log "kubernetes@$K8S_VERSION: fetching $K8S_MODULE@$K8S_MODULE_VERSION"

@@ -24,15 +24,18 @@ export interface AckClusterArgs {
     readonly podVswitchIds: pulumi.Input<string[]>;
     /** Service CIDR; ForceNew. */
     readonly serviceCidr: string;
-    /** Kubernetes version; "" lets ACK pick the latest at creation (Optional+Computed: no drift). */
-    readonly kubernetesVersion: string;
+    /** Kubernetes version; unset lets ACK pick the latest at creation (Optional+Computed: no drift). */
+    readonly kubernetesVersion?: string;
     /** ACK cluster spec, e.g. ack.pro.small. */
     readonly clusterSpec: ClusterSpec;
     /** kube-proxy mode. */
     readonly proxyMode: ProxyMode;
     /** Whether the API server gets an internet-facing SLB (needed when `pulumi up` runs outside the VPC). */
     readonly apiServerPublic: boolean;
-    /** ACK deletion protection. */
+    /**
+     * ACK deletion protection, and Pulumi `protect` on the cluster and the node pool: `pulumi destroy` and
+     * any replacement are refused by Pulumi instead of failing at the API halfway through.
+     */
     readonly deletionProtection: boolean;
     /** Candidate node instance types, tried in order. */
     readonly nodeInstanceTypes: string[];
@@ -48,8 +51,8 @@ export interface AckClusterArgs {
     readonly provider: alicloud.Provider;
 }
 
-/** The create-only add-on that installs the chosen network plugin (cs/managedKubernetes.d.ts examples). */
-export function networkAddons(plugin: NetworkPlugin): { name: string }[] {
+/** The create-only add-on that installs the chosen network plugin. */
+function networkAddons(plugin: NetworkPlugin): { name: string }[] {
     return [{ name: plugin === "flannel" ? "flannel" : "terway-eniip" }];
 }
 
@@ -60,10 +63,12 @@ export function networkAddons(plugin: NetworkPlugin): { name: string }[] {
 export class AckCluster extends pulumi.ComponentResource {
     public readonly clusterId: pulumi.Output<string>;
     public readonly clusterName: pulumi.Output<string>;
+    /** The spec the cluster has (read back from ACK). */
+    public readonly clusterSpec: pulumi.Output<string>;
     public readonly nodePoolId: pulumi.Output<string>;
     /**
      * The cluster id read from the node pool: a resource that uses it (the ASM attachment) waits for the
-     * nodes, as the provider's own acceptance tests do.
+     * nodes.
      */
     public readonly readyClusterId: pulumi.Output<string>;
     /** Admin kubeconfig for the public API endpoint, as a Pulumi secret. */
@@ -79,6 +84,7 @@ export class AckCluster extends pulumi.ComponentResource {
             withLegacyType("asmcanary:cluster:AckCluster", opts),
         );
         const child = { parent: this, provider: args.provider };
+        const protect = args.deletionProtection;
 
         const suffix = new random.RandomString(
             `${name}-suffix`,
@@ -113,13 +119,16 @@ export class AckCluster extends pulumi.ComponentResource {
                 deletionProtection: args.deletionProtection,
                 // The kubeconfig comes from cs.getClusterCredential (certificate attributes deprecated in 1.248.0).
                 skipSetCertificateAuthority: true,
-                // deleteOptions left at ACK's defaults: SLB deleted with the cluster, ALB and SLS projects
-                // retained (cs/managedKubernetes.d.ts); the README's cleanup section says so.
+                // deleteOptions left at ACK's defaults: its `SLB` option means the CLBs of LoadBalancer
+                // Services (deleted); ALB instances and SLS projects are retained. The API server's CLB belongs
+                // to the cluster and goes with it either way. The README's cleanup section says so.
             },
             {
                 ...child,
+                protect,
                 dependsOn: args.dependsOn,
-                customTimeouts: { create: "60m", update: "60m", delete: "60m" },
+                // The provider's defaults (create 90m, update and delete 60m): never shorter.
+                customTimeouts: { create: "90m", update: "60m", delete: "60m" },
             },
         );
 
@@ -131,13 +140,23 @@ export class AckCluster extends pulumi.ComponentResource {
                 clusterId: cluster.id,
                 vswitchIds: args.vswitchIds,
                 instanceTypes: args.nodeInstanceTypes,
-                // desiredSize is a string in this provider (cs/nodePool.d.ts).
+                // desiredSize is a string in this provider.
                 desiredSize: String(args.nodeCount),
                 systemDiskCategory: args.nodeDiskCategory,
                 systemDiskSize: args.nodeDiskSizeGb,
                 password: nodePassword.result,
+                // The scaling group's default (PRIORITY) fills the first vSwitch's zone and uses the next only
+                // when that zone cannot create an instance, so all nodes usually land in zone 0. BALANCE spreads
+                // them evenly across the vSwitches' zones, which is what one node per zone is for
+                // (cs/nodePool.d.ts multiAzPolicy; updatable in place).
+                multiAzPolicy: "BALANCE",
             },
-            { ...child, customTimeouts: { create: "30m", update: "30m", delete: "30m" } },
+            {
+                ...child,
+                protect,
+                // The provider's defaults (create 90m, update and delete 60m): never shorter.
+                customTimeouts: { create: "90m", update: "60m", delete: "60m" },
+            },
         );
 
         // Public-endpoint kubeconfig (PrivateIpAddress=false); omitting temporaryDurationMinutes gives ACK's
@@ -154,6 +173,7 @@ export class AckCluster extends pulumi.ComponentResource {
 
         this.clusterId = cluster.id;
         this.clusterName = cluster.name;
+        this.clusterSpec = cluster.clusterSpec;
         this.nodePoolId = pool.id;
         this.readyClusterId = pool.clusterId;
         this.registerOutputs({

@@ -7,12 +7,20 @@ import { componentType, MeshClusterSpec, MeshEdition, withLegacyType } from "../
 export interface AsmMeshArgs {
     /** Prefix for the mesh's name. */
     readonly namePrefix: string;
-    /** "Default" (Standard) or "Pro"; ForceNew, so always set explicitly. */
+    /** "Pro" (Enterprise/Ultimate; see MESH_EDITIONS); ForceNew, so always set explicitly. */
     readonly edition: MeshEdition;
-    /** standard | enterprise | ultimate (provider tests pair Default+standard, Pro+enterprise/ultimate). */
+    /** enterprise | ultimate. */
     readonly clusterSpec: MeshClusterSpec;
-    /** Pinned ASM version; "" picks the newest available for the edition at creation. */
-    readonly version: string;
+    /** Pinned ASM version; unset picks the newest available for the edition at creation. */
+    readonly version?: string;
+    /**
+     * The version the stack's mesh already runs (its previous `meshVersion` output), if it has one. With
+     * `version` unpinned it is used as is and the version look-up is skipped: the look-up's answer would be
+     * discarded anyway (ignoreChanges), and an empty or failed answer must not stop a stack that has a mesh.
+     */
+    readonly currentVersion?: string;
+    /** Pulumi `protect` on the mesh (deletionProtection). */
+    readonly protect?: boolean;
     /** The VPC the mesh's control-plane endpoint lives in (the cluster's VPC). */
     readonly vpcId: pulumi.Input<string>;
     /** ONE vSwitch id for the mesh endpoint (vswitcheList is a single string in Pulumi). */
@@ -25,6 +33,8 @@ export interface AsmMeshArgs {
     readonly dataPlaneProvider: k8s.Provider;
     /** The Alibaba Cloud provider. */
     readonly provider: alicloud.Provider;
+    /** Mesh-level settings the program owns (lib/meshConfig.ts); undefined leaves the mesh's own. */
+    readonly meshConfig?: pulumi.Input<alicloud.types.input.servicemesh.ServiceMeshMeshConfig>;
 }
 
 /** The newest ASM version string, compared numerically ("v1.24.6.60-g…-aliyun" > "v1.9.7.1-…"). */
@@ -42,7 +52,7 @@ export function newestMeshVersion(versions: string[]): string {
     });
     if (sorted.length === 0) {
         throw new Error(
-            "meshVersion: the region offers no ASM version for this edition; set meshVersion or another meshEdition",
+            "meshVersion: the region offers no ASM version for this edition; set meshVersion or pick another region",
         );
     }
     return sorted[sorted.length - 1];
@@ -68,10 +78,12 @@ export class AsmMesh extends pulumi.ComponentResource {
 
         const version = args.version
             ? pulumi.output(args.version)
-            : alicloud.servicemesh
-                  .getVersionsOutput({ edition: args.edition }, child)
-                  // getVersions returns the list unsorted.
-                  .apply((r) => newestMeshVersion(r.versions.map((v) => v.version)));
+            : args.currentVersion
+              ? pulumi.output(args.currentVersion)
+              : alicloud.servicemesh
+                    .getVersionsOutput({ edition: args.edition }, child)
+                    // getVersions returns the list unsorted.
+                    .apply((r) => newestMeshVersion(r.versions.map((v) => v.version)));
 
         const mesh = new alicloud.servicemesh.ServiceMesh(
             name,
@@ -86,6 +98,7 @@ export class AsmMesh extends pulumi.ComponentResource {
                 // pilotPublicEip is deprecated, read-only and ForceNew: never set it.
                 loadBalancer: { apiServerPublicEip: args.apiServerPublic },
                 extraConfiguration: { crAggregationEnabled: true },
+                meshConfig: args.meshConfig,
                 // clusterIds is the only attach mechanism; on change the provider detaches every old id and
                 // re-attaches every new one, so this list is treated as fixed.
                 clusterIds: [args.clusterId],
@@ -94,6 +107,7 @@ export class AsmMesh extends pulumi.ComponentResource {
             },
             {
                 ...child,
+                protect: args.protect ?? false,
                 additionalSecretOutputs: ["kubeconfig"],
                 customTimeouts: { create: "30m", update: "30m", delete: "30m" },
                 // Unpinned: the newest version at creation, then no silent in-place upgrade when Alibaba
@@ -107,8 +121,8 @@ export class AsmMesh extends pulumi.ComponentResource {
         this.version = mesh.version.apply((v) => v ?? "");
         this.kubeconfig = pulumi.secret(mesh.kubeconfig);
         // Istio objects go through the ACK provider with its default server-side apply. Whether SSA works
-        // through ASM's aggregated API is UNCONFIRMED (shared notes); if it fails, the fallback is a second
-        // k8s.Provider with enableServerSideApply: false for the Istio objects only.
+        // through ASM's aggregated API is UNCONFIRMED; if it fails, the fallback is a second k8s.Provider
+        // with enableServerSideApply: false for the Istio objects only.
         this.target = { provider: args.dataPlaneProvider, dependsOn: [mesh] };
         this.registerOutputs({ meshId: this.meshId, version: this.version, kubeconfig: this.kubeconfig });
     }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { CANARY, componentType, IstioApiVersion, STABLE, withLegacyType } from "../../lib/constants";
+import type { FaultInjection, FaultScope } from "../../lib/meshFeatures";
 import { DestinationRuleSpec, istioManifest, Manifest, VirtualServiceSpec } from "../../lib/istio";
 import { DemoApp } from "./demoWorkloads";
 import { istioResource } from "./istioResource";
@@ -9,9 +10,9 @@ import { MeshNamespace } from "./meshNamespace";
 type HttpRoute = NonNullable<VirtualServiceSpec["http"]>[number];
 type TrafficPolicy = NonNullable<DestinationRuleSpec["trafficPolicy"]>;
 /** Istio's HTTPRetry, as the upstream schema types it. */
-export type RetryPolicy = NonNullable<HttpRoute["retries"]>;
+type RetryPolicy = NonNullable<HttpRoute["retries"]>;
 /** Istio's OutlierDetection, as the upstream schema types it. */
-export type OutlierDetection = NonNullable<TrafficPolicy["outlierDetection"]>;
+type OutlierDetection = NonNullable<TrafficPolicy["outlierDetection"]>;
 
 export interface RoutingPolicy {
     /** Percent of requests (0-100) sent to the canary subset; the rest goes to the stable one. */
@@ -24,6 +25,16 @@ export interface RoutingPolicy {
     readonly retries?: RetryPolicy;
     /** Outlier detection (passive health checking) for both subsets. */
     readonly outlierDetection?: OutlierDetection;
+    /** Fault injection: on the header route to the canary ("canary") or on every route ("service"). */
+    readonly fault?: { readonly scope: FaultScope; readonly injection: FaultInjection };
+    /** Percent (1-100) of the weighted route's requests also sent to the canary as shadow traffic. */
+    readonly mirrorPercent?: number;
+}
+
+/** Publishing a service on the ingress gateway: the Gateway (namespace/name) and the external host. */
+export interface IngressBinding {
+    readonly gateway: string;
+    readonly host: string;
 }
 
 /** What the route builders need: the service, its two versions' subsets, the namespace, the policy. */
@@ -35,6 +46,8 @@ export interface RouteTarget {
     readonly subsets: { readonly name: string; readonly labels: Readonly<Record<string, string>> }[];
     readonly apiVersion: IstioApiVersion;
     readonly policy: RoutingPolicy;
+    /** When set, the VirtualService also serves this host on this gateway (same routes, same weights). */
+    readonly ingress?: IngressBinding;
 }
 
 export interface CanaryRoutingArgs {
@@ -44,16 +57,19 @@ export interface CanaryRoutingArgs {
     readonly namespace: MeshNamespace;
     readonly policy: RoutingPolicy;
     readonly apiVersion: IstioApiVersion;
+    /** Also route this service's external host on the ingress gateway. */
+    readonly ingress?: IngressBinding;
 }
 
 /** The route builders' view of a demo service: the subsets come from the workloads' own pod labels. */
-export function routeTarget(args: CanaryRoutingArgs): RouteTarget {
+function routeTarget(args: CanaryRoutingArgs): RouteTarget {
     return {
         service: args.app.name,
         namespace: args.namespace.name,
         subsets: ([STABLE, CANARY] as const).map((v) => ({ name: v, labels: args.app.versions[v].subsetLabels })),
         apiVersion: args.apiVersion,
         policy: args.policy,
+        ingress: args.ingress,
     };
 }
 
@@ -89,6 +105,10 @@ export function virtualServiceManifest(t: RouteTarget): Manifest<VirtualServiceS
     if (p.retries) {
         common.retries = { ...p.retries };
     }
+    // Istio applies a fault on the client side and then drops the route's timeout and retries
+    // (istio/api networking/v1alpha3/virtual_service.proto, HTTPRoute.fault); lib/config.ts refuses the pair.
+    const fault = (scopes: FaultScope[]): Pick<HttpRoute, "fault"> =>
+        p.fault && scopes.includes(p.fault.scope) ? { fault: structuredClone(p.fault.injection) } : {};
     const http: HttpRoute[] = [];
     if (p.header) {
         http.push({
@@ -96,19 +116,32 @@ export function virtualServiceManifest(t: RouteTarget): Manifest<VirtualServiceS
             match: [{ headers: { [p.header.name]: { exact: p.header.value } } }],
             route: [{ destination: { host: t.service, subset: canary }, weight: 100 }],
             ...common,
+            ...fault(["canary", "service"]),
         });
     }
-    http.push({ name: "weighted", route: routeWeights(t.service, stable, canary, p.canaryWeight), ...common });
-    return istioManifest(
-        "VirtualService",
-        t.apiVersion,
-        { name: t.service, namespace: t.namespace },
-        { hosts: [t.service], http },
-    );
+    // Shadow traffic: `mirror` + `mirrorPercentage`, which every Istio 1.2x serves (`mirrors` needs 1.19+ and
+    // is not in the 1.18 schema this program validates against). Mirrored requests are fire-and-forget and
+    // count in the canary's metrics (README).
+    const mirror: Pick<HttpRoute, "mirror" | "mirrorPercentage"> = p.mirrorPercent
+        ? { mirror: { host: t.service, subset: canary }, mirrorPercentage: { value: p.mirrorPercent } }
+        : {};
+    http.push({
+        name: "weighted",
+        route: routeWeights(t.service, stable, canary, p.canaryWeight),
+        ...common,
+        ...fault(["service"]),
+        ...mirror,
+    });
+    // Bound to the ingress gateway as well, the same routes (weights, header override) serve external
+    // traffic; "mesh" must then be listed, or sidecars stop applying the routes (VirtualService.gateways).
+    const spec: VirtualServiceSpec = t.ingress
+        ? { hosts: [t.service, t.ingress.host], gateways: ["mesh", t.ingress.gateway], http }
+        : { hosts: [t.service], http };
+    return istioManifest("VirtualService", t.apiVersion, { name: t.service, namespace: t.namespace }, spec);
 }
 
 /** Weight per subset of the route that unmatched requests take (the VirtualService's last HTTP route). */
-export function weightsOf(vs: Manifest<VirtualServiceSpec>): Record<string, number> {
+function weightsOf(vs: Manifest<VirtualServiceSpec>): Record<string, number> {
     const route = vs.spec.http?.at(-1)?.route ?? [];
     return Object.fromEntries(route.map((r) => [r.destination?.subset ?? r.destination?.host ?? "", r.weight ?? 0]));
 }

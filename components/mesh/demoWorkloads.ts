@@ -59,12 +59,12 @@ export interface DemoClient {
 }
 
 /** Labels of one version's pods: `app` selects the Service, `version` the DestinationRule subset. */
-export function versionLabels(app: string, version: Version): Record<string, string> {
+function versionLabels(app: string, version: Version): Record<string, string> {
     return { app, version };
 }
 
 /** The Deployment spec of one version of one demo service. */
-export function appDeploymentSpec(
+function appDeploymentSpec(
     app: string,
     version: Version,
     args: Pick<DemoWorkloadsArgs, "image" | "replicas">,
@@ -199,7 +199,7 @@ export class DemoWorkloads extends pulumi.ComponentResource {
 }
 
 /** The label pairs that every one of `labelSets` carries. */
-export function sharedLabels(labelSets: Readonly<Record<string, string>>[]): Record<string, string> {
+function sharedLabels(labelSets: Readonly<Record<string, string>>[]): Record<string, string> {
     const [first, ...rest] = labelSets;
     return Object.fromEntries(Object.entries(first ?? {}).filter(([k, v]) => rest.every((l) => l[k] === v)));
 }

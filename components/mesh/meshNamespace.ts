@@ -7,7 +7,7 @@ import { componentType, withLegacyType } from "../../lib/constants";
  * The label that turns on automatic sidecar injection; ASM honours it on the data-plane (ACK) namespace,
  * where the injection webhook runs (https://www.alibabacloud.com/help/en/asm/sidecar/install-a-sidecar-proxy).
  */
-export const INJECTION_LABEL = { "istio-injection": "enabled" } as const;
+const INJECTION_LABEL = { "istio-injection": "enabled" } as const;
 // On ASM >= 1.28 labels of the control-plane namespace are synced down to the data plane; whether an
 // unlabelled control-plane namespace can strip this label is UNCONFIRMED: `verify.sidecars` shows 2/2.
 

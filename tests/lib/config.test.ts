@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, parseConfig } from "../../lib/config";
+import { ConfigError, parseConfig, shapeConfig } from "../../lib/config";
 import { installMocks, settle } from "../support/harness";
 
 /** The problems parseConfig reports for `raw` (fails the test if it accepts it). */
@@ -150,6 +150,14 @@ describe("stack config validation", () => {
                 'nodeVswitchCidrs: got ["192.168.0.0/20"]; needs at least two blocks, one per zone',
             ]);
         });
+
+        test("at most five node vSwitches (what an ACK cluster takes)", () => {
+            const blocks = (n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => `192.168.${i * 16}.0/20`));
+            expect(parseConfig({ nodeVswitchCidrs: blocks(5) }).nodeVswitchCidrs).toHaveLength(5);
+            expect(problems({ nodeVswitchCidrs: blocks(6) })).toEqual([
+                `nodeVswitchCidrs: got ${blocks(6)}; at most 5 blocks (an ACK cluster takes at most 5 vSwitches)`,
+            ]);
+        });
     });
 
     describe("zones", () => {
@@ -247,31 +255,62 @@ describe("stack config validation", () => {
         ).not.toThrow();
     });
 
-    test("mesh edition and spec must pair as the provider supports", () => {
+    test("the Standard mesh edition is refused: the mesh layer needs data-plane KubeAPI access", () => {
         expect(problems({ meshEdition: "Default" })).toEqual([
-            'meshClusterSpec: got "enterprise" with meshEdition "Default"; must be standard',
+            'meshEdition: got "Default"; must be Pro: the Standard edition ("Default") has no data-plane KubeAPI ' +
+                "access, through which this program applies every Istio object (it needs Enterprise or Ultimate, " +
+                "i.e. Pro), and ap-southeast-1 does not offer it",
         ]);
+        expect(problems({ meshEdition: "Default", meshClusterSpec: "standard" })).toHaveLength(2);
         expect(problems({ meshClusterSpec: "standard" })).toEqual([
-            'meshClusterSpec: got "standard" with meshEdition "Pro"; must be enterprise or ultimate',
+            'meshClusterSpec: got "standard"; must be one of enterprise, ultimate: "standard" is the spec of the Standard edition',
         ]);
-        expect(() => parseConfig({ meshEdition: "Default", meshClusterSpec: "standard" })).not.toThrow();
+        expect(parseConfig({ meshEdition: "Pro", meshClusterSpec: "ultimate" }).meshClusterSpec).toBe("ultimate");
     });
 });
 
-describe("bad config stops the program before any resource is declared", () => {
-    test.each([
-        [{ canaryWeight: "ten" }, /canaryWeight: got "ten"/],
-        [{ mtlsMode: "ON" }, /mtlsMode: got "ON"/],
-        [{ podCidr: "192.168.0.0/24" }, /podCidr: got "192.168.0.0\/24"; overlaps vpcCidr/],
-    ])("%j", async (config, message) => {
-        const rec = await installMocks(config);
-        expect(() =>
-            jest.isolateModules(() => {
-                require("../../index");
+describe("what the components receive", () => {
+    test("unset optional text is undefined, not the empty string the stack file defaults to", () => {
+        const c = shapeConfig(parseConfig({ mode: "existing", renderYamlDirectory: "out" }));
+        expect(c.renderYamlDirectory).toBe("out");
+        for (const key of [
+            "existingKubeconfig",
+            "existingKubeconfigPath",
+            "existingClusterId",
+            "kubernetesVersion",
+            "meshVersion",
+        ] as const) {
+            expect({ key, value: c[key] }).toEqual({ key, value: undefined });
+        }
+    });
+
+    test("the default routing policy: all traffic to the stable subset, nothing else set", () => {
+        expect(shapeConfig(parseConfig({})).routing).toEqual({ canaryWeight: 0 });
+    });
+
+    test("the routing keys arrive as one policy, retries and outlier detection in Istio's shapes", () => {
+        const c = shapeConfig(
+            parseConfig({
+                canaryWeight: "30",
+                canaryHeaderName: "x-canary",
+                canaryHeaderValue: "always",
+                routeTimeout: "5s",
+                retryAttempts: "3",
+                retryOn: "5xx,reset",
+                outlierConsecutive5xx: "7",
             }),
-        ).toThrow(message);
-        await settle();
-        expect(rec.resources).toEqual([]);
+        );
+        expect(c.routing).toEqual({
+            canaryWeight: 30,
+            header: { name: "x-canary", value: "always" },
+            timeout: "5s",
+            retries: { attempts: 3, retryOn: "5xx,reset" },
+            outlierDetection: { consecutive5xxErrors: 7, interval: "10s", baseEjectionTime: "30s" },
+        });
+        // The raw keys are not handed on: there is one place that reads them.
+        expect(Object.keys(c).filter((k) => /^(canaryWeight|canaryHeader|retry|outlier|routeTimeout)/.test(k))).toEqual(
+            [],
+        );
     });
 });
 
@@ -339,4 +378,18 @@ describe("values Istio's admission rejects are refused up front (lib/istioValida
             'services: got "[\\"1hello\\"]"; item "1hello" must start with a letter (a Kubernetes Service name)',
         ]);
     });
+});
+
+test("bad config stops the program before any resource is declared, with every problem in one error", async () => {
+    const rec = await installMocks({ canaryWeight: "101", mtlsMode: "ON" });
+    expect(() =>
+        jest.isolateModules(() => {
+            require("../../index");
+        }),
+    ).toThrow(
+        'Invalid stack configuration (2 problems):\n  - canaryWeight: got "101"; must be a whole number from 0 to 100\n' +
+            '  - mtlsMode: got "ON"; must be one of PERMISSIVE, STRICT, DISABLE',
+    );
+    await settle();
+    expect(rec.resources).toEqual([]);
 });

@@ -1,6 +1,19 @@
-import { byType, CREATE_CONFIG, EXISTING_CONFIG, isSecretInput, one, plain, runProgram } from "../support/harness";
+import { ExistingMesh } from "../../components/foundation/existingMesh";
+import {
+    byType,
+    CREATE_CONFIG,
+    EXISTING_CONFIG,
+    installMocks,
+    isSecretInput,
+    one,
+    plain,
+    ProgramRun,
+    runProgram,
+    settle,
+} from "../support/harness";
 
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n";
+const K8S_PROVIDER = "pulumi:providers:kubernetes";
 
 describe("mode=existing (brownfield)", () => {
     test("with a secret kubeconfig: no Alibaba Cloud resource or look-up, one secret Kubernetes provider", async () => {
@@ -10,7 +23,7 @@ describe("mode=existing (brownfield)", () => {
         );
         expect(run.resources.filter((r) => r.type.includes("alicloud"))).toEqual([]);
         expect(run.invokes).toEqual([]);
-        const provider = one(run.resources, "pulumi:providers:kubernetes");
+        const provider = one(run.resources, K8S_PROVIDER);
         expect(isSecretInput(provider.inputs.kubeconfig)).toBe(true);
         expect(plain(provider.inputs.kubeconfig)).toBe(KUBECONFIG);
         expect(provider.inputs.clusterIdentifier).toBe("c0ffee");
@@ -18,29 +31,39 @@ describe("mode=existing (brownfield)", () => {
         expect(run.outputs.vpcId).toBeUndefined();
     });
 
-    test("with a kubeconfig path", async () => {
-        const run = await runProgram({ mode: "existing", existingKubeconfigPath: "/home/me/.kube/ack" });
-        expect(one(run.resources, "pulumi:providers:kubernetes").inputs).toEqual({ kubeconfig: "/home/me/.kube/ack" });
+    test("ExistingMesh with a kubeconfig path gives the provider just that path", async () => {
+        const rec = await installMocks();
+        new ExistingMesh("existing", { kubeconfigPath: "/home/me/.kube/ack" });
+        await settle();
+        expect(one(rec.resources, K8S_PROVIDER).inputs).toEqual({ kubeconfig: "/home/me/.kube/ack" });
     });
 
-    test("rendering YAML needs no cluster at all", async () => {
-        const run = await runProgram(EXISTING_CONFIG);
-        expect(one(run.resources, "pulumi:providers:kubernetes").inputs).toEqual({
-            renderYamlToDirectory: "/tmp/asm-canary-render",
+    describe("rendering YAML", () => {
+        let created: ProgramRun;
+        let rendered: ProgramRun;
+        beforeAll(async () => {
+            created = await runProgram(CREATE_CONFIG);
+            rendered = await runProgram(EXISTING_CONFIG);
         });
-    });
 
-    test("the mesh layer is the same object for object as in create mode", async () => {
-        const meshLayer = (rs: Awaited<ReturnType<typeof runProgram>>["resources"]) =>
-            Object.fromEntries(
-                rs.filter((r) => r.type.startsWith("kubernetes:")).map((r) => [`${r.type}::${r.name}`, r.inputs]),
-            );
-        const created = await runProgram(CREATE_CONFIG);
-        const existing = await runProgram(EXISTING_CONFIG);
-        expect(Object.keys(meshLayer(created.resources)).length).toBe(11);
-        expect(meshLayer(existing.resources)).toEqual(meshLayer(created.resources));
-        for (const r of byType(existing.resources, "kubernetes:core/v1:Namespace")) {
-            expect(r.provider).toMatch(/pulumi:providers:kubernetes::existing-k8s::/);
-        }
+        test("needs no cluster at all", () => {
+            expect(one(rendered.resources, K8S_PROVIDER).inputs).toEqual({
+                renderYamlToDirectory: "/tmp/asm-canary-render",
+            });
+        });
+
+        test("the mesh layer is the same object for object as in create mode", () => {
+            const meshLayer = (run: ProgramRun) =>
+                Object.fromEntries(
+                    run.resources
+                        .filter((r) => r.type.startsWith("kubernetes:"))
+                        .map((r) => [`${r.type}::${r.name}`, r.inputs]),
+                );
+            expect(Object.keys(meshLayer(created)).length).toBe(11);
+            expect(meshLayer(rendered)).toEqual(meshLayer(created));
+            for (const r of byType(rendered.resources, "kubernetes:core/v1:Namespace")) {
+                expect(r.provider).toMatch(/pulumi:providers:kubernetes::existing-k8s::/);
+            }
+        });
     });
 });

@@ -15,16 +15,29 @@ export interface Recorded {
     /** URNs of direct dependencies (dependsOn plus resources whose outputs feed the inputs). */
     dependencies: string[];
     parent: string;
+    /** The `protect` option. */
+    protect: boolean;
+    /** The `ignoreChanges` option. */
+    ignoreChanges: string[];
+    /** `customTimeouts.delete` ("" when not set). */
+    deleteTimeout: string;
 }
 
 export const REGION = "ap-southeast-1";
 export const MOCK_ZONES = ["ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"];
 export const MOCK_NAT_ZONES = ["ap-southeast-1b", "ap-southeast-1c"];
+/** Zones where the node type can have an ESSD AutoPL (cloud_auto) system disk. */
+export const MOCK_AUTOPL_ZONES = ["ap-southeast-1a", "ap-southeast-1c"];
 export const MOCK_MESH_VERSIONS = [
     "v1.22.6.28-g8f5ebc7d-aliyun",
     "v1.24.6.60-ge2d7d9ed-aliyun",
     "v1.9.7.93-g7e8dcf6f-aliyun",
 ];
+/** Mesh features: the ingress CLB's address, the ASM API server's public endpoint, the ARMS instance. */
+export const MOCK_INGRESS_ADDRESS = "47.236.20.30";
+export const MOCK_MESH_PUBLIC_ENDPOINT = "https://47.236.30.40:6443";
+export const MOCK_PROMETHEUS_URL = "https://cn-prometheus.ap-southeast-1.arms.aliyuncs.com/api/v1/prometheus/mock";
+export const MOCK_PROMETHEUS_TOKEN = "eyJhbGciOiJIUzI1NiJ9.mock";
 export const MOCK_KUBECONFIG =
     "apiVersion: v1\nkind: Config\nclusters:\n- name: mock\n  cluster:\n    server: https://47.0.0.10:6443\n";
 
@@ -37,6 +50,7 @@ function mockState(
     type: string,
     name: string,
     inputs: Record<string, any>,
+    previousOutputs?: Record<string, unknown>,
 ): { id: string; state: Record<string, any> } {
     const h = (n: number) => hex(`${type}/${name}`, n);
     switch (type) {
@@ -64,10 +78,20 @@ function mockState(
                 id: h(33),
                 state: { kubeconfig: MOCK_KUBECONFIG.replace("47.0.0.10", "192.168.0.5"), status: "running" },
             };
+        // --- mesh features ---
+        case "alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer":
+            return { id: `lb-t4n${h(17)}`, state: { address: MOCK_INGRESS_ADDRESS } };
+        case "alicloud:log/project:Project":
+            return { id: inputs.projectName, state: {} };
+        case "alicloud:cs/kubernetesAddon:KubernetesAddon":
+            return { id: `${inputs.clusterId}:${inputs.name}`, state: { version: "1.1.31" } };
         case "random:index/randomString:RandomString":
             return { id: "k3x9qz", state: { result: "k3x9qz" } };
         case "random:index/randomPassword:RandomPassword":
             return { id: "none", state: { result: "Mock-Pa55word!x" } };
+        case "pulumi:pulumi:StackReference":
+            // The engine's read of a stack: its outputs at the last successful `up` ({} before the first).
+            return { id: inputs.name, state: { outputs: previousOutputs ?? {}, secretOutputNames: [] } };
         default:
             if (type.startsWith("kubernetes:")) {
                 const md = inputs.metadata ?? {};
@@ -79,23 +103,69 @@ function mockState(
 
 // Each setMocks adds process exit listeners; many evaluations in one file are expected.
 process.setMaxListeners(100);
+// Pulumi captures a stack trace for every promise it creates, and jest raises the limit to 100 frames,
+// each mapped through source maps: Node's default of 10 makes an evaluation about a third faster.
+Error.stackTraceLimit = 10;
+
+/**
+ * Packages every whole-program evaluation shares. runProgram requires index.ts afresh in an isolated
+ * module registry (a Pulumi program runs when it is imported), and isolation would load every package
+ * afresh too: that was most of an evaluation's cost (ajv compiling the Istio schemas, Pulumi's runtime,
+ * the providers' SDKs). Registered as explicit mocks that return the real module, they are loaded once
+ * per test file, because isolateModules inherits mock instances; the project's own modules still
+ * evaluate afresh. Pulumi keeps its runtime state (mocks, config) in a process-wide store, so sharing
+ * the SDK is what a component test does anyway.
+ */
+const SHARED_PACKAGES = [
+    "@pulumi/pulumi",
+    "@pulumi/pulumi/runtime",
+    "@pulumi/alicloud",
+    "@pulumi/kubernetes",
+    "@pulumi/random",
+    "@kubernetes-models/istio/networking.istio.io/v1beta1",
+    "@kubernetes-models/istio/security.istio.io/v1beta1",
+    "zod",
+    "ipaddr.js",
+];
+let packagesShared = false;
+function sharePackages(): void {
+    if (packagesShared) {
+        return;
+    }
+    packagesShared = true;
+    for (const name of SHARED_PACKAGES) {
+        jest.mock(name, () => jest.requireActual(name));
+        require(name); // outside any isolated registry, so that every evaluation reuses this instance
+    }
+}
 
 export class Recorder implements pulumi.runtime.Mocks {
     public readonly resources: Recorded[] = [];
     public readonly invokes: { token: string; inputs: Record<string, any> }[] = [];
-    private readonly pending = new Map<string, { dependencies: string[]; parent: string }>();
+    private readonly pending = new Map<
+        string,
+        { dependencies: string[]; parent: string; protect: boolean; ignoreChanges: string[]; deleteTimeout: string }
+    >();
+
+    /** `previousOutputs`: what a StackReference (the program's read of its own stack) returns as outputs. */
+    constructor(private readonly previousOutputs?: Record<string, unknown>) {}
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
-        const { id, state } = mockState(args.type, args.name, args.inputs);
-        const meta = this.pending.get(`${args.type}::${args.name}`) ?? { dependencies: [], parent: "" };
+        const { id, state } = mockState(args.type, args.name, args.inputs, this.previousOutputs);
+        const meta = this.pending.get(`${args.type}::${args.name}`) ?? {
+            dependencies: [],
+            parent: "",
+            protect: false,
+            ignoreChanges: [],
+            deleteTimeout: "",
+        };
         this.resources.push({
             type: args.type,
             name: args.name,
             urn: "",
             inputs: args.inputs,
             provider: args.provider ?? "",
-            dependencies: meta.dependencies,
-            parent: meta.parent,
+            ...meta,
         });
         return { id, state: { ...args.inputs, ...state } };
     }
@@ -107,6 +177,22 @@ export class Recorder implements pulumi.runtime.Mocks {
                 return { ids: MOCK_ZONES, zones: MOCK_ZONES.map((id) => ({ id, localName: id })) };
             case "alicloud:vpc/getEnhancedNatAvailableZones:getEnhancedNatAvailableZones":
                 return { ids: MOCK_NAT_ZONES, zones: MOCK_NAT_ZONES.map((zoneId) => ({ zoneId, localName: zoneId })) };
+            case "alicloud:ecs/getInstanceTypes:getInstanceTypes":
+                return {
+                    id: "mock",
+                    ids: [args.inputs.instanceType],
+                    instanceTypes: [
+                        {
+                            id: args.inputs.instanceType,
+                            availabilityZones:
+                                args.inputs.systemDiskCategory === "cloud_auto" ? MOCK_AUTOPL_ZONES : MOCK_ZONES,
+                            cpuCoreCount: 4,
+                            memorySize: 8,
+                            family: "ecs.c7",
+                            eniAmount: 4,
+                        },
+                    ],
+                };
             case "alicloud:servicemesh/getVersions:getVersions":
                 return {
                     ids: MOCK_MESH_VERSIONS.map((v) => `${args.inputs.edition}:${v}`),
@@ -125,6 +211,45 @@ export class Recorder implements pulumi.runtime.Mocks {
                     expiration: "2029-11-27T00:00:00Z",
                     certificateAuthority: {},
                 };
+            // --- mesh features: shapes from @pulumi/alicloud types/output.d.ts ---
+            case "alicloud:servicemesh/getServiceMeshes:getServiceMeshes":
+                return {
+                    id: "servicemeshes",
+                    ids: args.inputs.ids,
+                    names: ["asm-canary-mesh"],
+                    meshes: (args.inputs.ids as string[]).map((id) => ({
+                        id,
+                        serviceMeshId: id,
+                        serviceMeshName: "asm-canary-mesh",
+                        status: "running",
+                        kubeConfig: MOCK_KUBECONFIG.replace("47.0.0.10", "192.168.0.5"),
+                        endpoints: [
+                            {
+                                intranetApiServerEndpoint: "https://192.168.0.5:6443",
+                                publicApiServerEndpoint: MOCK_MESH_PUBLIC_ENDPOINT,
+                                intranetPilotEndpoint: "",
+                                publicPilotEndpoint: "",
+                            },
+                        ],
+                    })),
+                };
+            case "alicloud:arms/getPrometheus:getPrometheus":
+                // Two instances in the account: another cluster's, and the stack's (its cluster id is the
+                // ManagedKubernetes mock id).
+                return {
+                    id: "prometheis",
+                    ids: ["prom-other", "prom-mock"],
+                    names: ["other", "mock"],
+                    prometheis: [
+                        { id: "prom-other", clusterId: "cother", httpApiInterUrl: "https://other", authToken: "x" },
+                        {
+                            id: "prom-mock",
+                            clusterId: `c${hex("alicloud:cs/managedKubernetes:ManagedKubernetes/ack", 32)}`,
+                            httpApiInterUrl: MOCK_PROMETHEUS_URL,
+                            authToken: MOCK_PROMETHEUS_TOKEN,
+                        },
+                    ],
+                };
             default:
                 throw new Error(`unexpected invoke ${args.token} in tests: add a realistic mock for it`);
         }
@@ -138,6 +263,9 @@ export class Recorder implements pulumi.runtime.Mocks {
             this.pending.set(`${req.getType()}::${req.getName()}`, {
                 dependencies: req.getDependenciesList(),
                 parent: req.getParent(),
+                protect: req.getProtect() === true,
+                ignoreChanges: req.getIgnorechangesList(),
+                deleteTimeout: req.getCustomtimeouts()?.getDelete() ?? "",
             });
             original(req, (err: any, resp: any) => {
                 if (!err && resp) {
@@ -154,22 +282,26 @@ export class Recorder implements pulumi.runtime.Mocks {
     }
 }
 
+export interface MockOptions {
+    preview?: boolean;
+    secretKeys?: string[];
+    /** The stack's outputs from its last `up`, as its StackReference to itself reads them (default: none). */
+    previousOutputs?: Record<string, unknown>;
+}
+
+/** A config key as Pulumi stores it: this project's keys without a prefix, others ("alicloud:…") as given. */
+const fullKey = (k: string) => (k.includes(":") ? k : `asm-canary:${k}`);
+
 /** Installs fresh mocks and config (keys without the project prefix). */
-export async function installMocks(
-    config: Record<string, string> = {},
-    opts: { preview?: boolean; secretKeys?: string[] } = {},
-): Promise<Recorder> {
-    const rec = new Recorder();
-    await pulumi.runtime.setMocks(rec, "asm-canary", "dev", opts.preview ?? false);
+export async function installMocks(config: Record<string, string> = {}, opts: MockOptions = {}): Promise<Recorder> {
+    const rec = new Recorder(opts.previousOutputs);
+    await pulumi.runtime.setMocks(rec, "asm-canary", "dev", opts.preview ?? false, "organization");
     rec.attach();
     const full: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) {
-        full[`asm-canary:${k}`] = v;
+        full[fullKey(k)] = v;
     }
-    pulumi.runtime.setAllConfig(
-        full,
-        (opts.secretKeys ?? []).map((k) => `asm-canary:${k}`),
-    );
+    pulumi.runtime.setAllConfig(full, (opts.secretKeys ?? []).map(fullKey));
     return rec;
 }
 
@@ -198,15 +330,15 @@ export async function resolve<T>(
 }
 
 /** Evaluates index.ts from scratch with the given config and waits until every registration is done. */
-export async function runProgram(
-    config: Record<string, string>,
-    opts: { preview?: boolean; secretKeys?: string[] } = {},
-): Promise<ProgramRun> {
+export async function runProgram(config: Record<string, string>, opts: MockOptions = {}): Promise<ProgramRun> {
+    sharePackages();
     const rec = await installMocks(config, opts);
-    let mod: Record<string, unknown> = {};
+    let exported: unknown;
     jest.isolateModules(() => {
-        mod = require("../../index");
+        exported = require("../../index");
     });
+    // index.ts exports an async function, as the Pulumi language host runs it.
+    const mod = (typeof exported === "function" ? await exported() : exported) as Record<string, unknown>;
     const outputs: Record<string, unknown> = {};
     const secretOutputs: string[] = [];
     for (const [k, v] of Object.entries(mod)) {
@@ -242,12 +374,22 @@ export const EXISTING_CONFIG: Record<string, string> = {
     renderYamlDirectory: "/tmp/asm-canary-render",
 };
 
-export const CR = "kubernetes:apiextensions.k8s.io:CustomResource";
 export const ISTIO = {
     vs: "kubernetes:networking.istio.io/v1beta1:VirtualService",
     dr: "kubernetes:networking.istio.io/v1beta1:DestinationRule",
     pa: "kubernetes:security.istio.io/v1beta1:PeerAuthentication",
     ap: "kubernetes:security.istio.io/v1beta1:AuthorizationPolicy",
+};
+/** Types of the mesh features' objects. */
+export const FEATURE = {
+    gateway: "kubernetes:networking.istio.io/v1beta1:Gateway",
+    serviceEntry: "kubernetes:networking.istio.io/v1beta1:ServiceEntry",
+    telemetry: "kubernetes:telemetry.istio.io/v1alpha1:Telemetry",
+    istioGateway: "kubernetes:istio.alibabacloud.com/v1beta1:IstioGateway",
+    clb: "alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer",
+    sls: "alicloud:log/project:Project",
+    addon: "alicloud:cs/kubernetesAddon:KubernetesAddon",
+    mesh: "alicloud:servicemesh/serviceMesh:ServiceMesh",
 };
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -260,7 +402,7 @@ export function plain<T = unknown>(v: unknown): T {
     return (isSecretInput(v) ? (v as { value: T }).value : v) as T;
 }
 /** The recorded resource with this URN. */
-export function byUrn(resources: Recorded[], urn: string): Recorded {
+function byUrn(resources: Recorded[], urn: string): Recorded {
     const r = resources.find((x) => x.urn === urn);
     if (!r) {
         throw new Error(`no resource with URN ${urn}`);

