@@ -1,14 +1,15 @@
 // @ts-check
 /**
  * Jest: TypeScript through @swc/jest (transpile only, fast); `npm run typecheck` type-checks everything.
- * `npm test` runs every suite but the real-engine one (jest.engine.config.js, `npm run test:engine`).
+ * `npm test` runs every suite but the real-engine ones: tests/engine (jest.engine.config.js, `npm run
+ * test:engine`) and tests/e2e (jest.promote.config.js, `npm run test:promote`).
  * @type {import("jest").Config}
  */
 module.exports = {
     testEnvironment: "node",
     roots: ["<rootDir>/tests"],
     testMatch: ["**/*.test.ts"],
-    testPathIgnorePatterns: ["/node_modules/", "<rootDir>/tests/engine/"],
+    testPathIgnorePatterns: ["/node_modules/", "<rootDir>/tests/engine/", "<rootDir>/tests/e2e/"],
     transform: {
         "^.+\\.ts$": [
             "@swc/jest",

@@ -77,10 +77,14 @@ export const checks = {
             v.length > 0 &&
             v.every((s, i) => Number.isInteger(s) && s >= 1 && s <= 100 && (i === 0 || s > v[i - 1])) &&
             v[v.length - 1] === 100;
-        return ok ? undefined : "must be strictly increasing whole numbers from 1 to 100, ending in 100 (e.g. [10, 25, 50, 100])";
+        return ok
+            ? undefined
+            : "must be strictly increasing whole numbers from 1 to 100, ending in 100 (e.g. [10, 25, 50, 100])";
     },
     interval(v: unknown): string | undefined {
-        return typeof v === "string" && durationSeconds(v) !== undefined ? undefined : 'must be a duration such as "30s", "2m" or "1m30s"';
+        return typeof v === "string" && durationSeconds(v) !== undefined
+            ? undefined
+            : 'must be a duration such as "30s", "2m" or "1m30s"';
     },
     maxErrorRate(v: unknown): string | undefined {
         return isNumber(v) && v >= 0 && v <= 1 ? undefined : "must be a ratio from 0 to 1 (0.01 = 1 %)";
@@ -92,7 +96,9 @@ export const checks = {
         return Number.isInteger(v) && (v as number) >= 1 ? undefined : "must be a whole number of at least 1";
     },
     maxWaitIntervals(v: unknown): string | undefined {
-        return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 1000 ? undefined : "must be a whole number from 0 to 1000";
+        return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 1000
+            ? undefined
+            : "must be a whole number from 0 to 1000";
     },
     onNoData(v: unknown): string | undefined {
         return (ON_NO_DATA as readonly unknown[]).includes(v) ? undefined : `must be one of ${ON_NO_DATA.join(", ")}`;
@@ -125,7 +131,14 @@ function isNumber(v: unknown): v is number {
     return typeof v === "number" && Number.isFinite(v);
 }
 
-const NUMERIC = new Set(["maxErrorRate", "maxP99Ms", "minRequests", "maxWaitIntervals", "maxErrorRateDelta", "maxP99DeltaMs"]);
+const NUMERIC = new Set([
+    "maxErrorRate",
+    "maxP99Ms",
+    "minRequests",
+    "maxWaitIntervals",
+    "maxErrorRateDelta",
+    "maxP99DeltaMs",
+]);
 const NUMBER_TEXT = /^-?\d+(\.\d+)?$/;
 
 /**

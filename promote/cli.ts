@@ -113,7 +113,14 @@ async function main(argv: string[]): Promise<number> {
     const ui = terminalUi();
     const fail = (message: string): number => {
         ui.line(`error: ${message}`);
-        writeReport(flags.report, { tool: "asm-canary promote", stack: flags.stack, outcome: "failed", exitCode: 1, message, finishedAt: new Date().toISOString() });
+        writeReport(flags.report, {
+            tool: "asm-canary promote",
+            stack: flags.stack,
+            outcome: "failed",
+            exitCode: 1,
+            message,
+            finishedAt: new Date().toISOString(),
+        });
         return 1;
     };
 
@@ -123,13 +130,19 @@ async function main(argv: string[]): Promise<number> {
     const onSignal = (sig: NodeJS.Signals) => {
         signals++;
         if (signals === 1) {
-            ui.line(`${sig}: stopping at the next safe point (a running pulumi up finishes first; Ctrl-C again to ask it to stop)`);
+            ui.line(
+                `${sig}: stopping at the next safe point (a running pulumi up finishes first; Ctrl-C again to ask it to stop)`,
+            );
             interrupt.abort();
         } else if (signals === 2) {
-            ui.line(`${sig} again: asking pulumi up to stop (Ctrl-C once more exits at once, leaving the weight to be checked by hand)`);
+            ui.line(
+                `${sig} again: asking pulumi up to stop (Ctrl-C once more exits at once, leaving the weight to be checked by hand)`,
+            );
             forceStop.abort();
         } else {
-            ui.line(`${sig}: exiting now. Check the weight in force: pulumi config get canaryWeight --stack ${flags.stack}; pulumi preview --diff`);
+            ui.line(
+                `${sig}: exiting now. Check the weight in force: pulumi config get canaryWeight --stack ${flags.stack}; pulumi preview --diff`,
+            );
             process.exit(130);
         }
     };
@@ -143,7 +156,9 @@ async function main(argv: string[]): Promise<number> {
         return fail((e as Error).message);
     }
     if (!onPath("pulumi")) {
-        return fail('the pulumi CLI is not on PATH (offline: export PATH="$(bash tools/pulumi-toolchain.sh | tail -1):$PATH")');
+        return fail(
+            'the pulumi CLI is not on PATH (offline: export PATH="$(bash tools/pulumi-toolchain.sh | tail -1):$PATH")',
+        );
     }
     const projectDir = path.resolve(flags.projectDir ?? defaultProjectDir());
     let stack: AutomationStack;
@@ -152,7 +167,9 @@ async function main(argv: string[]): Promise<number> {
         stack = await AutomationStack.select(flags.stack, projectDir);
         info = await stack.info();
     } catch (e) {
-        return fail(`cannot open stack ${flags.stack} of the project in ${projectDir}: ${errorText(e).split("\n").join("\n  ")}`);
+        return fail(
+            `cannot open stack ${flags.stack} of the project in ${projectDir}: ${errorText(e).split("\n").join("\n  ")}`,
+        );
     }
     if (interrupt.signal.aborted) {
         return EXIT_CODES.interrupted;

@@ -67,7 +67,8 @@ export function evaluate(canary: Sample, stable: Sample | undefined, t: Threshol
             note: enough ? undefined : "not enough data: too few canary requests in the interval",
         },
     ];
-    const gate = (c: Check): Check => (enough || c.status === "skipped" ? c : { ...c, status: "no-data", note: c.note ?? "not enough requests" });
+    const gate = (c: Check): Check =>
+        enough || c.status === "skipped" ? c : { ...c, status: "no-data", note: c.note ?? "not enough requests" };
 
     const rate = errorRate(canary);
     checks.push(gate(limitCheck("errorRate", rate, t.maxErrorRate, "no requests")));
@@ -80,21 +81,57 @@ export function evaluate(canary: Sample, stable: Sample | undefined, t: Threshol
                 : !stable || stable.requests < t.minRequests
                   ? `stable version has ${stable?.requests === undefined ? "no" : fmtNumber(stable.requests)} requests (< ${t.minRequests})`
                   : undefined;
-        const delta = (metric: Metric, c: number | null, s: number | null | undefined, threshold: number, missing: string): Check => {
+        const delta = (
+            metric: Metric,
+            c: number | null,
+            s: number | null | undefined,
+            threshold: number,
+            missing: string,
+        ): Check => {
             if (stableNote) {
-                return { metric, value: null, threshold, status: weight >= 100 ? "skipped" : "no-data", note: stableNote };
+                return {
+                    metric,
+                    value: null,
+                    threshold,
+                    status: weight >= 100 ? "skipped" : "no-data",
+                    note: stableNote,
+                };
             }
             return limitCheck(metric, c !== null && s !== null && s !== undefined ? c - s : null, threshold, missing);
         };
         if (t.maxErrorRateDelta !== undefined) {
-            checks.push(gate(delta("errorRateDelta", rate, stable ? errorRate(stable) : null, t.maxErrorRateDelta, "no requests")));
+            checks.push(
+                gate(
+                    delta(
+                        "errorRateDelta",
+                        rate,
+                        stable ? errorRate(stable) : null,
+                        t.maxErrorRateDelta,
+                        "no requests",
+                    ),
+                ),
+            );
         }
         if (t.maxP99DeltaMs !== undefined) {
-            checks.push(gate(delta("p99DeltaMs", canary.p99Ms ?? null, stable?.p99Ms, t.maxP99DeltaMs, "no latency histogram samples")));
+            checks.push(
+                gate(
+                    delta(
+                        "p99DeltaMs",
+                        canary.p99Ms ?? null,
+                        stable?.p99Ms,
+                        t.maxP99DeltaMs,
+                        "no latency histogram samples",
+                    ),
+                ),
+            );
         }
     }
 
-    const verdict: Verdict = checks.some((c) => c.status === "fail") ? "fail" : checks.some((c) => c.status === "no-data") ? "no-data" : "pass";
+    const verdict: Verdict = checks.some((c) => c.status === "fail")
+        ? "fail"
+        : checks.some((c) => c.status === "no-data")
+          ? "no-data"
+          : "pass";
     return { verdict, checks };
 }
 

@@ -156,7 +156,12 @@ function num(text: string): number {
 export function flagOverrides(flags: Flags): { values: Partial<PromotionConfig>; problems: string[] } {
     const problems: string[] = [];
     const values: Partial<PromotionConfig> = {};
-    const override = <K extends keyof PromotionConfig>(key: K, flag: string, text: string | undefined, convert: (t: string) => PromotionConfig[K]) => {
+    const override = <K extends keyof PromotionConfig>(
+        key: K,
+        flag: string,
+        text: string | undefined,
+        convert: (t: string) => PromotionConfig[K],
+    ) => {
         if (text === undefined) {
             return;
         }
@@ -204,22 +209,28 @@ export function resolvePlan(flags: Flags, info: StackInfo): Plan {
     if (!namespace || services.length === 0) {
         problems.push(`stack ${flags.stack} has no "namespace"/"services" outputs: run pulumi up on it first`);
     }
-    const service = merged.service ?? services[0];
+    const service = merged.service ?? services.at(0);
     if (services.length > 0 && service && !services.includes(service)) {
-        problems.push(`service ${JSON.stringify(service)} is not canaried by stack ${flags.stack} (its services: ${services.join(", ")})`);
+        problems.push(
+            `service ${JSON.stringify(service)} is not canaried by stack ${flags.stack} (its services: ${services.join(", ")})`,
+        );
     }
 
     let prometheusUrl = merged.prometheusUrl;
     let prometheusUrlSource = flags.prometheusUrl !== undefined ? "--prometheus-url" : "config promotion.prometheusUrl";
     if (!prometheusUrl && info.prometheusUrl) {
         if (checks.prometheusUrl(info.prometheusUrl)) {
-            problems.push(`stack output prometheusUrl ${JSON.stringify(info.prometheusUrl)} is not usable: ${checks.prometheusUrl(info.prometheusUrl)}`);
+            problems.push(
+                `stack output prometheusUrl ${JSON.stringify(info.prometheusUrl)} is not usable: ${checks.prometheusUrl(info.prometheusUrl)}`,
+            );
         }
         prometheusUrl = info.prometheusUrl;
         prometheusUrlSource = "stack output prometheusUrl";
     }
     if (!prometheusUrl) {
-        problems.push("no Prometheus URL: pass --prometheus-url, set promotion.prometheusUrl in the stack config, or export prometheusUrl from the stack");
+        problems.push(
+            "no Prometheus URL: pass --prometheus-url, set promotion.prometheusUrl in the stack config, or export prometheusUrl from the stack",
+        );
     }
 
     if (problems.length) {

@@ -24,7 +24,9 @@ export function authFromEnv(env: Record<string, string | undefined>): Auth {
     const user = env.PROMETHEUS_USERNAME;
     const pass = env.PROMETHEUS_PASSWORD;
     if ([token, header, user || pass].filter(Boolean).length > 1) {
-        throw new Error("set only one of PROMETHEUS_BEARER_TOKEN, PROMETHEUS_AUTHORIZATION or PROMETHEUS_USERNAME/PROMETHEUS_PASSWORD");
+        throw new Error(
+            "set only one of PROMETHEUS_BEARER_TOKEN, PROMETHEUS_AUTHORIZATION or PROMETHEUS_USERNAME/PROMETHEUS_PASSWORD",
+        );
     }
     if (token) {
         return { kind: "bearer", token };
@@ -85,9 +87,16 @@ export function queryUrl(base: string, query: string, timeSeconds?: number): str
  * aggregate to one; several means a query was built wrong, and guessing would be worse).
  */
 export function scalarFromResponse(body: unknown): number | undefined {
-    const b = body as { status?: string; error?: string; errorType?: string; data?: { resultType?: string; result?: unknown } };
+    const b = body as {
+        status?: string;
+        error?: string;
+        errorType?: string;
+        data?: { resultType?: string; result?: unknown };
+    };
     if (!b || b.status !== "success") {
-        throw new Error(`Prometheus answered ${b?.status ?? "something else"}${b?.errorType ? ` (${b.errorType})` : ""}: ${b?.error ?? JSON.stringify(body).slice(0, 200)}`);
+        throw new Error(
+            `Prometheus answered ${b?.status ?? "something else"}${b?.errorType ? ` (${b.errorType})` : ""}: ${b?.error ?? JSON.stringify(body).slice(0, 200)}`,
+        );
     }
     const data = b.data ?? {};
     if (data.resultType === "scalar") {
@@ -145,10 +154,16 @@ export class PrometheusClient {
         const url = queryUrl(this.opts.baseUrl, q, timeSeconds);
         let res: Response;
         try {
-            res = await this.fetchFn(url, { headers: { Accept: "application/json", ...authHeaders(this.opts.auth) }, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000) });
+            res = await this.fetchFn(url, {
+                headers: { Accept: "application/json", ...authHeaders(this.opts.auth) },
+                signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
+            });
         } catch (e) {
             const err = e as Error & { cause?: { code?: string; message?: string } };
-            const why = err.name === "TimeoutError" ? `no answer within ${(this.opts.timeoutMs ?? 10_000) / 1000} s` : (err.cause?.code ?? err.cause?.message ?? err.message);
+            const why =
+                err.name === "TimeoutError"
+                    ? `no answer within ${(this.opts.timeoutMs ?? 10_000) / 1000} s`
+                    : (err.cause?.code ?? err.cause?.message ?? err.message);
             throw new PrometheusError(`cannot reach Prometheus at ${this.opts.baseUrl}: ${why}`, this.opts.baseUrl);
         }
         const text = await res.text();
@@ -162,12 +177,18 @@ export class PrometheusClient {
         try {
             body = JSON.parse(text);
         } catch {
-            throw new PrometheusError(`Prometheus at ${this.opts.baseUrl} answered HTTP ${res.status} with something that is not JSON: ${text.slice(0, 200)}`, this.opts.baseUrl);
+            throw new PrometheusError(
+                `Prometheus at ${this.opts.baseUrl} answered HTTP ${res.status} with something that is not JSON: ${text.slice(0, 200)}`,
+                this.opts.baseUrl,
+            );
         }
         try {
             return scalarFromResponse(body);
         } catch (e) {
-            throw new PrometheusError(`Prometheus at ${this.opts.baseUrl}, query ${q}: ${(e as Error).message}`, this.opts.baseUrl);
+            throw new PrometheusError(
+                `Prometheus at ${this.opts.baseUrl}, query ${q}: ${(e as Error).message}`,
+                this.opts.baseUrl,
+            );
         }
     }
 
@@ -175,7 +196,10 @@ export class PrometheusClient {
     async probe(): Promise<void> {
         const v = await this.query("vector(1)");
         if (v !== 1) {
-            throw new PrometheusError(`Prometheus at ${this.opts.baseUrl} answered vector(1) with ${v}`, this.opts.baseUrl);
+            throw new PrometheusError(
+                `Prometheus at ${this.opts.baseUrl} answered vector(1) with ${v}`,
+                this.opts.baseUrl,
+            );
         }
     }
 }

@@ -12,7 +12,17 @@
  *   from the stack; if this run changed the config and an `up` did not apply it, the config is set back to
  *   the weight the state says is applied, so `pulumi config get canaryWeight` stays the truth.
  */
-import { Action, Check, describeCheck, evaluate, fmtValue, nextAction, plannedWeights, Sample, Verdict } from "./decision";
+import {
+    Action,
+    Check,
+    describeCheck,
+    evaluate,
+    fmtValue,
+    nextAction,
+    plannedWeights,
+    Sample,
+    Verdict,
+} from "./decision";
 import type { Plan } from "./options";
 import { buildQueries, Queries, workloads } from "./promql";
 import type { StackDriver, UpResult } from "./stack";
@@ -56,7 +66,14 @@ export interface Deps {
 }
 
 export type Outcome = "promoted" | "rolled-back" | "halted" | "interrupted" | "failed" | "dry-run";
-export const EXIT_CODES: Record<Outcome, number> = { promoted: 0, "dry-run": 0, "rolled-back": 2, halted: 3, failed: 1, interrupted: 130 };
+export const EXIT_CODES: Record<Outcome, number> = {
+    promoted: 0,
+    "dry-run": 0,
+    "rolled-back": 2,
+    halted: 3,
+    failed: 1,
+    interrupted: 130,
+};
 
 export interface UpRecord {
     weight: number;
@@ -138,7 +155,10 @@ function describeSample(label: string, s: Sample | null): string {
 function changesText(c: Record<string, number> | undefined): string {
     const parts = Object.entries(c ?? {})
         .filter(([op]) => op !== "same")
-        .map(([op, n]) => `${n} ${op === "update" ? "updated" : op === "create" ? "created" : op === "delete" ? "deleted" : op}`);
+        .map(
+            ([op, n]) =>
+                `${n} ${op === "update" ? "updated" : op === "create" ? "created" : op === "delete" ? "deleted" : op}`,
+        );
     return parts.length ? parts.join(", ") : "no changes";
 }
 
@@ -216,9 +236,13 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
                 await stack.setWeight(applied);
                 report.weightInForce = applied;
                 // (printed with the other notes at the end of the run)
-                report.notes.push(`config canaryWeight set back from ${configured} to ${applied}, the weight the stack's state says is applied`);
+                report.notes.push(
+                    `config canaryWeight set back from ${configured} to ${applied}, the weight the stack's state says is applied`,
+                );
             } else if (applied !== undefined && applied !== configured) {
-                report.notes.push(`config canaryWeight is ${configured} but the state applies ${applied}: a pending change, not made by this run`);
+                report.notes.push(
+                    `config canaryWeight is ${configured} but the state applies ${applied}: a pending change, not made by this run`,
+                );
             }
         } catch (e) {
             report.notes.push(`could not read the weight in force back from the stack: ${errorText(e)}`);
@@ -243,7 +267,10 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
 
     const interrupted = async (where: string): Promise<RunReport> => {
         await settle();
-        return finish("interrupted", `INTERRUPTED ${where}. ${stateSentence()} Resume with the same command; roll back with \`pulumi config set canaryWeight 0 && pulumi up\`.`);
+        return finish(
+            "interrupted",
+            `INTERRUPTED ${where}. ${stateSentence()} Resume with the same command; roll back with \`pulumi config set canaryWeight 0 && pulumi up\`.`,
+        );
     };
 
     /** canaryWeight 0 + up, retried once: the one operation that must not be given up lightly. */
@@ -281,7 +308,11 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
     /** One workload's numbers at `time`; a failing query is retried once. */
     const sample = async (q: Queries, time: number): Promise<Sample> => {
         const run = async (): Promise<Sample> => {
-            const [requests, errors, p99] = [await metrics.query(q.requests, time), await metrics.query(q.errors, time), await metrics.query(q.p99, time)];
+            const [requests, errors, p99] = [
+                await metrics.query(q.requests, time),
+                await metrics.query(q.errors, time),
+                await metrics.query(q.p99, time),
+            ];
             return { requests: requests ?? 0, errors: errors ?? 0, p99Ms: p99 };
         };
         try {
@@ -303,16 +334,24 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
         );
         ui.line(
             `  every ${plan.interval}: pass needs >= ${t.minRequests} canary requests, error rate <= ${pct(t.maxErrorRate)}, p99 <= ${t.maxP99Ms} ms` +
-                (t.maxErrorRateDelta !== undefined ? `, error rate <= stable ${fmtValue("errorRateDelta", t.maxErrorRateDelta)}` : "") +
+                (t.maxErrorRateDelta !== undefined
+                    ? `, error rate <= stable ${fmtValue("errorRateDelta", t.maxErrorRateDelta)}`
+                    : "") +
                 (t.maxP99DeltaMs !== undefined ? `, p99 <= stable ${fmtValue("p99DeltaMs", t.maxP99DeltaMs)}` : ""),
         );
-        ui.line(`  not enough data: wait up to ${plan.maxWaitIntervals} more interval(s), then ${plan.onNoData === "halt" ? "halt in place" : "roll back"}`);
+        ui.line(
+            `  not enough data: wait up to ${plan.maxWaitIntervals} more interval(s), then ${plan.onNoData === "halt" ? "halt in place" : "roll back"}`,
+        );
         if (walk.length > 0 && !walk[0].needsUp) {
-            ui.line(`  canaryWeight ${start} is already in force: it is analysed first, before any more traffic is moved`);
+            ui.line(
+                `  canaryWeight ${start} is already in force: it is analysed first, before any more traffic is moved`,
+            );
         }
         ui.line(`  Prometheus ${plan.prometheusUrl} (${plan.prometheusUrlSource}; ${deps.prometheusAuth})`);
         if (plan.dryRun) {
-            ui.line(`  queries (canary ${names.canary}; the same for stable ${names.stable}), evaluated at the end of each interval:`);
+            ui.line(
+                `  queries (canary ${names.canary}; the same for stable ${names.stable}), evaluated at the end of each interval:`,
+            );
             for (const [k, q] of Object.entries(queries.canary)) {
                 ui.line(`    ${k.padEnd(8)} ${q}`);
             }
@@ -324,7 +363,10 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
             ui.line("  Prometheus answers");
         } catch (e) {
             await settle();
-            return finish("failed", `Prometheus is not usable, nothing was changed: ${errorText(e)}. ${stateSentence()}`);
+            return finish(
+                "failed",
+                `Prometheus is not usable, nothing was changed: ${errorText(e)}. ${stateSentence()}`,
+            );
         }
         if (deps.interrupt.aborted) {
             return interrupted("before any change");
@@ -341,14 +383,18 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
             }
             ui.line("  the stack is in step with its config (pulumi preview: no changes)");
         } else {
-            ui.line("  pending-changes check skipped (--allow-pending-changes): each pulumi up applies whatever the config says");
+            ui.line(
+                "  pending-changes check skipped (--allow-pending-changes): each pulumi up applies whatever the config says",
+            );
         }
         if (deps.interrupt.aborted) {
             return interrupted("before any change");
         }
         if (plan.dryRun) {
             await settle();
-            ui.line(`  plan: ${walk.map((w, i) => `${i + 1}. canaryWeight ${w.weight}${w.needsUp ? "" : " (in force)"}`).join("; ") || "nothing to do"}`);
+            ui.line(
+                `  plan: ${walk.map((w, i) => `${i + 1}. canaryWeight ${w.weight}${w.needsUp ? "" : " (in force)"}`).join("; ") || "nothing to do"}`,
+            );
             return finish("dry-run", `DRY RUN: nothing was changed. ${stateSentence()}`);
         }
         if (walk.length === 0) {
@@ -379,7 +425,10 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
                         return interrupted(`during pulumi up to canaryWeight ${w.weight}`);
                     }
                     await settle();
-                    return finish("failed", `pulumi up to canaryWeight ${w.weight} failed (step ${i + 1}/${walk.length}); no further step was taken. ${stateSentence()}`);
+                    return finish(
+                        "failed",
+                        `pulumi up to canaryWeight ${w.weight} failed (step ${i + 1}/${walk.length}); no further step was taken. ${stateSentence()}`,
+                    );
                 }
                 if (deps.interrupt.aborted) {
                     return interrupted(`after pulumi up to canaryWeight ${w.weight}, before its analysis`);
@@ -392,7 +441,7 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
                 const windowStart = clock.now();
                 const label = `${tag}: interval ${attempt}${plan.maxWaitIntervals > 0 ? ` of up to ${plan.maxWaitIntervals + 1}` : ""}`;
                 const end = windowStart + plan.intervalSeconds * 1000;
-                for (let left = plan.intervalSeconds; left > 0 && !deps.interrupt.aborted; ) {
+                for (let left = plan.intervalSeconds; left > 0 && !deps.interrupt.aborted;) {
                     ui.countdown(label, left, plan.intervalSeconds);
                     await clock.sleep(Math.min(1000, end - clock.now()), deps.interrupt);
                     left = Math.max(0, Math.ceil((end - clock.now()) / 1000));
@@ -414,7 +463,8 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
                 rec.analyses.push(a);
                 try {
                     a.canary = await sample(queries.canary, windowEnd / 1000);
-                    const compare = plan.thresholds.maxErrorRateDelta !== undefined || plan.thresholds.maxP99DeltaMs !== undefined;
+                    const compare =
+                        plan.thresholds.maxErrorRateDelta !== undefined || plan.thresholds.maxP99DeltaMs !== undefined;
                     try {
                         a.stable = await sample(queries.stable, windowEnd / 1000);
                     } catch (e) {
@@ -443,7 +493,9 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
                         : a.verdict === "fail"
                           ? `FAIL: ${failed.map(describeCheck).join("; ")}`
                           : `NOT ENOUGH DATA: ${a.error ? `Prometheus query failed: ${a.error}` : missing.map(describeCheck).join("; ")}`;
-                ui.line(`${tag}: ${describeSample("canary", a.canary)} | ${describeSample("stable", a.stable)} -> ${why}`);
+                ui.line(
+                    `${tag}: ${describeSample("canary", a.canary)} | ${describeSample("stable", a.stable)} -> ${why}`,
+                );
                 if (a.action === "advance") {
                     break;
                 }
@@ -470,7 +522,10 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
             }
         }
         await settle();
-        return finish("promoted", `PROMOTED: ${stateSentence()} (${walk.length} step(s) in ${Math.round((clock.now() - started) / 1000)} s)`);
+        return finish(
+            "promoted",
+            `PROMOTED: ${stateSentence()} (${walk.length} step(s) in ${Math.round((clock.now() - started) / 1000)} s)`,
+        );
     } catch (e) {
         await settle();
         return finish("failed", `unexpected error: ${errorText(e)}. ${stateSentence()}`);

@@ -52,7 +52,8 @@ export interface StackDriver {
 
 /** The canary subset's weight in a VirtualService's spec (its last, weighted, HTTP route). */
 export function canaryWeightOfVirtualService(spec: unknown, canarySubset: string): number | undefined {
-    const http = (spec as { http?: Array<{ route?: Array<{ destination?: { subset?: string }; weight?: number }> }> })?.http;
+    const http = (spec as { http?: Array<{ route?: Array<{ destination?: { subset?: string }; weight?: number }> }> })
+        ?.http;
     if (!Array.isArray(http) || http.length === 0) {
         return undefined;
     }
@@ -66,8 +67,14 @@ export function canaryWeightOfVirtualService(spec: unknown, canarySubset: string
 }
 
 /** In a `pulumi stack export` deployment: the weight of the VirtualService named `service` in `namespace`. */
-export function appliedWeightFromDeployment(deployment: unknown, service: string, namespace: string, canarySubset: string): number | undefined {
-    const resources = (deployment as { resources?: Array<{ type?: string; outputs?: Record<string, unknown> }> })?.resources ?? [];
+export function appliedWeightFromDeployment(
+    deployment: unknown,
+    service: string,
+    namespace: string,
+    canarySubset: string,
+): number | undefined {
+    const resources =
+        (deployment as { resources?: Array<{ type?: string; outputs?: Record<string, unknown> }> })?.resources ?? [];
     for (const r of resources) {
         if (!/^kubernetes:networking\.istio\.io\/[^:]+:VirtualService$/.test(r.type ?? "")) {
             continue;
@@ -106,7 +113,11 @@ export class AutomationStack implements StackDriver {
      * Selects an existing stack of the project in `workDir`. The CLI comes from PATH and the environment
      * (backend URL, passphrase) from `envVars` over process.env, as for any `pulumi` command.
      */
-    static async select(stackName: string, workDir: string, envVars: Record<string, string> = {}): Promise<AutomationStack> {
+    static async select(
+        stackName: string,
+        workDir: string,
+        envVars: Record<string, string> = {},
+    ): Promise<AutomationStack> {
         // Imported here: the Automation API pulls in much of the SDK, which the unit tests do not need.
         // (require, not import(): under module node16 an import() stays a real ESM import of a CommonJS
         // module, whose re-exported names Node cannot always see.)

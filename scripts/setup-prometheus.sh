@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Prometheus server that `npm run test:promote` (scripts/promote-e2e.js) starts on 127.0.0.1:
+# Installs the Prometheus server that `npm run test:promote` (tests/e2e/promote.test.ts) starts on 127.0.0.1:
 # Debian's package (2.42 on bookworm). Idempotent: does nothing when /usr/bin/prometheus exists.
 # The package's systemd unit is not used (there is no systemd here); the test starts the binary itself
 # with a temporary TSDB and stops it by PID.

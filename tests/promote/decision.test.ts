@@ -28,7 +28,9 @@ describe("evaluate: absolute thresholds", () => {
     test("slow p99 with good errors fails", () => {
         const ev = evaluate({ requests: 100, errors: 0, p99Ms: 2350 }, undefined, T, 10);
         expect(ev.verdict).toBe("fail");
-        expect(ev.checks.filter((c) => c.status === "fail").map(describeCheck)).toEqual(["p99 latency 2350 ms > max 500 ms"]);
+        expect(ev.checks.filter((c) => c.status === "fail").map(describeCheck)).toEqual([
+            "p99 latency 2350 ms > max 500 ms",
+        ]);
     });
 
     test("every request failing is a failure (100%), not missing data", () => {
@@ -73,13 +75,22 @@ describe("evaluate: comparison with the stable version", () => {
         expect(failed[0].value).toBeCloseTo(0.01, 10);
         expect(failed[0].threshold).toBe(0.005);
         expect(failed[1]).toEqual({ metric: "p99DeltaMs", value: 150, threshold: 100, status: "fail" });
-        expect(failed.map(describeCheck)).toEqual(["error rate vs stable +1.00 pp > max +0.50 pp", "p99 vs stable +150 ms > max +100 ms"]);
+        expect(failed.map(describeCheck)).toEqual([
+            "error rate vs stable +1.00 pp > max +0.50 pp",
+            "p99 vs stable +150 ms > max +100 ms",
+        ]);
     });
 
     test("as good as stable: pass", () => {
         const ev = evaluate({ requests: 100, errors: 1, p99Ms: 160 }, { requests: 900, errors: 9, p99Ms: 150 }, D, 25);
         expect(ev.verdict).toBe("pass");
-        expect(ev.checks.map((c) => c.metric)).toEqual(["requests", "errorRate", "p99Ms", "errorRateDelta", "p99DeltaMs"]);
+        expect(ev.checks.map((c) => c.metric)).toEqual([
+            "requests",
+            "errorRate",
+            "p99Ms",
+            "errorRateDelta",
+            "p99DeltaMs",
+        ]);
     });
 
     test("better than stable: negative deltas pass", () => {
@@ -91,14 +102,22 @@ describe("evaluate: comparison with the stable version", () => {
     test("stable without enough requests below 100: not enough data", () => {
         const ev = evaluate({ requests: 100, errors: 0, p99Ms: 50 }, { requests: 3, errors: 0, p99Ms: 50 }, D, 50);
         expect(ev.verdict).toBe("no-data");
-        expect(ev.checks[3]).toEqual({ metric: "errorRateDelta", value: null, threshold: 0.005, status: "no-data", note: "stable version has 3 requests (< 20)" });
+        expect(ev.checks[3]).toEqual({
+            metric: "errorRateDelta",
+            value: null,
+            threshold: 0.005,
+            status: "no-data",
+            note: "stable version has 3 requests (< 20)",
+        });
     });
 
     test("at weight 100 the stable version has no traffic: the comparison is skipped", () => {
         const ev = evaluate({ requests: 100, errors: 0, p99Ms: 50 }, { requests: 0, errors: 0 }, D, 100);
         expect(ev.verdict).toBe("pass");
         expect(ev.checks.slice(3).map((c) => c.status)).toEqual(["skipped", "skipped"]);
-        expect(describeCheck(ev.checks[3])).toBe("error rate vs stable: skipped: at weight 100 the stable version gets no traffic");
+        expect(describeCheck(ev.checks[3])).toBe(
+            "error rate vs stable: skipped: at weight 100 the stable version gets no traffic",
+        );
     });
 
     test("absolute failure still fails when stable is missing", () => {

@@ -3,7 +3,8 @@ import { buildQueries, quote, selector, workloads } from "../../promote/promql";
 describe("PromQL builder", () => {
     test("the canary's three queries over a 60 s window", () => {
         expect(buildQueries({ namespace: "canary-demo", workload: "hello-v2" }, 60)).toEqual({
-            requests: 'sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v2"}[60s]))',
+            requests:
+                'sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v2"}[60s]))',
             errors: 'sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v2",response_code=~"5.."}[60s]))',
             p99: 'histogram_quantile(0.99, sum by (le) (increase(istio_request_duration_milliseconds_bucket{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v2"}[60s])))',
         });
@@ -22,7 +23,9 @@ describe("PromQL builder", () => {
     test("label values are quoted and escaped", () => {
         expect(quote("plain")).toBe('"plain"');
         expect(quote('a"b\\c')).toBe('"a\\"b\\\\c"');
-        expect(selector({ namespace: 'x"y', workload: "w" })).toBe('reporter="destination",destination_workload_namespace="x\\"y",destination_workload="w"');
+        expect(selector({ namespace: 'x"y', workload: "w" })).toBe(
+            'reporter="destination",destination_workload_namespace="x\\"y",destination_workload="w"',
+        );
     });
 
     test("workload names are <service>-v1 and <service>-v2", () => {

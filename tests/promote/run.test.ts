@@ -37,7 +37,9 @@ class FakeStack implements StackDriver {
         const i = this.failUpAt.indexOf(this.configured);
         if (i >= 0) {
             this.failUpAt.splice(i, 1);
-            throw new Error(`error: update failed\nkubernetes:networking.istio.io/v1beta1:VirtualService (route-hello-vs): connection refused`);
+            throw new Error(
+                `error: update failed\nkubernetes:networking.istio.io/v1beta1:VirtualService (route-hello-vs): connection refused`,
+            );
         }
         this.applied = this.configured;
         return { changes: { update: 1, same: 17 }, seconds: 8 };
@@ -117,7 +119,13 @@ function harness(stack: FakeStack, shape: (w: number, wl: "hello-v1" | "hello-v2
         prometheusAuth: "no auth",
         retryDelayMs: 0,
     };
-    return { deps, lines, interrupt, metrics, run: (plan: Partial<Plan> = {}) => runPromotion({ ...PLAN, ...plan }, deps) };
+    return {
+        deps,
+        lines,
+        interrupt,
+        metrics,
+        run: (plan: Partial<Plan> = {}) => runPromotion({ ...PLAN, ...plan }, deps),
+    };
 }
 
 const weightsAnalysed = (r: RunReport) => r.steps.map((s) => [s.weight, s.analyses.map((a) => a.verdict).join(",")]);
@@ -129,7 +137,17 @@ describe("promotion run", () => {
         const r = await h.run();
         expect(r.outcome).toBe("promoted");
         expect(r.exitCode).toBe(0);
-        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 25", "up 25", "set 50", "up 50", "set 100", "up 100"]);
+        expect(stack.log).toEqual([
+            "preview",
+            "set 10",
+            "up 10",
+            "set 25",
+            "up 25",
+            "set 50",
+            "up 50",
+            "set 100",
+            "up 100",
+        ]);
         expect(weightsAnalysed(r)).toEqual([
             [10, "pass"],
             [25, "pass"],
@@ -140,13 +158,24 @@ describe("promotion run", () => {
         expect(r.appliedWeight).toBe(100);
         expect(r.message).toBe("PROMOTED: canaryWeight 100 is in force. (4 step(s) in 240 s)");
         // The analysis window is the interval: each interval's window is 60 s long.
-        expect(r.steps[0].analyses[0]).toMatchObject({ windowStart: "2026-01-01T03:00:00.000Z", windowEnd: "2026-01-01T03:01:00.000Z" });
-        expect(h.lines.some((l) => l === "[2/4] canaryWeight 25: canary 150 req, 0.00% errors, p99 45 ms | stable 450 req, 0.00% errors, p99 45 ms -> PASS")).toBe(true);
+        expect(r.steps[0].analyses[0]).toMatchObject({
+            windowStart: "2026-01-01T03:00:00.000Z",
+            windowEnd: "2026-01-01T03:01:00.000Z",
+        });
+        expect(
+            h.lines.some(
+                (l) =>
+                    l ===
+                    "[2/4] canaryWeight 25: canary 150 req, 0.00% errors, p99 45 ms | stable 450 req, 0.00% errors, p99 45 ms -> PASS",
+            ),
+        ).toBe(true);
     });
 
     test("5xx rising at the second step: rolled back to 0, exit 2, the failing metric with its value and threshold", async () => {
         const stack = new FakeStack(0);
-        const h = harness(stack, (w, wl) => (wl === "hello-v2" && w >= 25 ? { requests: 150, errors: 45, p99Ms: 40 } : healthy(w, wl)));
+        const h = harness(stack, (w, wl) =>
+            wl === "hello-v2" && w >= 25 ? { requests: 150, errors: 45, p99Ms: 40 } : healthy(w, wl),
+        );
         const r = await h.run();
         expect(r.outcome).toBe("rolled-back");
         expect(r.exitCode).toBe(2);
@@ -154,12 +183,16 @@ describe("promotion run", () => {
         expect(r.failedChecks).toEqual([{ metric: "errorRate", value: 0.3, threshold: 0.01, status: "fail" }]);
         expect(r.weightInForce).toBe(0);
         expect(r.rollback).toEqual({ weight: 0, attempts: 1, changes: { update: 1, same: 17 }, seconds: 8 });
-        expect(r.message).toBe("ROLLED BACK from canaryWeight 25: error rate 30.00% > max 1.00% at canaryWeight 25 (step 2/4). canaryWeight 0 is in force.");
+        expect(r.message).toBe(
+            "ROLLED BACK from canaryWeight 25: error rate 30.00% > max 1.00% at canaryWeight 25 (step 2/4). canaryWeight 0 is in force.",
+        );
     });
 
     test("good errors but slow p99: rolled back", async () => {
         const stack = new FakeStack(0);
-        const h = harness(stack, (w, wl) => (wl === "hello-v2" ? { requests: 60, errors: 0, p99Ms: 2350 } : healthy(w, wl)));
+        const h = harness(stack, (w, wl) =>
+            wl === "hello-v2" ? { requests: 60, errors: 0, p99Ms: 2350 } : healthy(w, wl),
+        );
         const r = await h.run();
         expect(r.exitCode).toBe(2);
         expect(r.failedChecks).toEqual([{ metric: "p99Ms", value: 2350, threshold: 500, status: "fail" }]);
@@ -176,13 +209,18 @@ describe("promotion run", () => {
         expect(r.steps[0].analyses.map((a) => a.action)).toEqual(["wait", "wait", "halt"]);
         expect(stack.log).toEqual(["preview", "set 10", "up 10"]);
         expect(r.weightInForce).toBe(10);
-        expect(r.message).toMatch(/^HALTED at canaryWeight 10 \(step 1\/4\): not enough data after 3 intervals \(requests 0 < min 20; error rate: no data \(no requests\); p99 latency: no data/);
+        expect(r.message).toMatch(
+            /^HALTED at canaryWeight 10 \(step 1\/4\): not enough data after 3 intervals \(requests 0 < min 20; error rate: no data \(no requests\); p99 latency: no data/,
+        );
         expect(r.message).toContain("canaryWeight 10 is in force.");
     });
 
     test("no traffic with --on-no-data rollback: rolled back (exit 2)", async () => {
         const stack = new FakeStack(0);
-        const r = await harness(stack, () => ({ requests: 0, errors: 0 })).run({ onNoData: "rollback", maxWaitIntervals: 0 });
+        const r = await harness(stack, () => ({ requests: 0, errors: 0 })).run({
+            onNoData: "rollback",
+            maxWaitIntervals: 0,
+        });
         expect(r.exitCode).toBe(2);
         expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 0", "up 0"]);
         expect(r.failedChecks?.[0]).toMatchObject({ metric: "requests", value: 0, status: "no-data" });
@@ -204,7 +242,9 @@ describe("promotion run", () => {
         expect(r.outcome).toBe("failed");
         expect(r.exitCode).toBe(1);
         expect(stack.log).toEqual([]);
-        expect(r.message).toBe("Prometheus is not usable, nothing was changed: cannot reach Prometheus at http://127.0.0.1:1: ECONNREFUSED. canaryWeight 10 is in force.");
+        expect(r.message).toBe(
+            "Prometheus is not usable, nothing was changed: cannot reach Prometheus at http://127.0.0.1:1: ECONNREFUSED. canaryWeight 10 is in force.",
+        );
     });
 
     test("pending changes: refuses to start (exit 1) unless allowed", async () => {
@@ -213,7 +253,9 @@ describe("promotion run", () => {
         const r = await harness(stack, healthy).run();
         expect(r.exitCode).toBe(1);
         expect(stack.log).toEqual(["preview"]);
-        expect(r.message).toMatch(/^stack dev has pending changes \(1 updated\): a pulumi up would apply more than the weight/);
+        expect(r.message).toMatch(
+            /^stack dev has pending changes \(1 updated\): a pulumi up would apply more than the weight/,
+        );
         const allowed = await harness(stack, healthy).run({ allowPendingChanges: true });
         expect(allowed.exitCode).toBe(0);
     });
@@ -245,7 +287,9 @@ describe("promotion run", () => {
 
     test("an unhealthy canary already in force is rolled back before it gets more traffic", async () => {
         const stack = new FakeStack(10);
-        const r = await harness(stack, (w, wl) => (wl === "hello-v2" ? { requests: 60, errors: 30, p99Ms: 40 } : healthy(w, wl))).run();
+        const r = await harness(stack, (w, wl) =>
+            wl === "hello-v2" ? { requests: 60, errors: 30, p99Ms: 40 } : healthy(w, wl),
+        ).run();
         expect(r.exitCode).toBe(2);
         expect(stack.log).toEqual(["preview", "set 0", "up 0"]);
     });
@@ -267,15 +311,21 @@ describe("promotion run", () => {
         expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 25", "up 25", "set 10"]);
         expect(stack.configured).toBe(10);
         expect(r.weightInForce).toBe(10);
-        expect(r.notes).toEqual(["config canaryWeight set back from 25 to 10, the weight the stack's state says is applied"]);
+        expect(r.notes).toEqual([
+            "config canaryWeight set back from 25 to 10, the weight the stack's state says is applied",
+        ]);
         expect(r.steps[1].up?.error).toContain("connection refused");
-        expect(r.message).toBe("pulumi up to canaryWeight 25 failed (step 2/4); no further step was taken. canaryWeight 10 is in force.");
+        expect(r.message).toBe(
+            "pulumi up to canaryWeight 25 failed (step 2/4); no further step was taken. canaryWeight 10 is in force.",
+        );
     });
 
     test("a rollback whose up fails once is retried", async () => {
         const stack = new FakeStack(0);
         stack.failUpAt = [0];
-        const r = await harness(stack, (w, wl) => (wl === "hello-v2" ? { requests: 60, errors: 30, p99Ms: 40 } : healthy(w, wl))).run();
+        const r = await harness(stack, (w, wl) =>
+            wl === "hello-v2" ? { requests: 60, errors: 30, p99Ms: 40 } : healthy(w, wl),
+        ).run();
         expect(r.exitCode).toBe(2);
         expect(r.rollback?.attempts).toBe(2);
         expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 0", "up 0", "set 0", "up 0"]);
@@ -285,11 +335,15 @@ describe("promotion run", () => {
     test("a rollback that keeps failing says so loudly (exit 1) and gives the command", async () => {
         const stack = new FakeStack(0);
         stack.failUpAt = [0, 0];
-        const r = await harness(stack, (w, wl) => (wl === "hello-v2" ? { requests: 60, errors: 30, p99Ms: 40 } : healthy(w, wl))).run();
+        const r = await harness(stack, (w, wl) =>
+            wl === "hello-v2" ? { requests: 60, errors: 30, p99Ms: 40 } : healthy(w, wl),
+        ).run();
         expect(r.exitCode).toBe(1);
         expect(r.weightInForce).toBe(10);
         expect(stack.configured).toBe(10);
-        expect(r.message).toMatch(/^ROLLBACK FAILED after error rate 50.00% > max 1.00% at canaryWeight 10 \(step 1\/4\)\. canaryWeight 10 is in force\. Roll back by hand now: `pulumi config set canaryWeight 0 && pulumi up --stack dev`\.$/);
+        expect(r.message).toMatch(
+            /^ROLLBACK FAILED after error rate 50.00% > max 1.00% at canaryWeight 10 \(step 1\/4\)\. canaryWeight 10 is in force\. Roll back by hand now: `pulumi config set canaryWeight 0 && pulumi up --stack dev`\.$/,
+        );
     });
 
     test("interrupted during an interval: stops at once without another change, says the weight (exit 130)", async () => {
@@ -323,7 +377,9 @@ describe("promotion run", () => {
         expect(r.exitCode).toBe(130);
         expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 25", "up 25"]);
         expect(r.weightInForce).toBe(25);
-        expect(r.message).toMatch(/^INTERRUPTED after pulumi up to canaryWeight 25, before its analysis\. canaryWeight 25 is in force\./);
+        expect(r.message).toMatch(
+            /^INTERRUPTED after pulumi up to canaryWeight 25, before its analysis\. canaryWeight 25 is in force\./,
+        );
     });
 
     test("interrupted during a failing up: the config is set back to what is applied", async () => {
@@ -370,15 +426,22 @@ describe("promotion run", () => {
         const stack2 = new FakeStack(0);
         const h2 = harness(stack2, healthy);
         h2.metrics.query = h.metrics.query;
-        const r2 = await h2.run({ steps: [50, 100], maxWaitIntervals: 0, thresholds: { ...PLAN.thresholds, maxErrorRateDelta: 0.01 } });
+        const r2 = await h2.run({
+            steps: [50, 100],
+            maxWaitIntervals: 0,
+            thresholds: { ...PLAN.thresholds, maxErrorRateDelta: 0.01 },
+        });
         expect(r2.exitCode).toBe(3);
         expect(r2.steps[0].analyses[0]).toMatchObject({ verdict: "no-data", error: "query timed out" });
     });
 
     test("comparison with stable: worse than v1 by more than the delta fails even within the absolute limits", async () => {
         const stack = new FakeStack(0);
-        const shape = (w: number, wl: string): Sample => (wl === "hello-v2" ? { requests: 100, errors: 3, p99Ms: 90 } : { requests: 900, errors: 0, p99Ms: 80 });
-        const r = await harness(stack, shape).run({ thresholds: { maxErrorRate: 0.05, maxP99Ms: 500, minRequests: 20, maxErrorRateDelta: 0.01 } });
+        const shape = (w: number, wl: string): Sample =>
+            wl === "hello-v2" ? { requests: 100, errors: 3, p99Ms: 90 } : { requests: 900, errors: 0, p99Ms: 80 };
+        const r = await harness(stack, shape).run({
+            thresholds: { maxErrorRate: 0.05, maxP99Ms: 500, minRequests: 20, maxErrorRateDelta: 0.01 },
+        });
         expect(r.exitCode).toBe(2);
         expect(r.failedChecks).toEqual([{ metric: "errorRateDelta", value: 0.03, threshold: 0.01, status: "fail" }]);
     });
@@ -413,6 +476,8 @@ describe("error text", () => {
 
     test("other errors keep their last lines", () => {
         expect(errorText(new Error("one\ntwo"))).toBe("one\ntwo");
-        expect(errorText(new Error(Array.from({ length: 20 }, (_, i) => `l${i}`).join("\n")))).toBe(["…", ...Array.from({ length: 12 }, (_, i) => `l${i + 8}`)].join("\n"));
+        expect(errorText(new Error(Array.from({ length: 20 }, (_, i) => `l${i}`).join("\n")))).toBe(
+            ["…", ...Array.from({ length: 12 }, (_, i) => `l${i + 8}`)].join("\n"),
+        );
     });
 });

@@ -3,7 +3,12 @@ import { appliedWeightFromDeployment, canaryWeightOfVirtualService } from "../..
 
 const vs = (name: string, namespace: string, http: unknown[]) => ({
     type: "kubernetes:networking.istio.io/v1beta1:VirtualService",
-    outputs: { apiVersion: "networking.istio.io/v1beta1", kind: "VirtualService", metadata: { name, namespace }, spec: { hosts: [name], http } },
+    outputs: {
+        apiVersion: "networking.istio.io/v1beta1",
+        kind: "VirtualService",
+        metadata: { name, namespace },
+        spec: { hosts: [name], http },
+    },
 });
 const weighted = (v2: number) => ({
     name: "weighted",
@@ -17,9 +22,19 @@ describe("applied weight from the state", () => {
     const deployment = {
         resources: [
             { type: "pulumi:pulumi:Stack", outputs: { weights: { v1: 50, v2: 50 } } },
-            { type: "kubernetes:apps/v1:Deployment", outputs: { metadata: { name: "hello", namespace: "canary-demo" } } },
+            {
+                type: "kubernetes:apps/v1:Deployment",
+                outputs: { metadata: { name: "hello", namespace: "canary-demo" } },
+            },
             vs("billing", "canary-demo", [weighted(5)]),
-            vs("hello", "canary-demo", [{ name: "canary-override", match: [{ headers: { "x-canary": { exact: "always" } } }], route: [{ destination: { host: "hello", subset: "v2" } }] }, weighted(25)]),
+            vs("hello", "canary-demo", [
+                {
+                    name: "canary-override",
+                    match: [{ headers: { "x-canary": { exact: "always" } } }],
+                    route: [{ destination: { host: "hello", subset: "v2" } }],
+                },
+                weighted(25),
+            ]),
             vs("hello", "other", [weighted(99)]),
         ],
     };
@@ -31,7 +46,14 @@ describe("applied weight from the state", () => {
     });
 
     test("istio v1 API objects too", () => {
-        const d = { resources: [{ ...vs("hello", "canary-demo", [weighted(40)]), type: "kubernetes:networking.istio.io/v1:VirtualService" }] };
+        const d = {
+            resources: [
+                {
+                    ...vs("hello", "canary-demo", [weighted(40)]),
+                    type: "kubernetes:networking.istio.io/v1:VirtualService",
+                },
+            ],
+        };
         expect(appliedWeightFromDeployment(d, "hello", "canary-demo", "v2")).toBe(40);
     });
 
@@ -42,7 +64,9 @@ describe("applied weight from the state", () => {
 
     test("a route without the canary is 0; a lone canary destination without weight is 100", () => {
         expect(canaryWeightOfVirtualService({ http: [{ route: [{ destination: { subset: "v1" } }] }] }, "v2")).toBe(0);
-        expect(canaryWeightOfVirtualService({ http: [{ route: [{ destination: { subset: "v2" } }] }] }, "v2")).toBe(100);
+        expect(canaryWeightOfVirtualService({ http: [{ route: [{ destination: { subset: "v2" } }] }] }, "v2")).toBe(
+            100,
+        );
         expect(canaryWeightOfVirtualService({ http: [] }, "v2")).toBeUndefined();
     });
 });

@@ -1,0 +1,505 @@
+/**
+ * End to end, `npm run promote` against a REAL Prometheus server (Debian's package:
+ * scripts/setup-prometheus.sh) on 127.0.0.1 scraping scripts/promoteFixture.ts, which serves Istio-shaped
+ * metrics for hello-v1/hello-v2 whose traffic split follows the weight the promoted stack has actually
+ * applied; the stack is a throwaway copy of the render stack under the REAL Pulumi engine (scripts/engine.ts,
+ * set up and inspected through the Automation API). The promote CLI itself (bin/promote/cli.js) runs as a
+ * child process: it is what is under test. Scenarios: --dry-run, Prometheus down, Ctrl-C during `pulumi up`,
+ * slow p99, 5xx at the second step, no traffic, Ctrl-C during an interval, a healthy canary promoted to 100.
+ *
+ * `npm run test:promote` (compiles the CLI, then jest.promote.config.js); `npm test` does not run it. The
+ * tests run in order and share the stack. Prometheus and the fixture are started here and stopped by PID in
+ * afterAll, and when jest exits, whatever happens (tests/e2e/processGuard.ts). PROMOTE_E2E_VERBOSE=1 streams the CLI's output (it is
+ * printed anyway for a failing test); KEEP_PROMOTE_WORKDIR=1 keeps the work dir.
+ */
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { engineEnv, toolchain } from "../../scripts/engine";
+import { guard, release } from "./processGuard";
+
+const root = path.resolve(__dirname, "..", "..");
+const STACK = "render";
+const PROMETHEUS = process.env.PROMETHEUS_BIN || "/usr/bin/prometheus";
+const FIXTURE = path.join(root, "scripts", "promoteFixture.ts");
+const CLI = path.join(root, "bin", "promote", "cli.js");
+// Short intervals keep the test fast: at 60 requests/s, 10 % of the traffic is 18 requests in 3 s, with
+// Prometheus scraping every second.
+const INTERVAL = process.env.PROMOTE_E2E_INTERVAL || "3s";
+/** Top-level entries that are not the program: dependencies, VCS data, build output, local state. */
+const NOT_THE_PROGRAM = new Set([".git", "node_modules", "bin", ".render", ".pulumi-state"]);
+
+// --- processes we start, stopped by PID in every case: in afterAll, and by processGuard when jest exits ---
+interface Tracked {
+    child: ChildProcess;
+    name: string;
+    /** Leads its own process group (signals go to the whole group). */
+    group: boolean;
+}
+const children = new Map<number, Tracked>();
+function track(child: ChildProcess, name: string, group = false): ChildProcess {
+    if (child.pid !== undefined) {
+        const pid = child.pid;
+        children.set(pid, { child, name, group });
+        guard(pid, name, group);
+        child.on("exit", () => {
+            children.delete(pid);
+            release(pid);
+        });
+    }
+    return child;
+}
+const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+function kill(pid: number, { group }: Tracked, signal: NodeJS.Signals): void {
+    try {
+        process.kill(group ? -pid : pid, signal);
+    } catch {
+        // gone
+    }
+}
+/** SIGTERM each by PID, SIGKILL whatever has not exited 5 s later. */
+async function stopAll(): Promise<void> {
+    await Promise.all(
+        [...children.entries()].map(
+            ([pid, t]) =>
+                new Promise<void>((resolve) => {
+                    if (!running(t.child)) {
+                        return resolve();
+                    }
+                    const timer = setTimeout(() => {
+                        kill(pid, t, "SIGKILL");
+                        console.log(`(${t.name}, pid ${pid}, did not stop on SIGTERM: killed)`);
+                        resolve();
+                    }, 5000);
+                    t.child.once("exit", () => {
+                        clearTimeout(timer);
+                        resolve();
+                    });
+                    kill(pid, t, "SIGTERM");
+                }),
+        ),
+    );
+    children.clear();
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const s = net.createServer();
+        s.on("error", reject);
+        s.listen(0, "127.0.0.1", () => {
+            const { port } = s.address() as net.AddressInfo;
+            s.close(() => resolve(port));
+        });
+    });
+}
+async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 30000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    while (Date.now() < deadline) {
+        try {
+            if (await fn()) {
+                return;
+            }
+        } catch (e) {
+            last = e;
+        }
+        await sleep(250);
+    }
+    throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+}
+
+let work: string;
+let stack: Stack;
+/** Environment of the promote CLI: this process's, plus the offline engine's (PATH, backend, passphrase). */
+let env: NodeJS.ProcessEnv;
+let manifestsDir: string;
+let fixtureUrl: string;
+let promUrl: string;
+let deadPort: number;
+/** Set in afterAll: the processes exit because they are told to. */
+let stopping = false;
+/** Every promote run of the current test, for the failure output. */
+let transcripts: string[] = [];
+
+// The first run on a machine may build the Pulumi toolchain (tools/pulumi-toolchain.sh), hence the time.
+beforeAll(async () => {
+    if (!fs.existsSync(PROMETHEUS)) {
+        throw new Error(`${PROMETHEUS} not found: run scripts/setup-prometheus.sh first`);
+    }
+    if (!fs.existsSync(CLI)) {
+        throw new Error(`${CLI} not found: npm run test:promote compiles it first (tsc -p promote/tsconfig.json)`);
+    }
+    const tools = toolchain(root); // throws what to do when there is no CLI
+
+    // A throwaway copy of the program, sharing node_modules: the run never touches the work tree.
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "asm-canary-promote-"));
+    fs.cpSync(root, work, {
+        recursive: true,
+        filter: (src) => !NOT_THE_PROGRAM.has(path.relative(root, src).split(path.sep)[0]),
+    });
+    fs.symlinkSync(fs.realpathSync(path.join(root, "node_modules")), path.join(work, "node_modules"));
+    manifestsDir = path.join(work, ".render", "manifests");
+    // Pulumi.render.yaml's salt was made with the passphrase "render" (the stack holds no secrets).
+    const envVars = engineEnv(tools, path.join(work, ".state"), "render");
+    env = { ...process.env, ...envVars };
+
+    // --- the stack: render stack from fresh state, canary at 0 ---
+    const t0 = Date.now();
+    // PulumiCommand takes the directory above bin/pulumi.
+    const pulumiCommand = await PulumiCommand.get({
+        root: path.dirname(path.dirname(tools.pulumi)),
+        skipVersionCheck: true,
+    });
+    stack = await LocalWorkspace.createStack(
+        { stackName: STACK, workDir: work },
+        { pulumiCommand, envVars, secretsProvider: "passphrase" },
+    );
+    await stack.setConfig("canaryWeight", { value: "0" });
+    await stack.up();
+    console.log(`stack ready (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+
+    // --- the fixture and Prometheus ---
+    const [fixturePort, promPort] = [await freePort(), await freePort()];
+    deadPort = await freePort();
+    fixtureUrl = `http://127.0.0.1:${fixturePort}`;
+    promUrl = `http://127.0.0.1:${promPort}`;
+    // Node runs the TypeScript fixture as is (type stripping). The flag hushes its notice that it reparsed
+    // the file as an ES module (package.json has no "type").
+    const fixture = track(
+        spawn(
+            process.execPath,
+            [
+                "--disable-warning=MODULE_TYPELESS_PACKAGE_JSON",
+                FIXTURE,
+                ...["--port", String(fixturePort), "--manifests", manifestsDir],
+            ],
+            { stdio: ["ignore", "ignore", "inherit"] },
+        ),
+        "fixture",
+    );
+    const promDir = path.join(work, "prometheus");
+    fs.mkdirSync(promDir);
+    fs.writeFileSync(
+        path.join(promDir, "prometheus.yml"),
+        yaml.dump({
+            global: { scrape_interval: "1s", scrape_timeout: "1s" },
+            scrape_configs: [
+                { job_name: "istio-fixture", static_configs: [{ targets: [`127.0.0.1:${fixturePort}`] }] },
+            ],
+        }),
+    );
+    const promLog = fs.openSync(path.join(promDir, "prometheus.log"), "w");
+    const prom = track(
+        spawn(
+            PROMETHEUS,
+            [
+                `--config.file=${path.join(promDir, "prometheus.yml")}`,
+                `--storage.tsdb.path=${path.join(promDir, "data")}`,
+                `--web.listen-address=127.0.0.1:${promPort}`,
+            ],
+            { stdio: ["ignore", promLog, promLog] },
+        ),
+        "prometheus",
+    );
+    fs.closeSync(promLog); // the child has its own copy
+    console.log(`Prometheus pid ${prom.pid} on ${promUrl}, fixture pid ${fixture.pid} on ${fixtureUrl}`);
+    prom.on("exit", (code, signal) => {
+        if (!stopping) {
+            console.log(
+                `Prometheus exited early (${code ?? signal}); its log: ${path.join(promDir, "prometheus.log")}`,
+            );
+        }
+    });
+    const promQuery = async (q: string): Promise<unknown[]> =>
+        ((await (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as any).data.result;
+    await waitFor(
+        "Prometheus to scrape the fixture",
+        async () => (await promQuery('istio_requests_total{reporter="destination"}')).length > 0,
+    );
+}, 30 * 60_000);
+
+afterAll(async () => {
+    stopping = true;
+    await stopAll();
+    if (work && !process.env.KEEP_PROMOTE_WORKDIR) {
+        fs.rmSync(work, { recursive: true, force: true });
+    } else if (work) {
+        console.log(`work dir kept: ${work}`);
+    }
+}, 60_000);
+
+interface PromoteResult {
+    code: number;
+    out: string;
+    report: any;
+}
+
+/**
+ * Runs the promote CLI; resolves its exit code, output and JSON report. `onLine` sees each output line
+ * (e.g. to send a signal). `group`: run it as its own process group, as a shell does, so that a Ctrl-C can
+ * be sent to the whole group (the CLI, and the pulumi processes it runs) like a terminal does.
+ */
+function promote(
+    args: string[],
+    onLine?: (line: string, child: ChildProcess) => void,
+    group = false,
+): Promise<PromoteResult> {
+    const reportFile = path.join(work, `report-${Date.now()}.json`);
+    const argv = [CLI, "--stack", STACK, "--project-dir", work, "--report", reportFile, "--interval", INTERVAL];
+    return new Promise((resolve, reject) => {
+        const child = track(
+            spawn(process.execPath, [...argv, ...args], { env, stdio: ["ignore", "pipe", "pipe"], detached: group }),
+            "promote",
+            group,
+        );
+        let out = "";
+        let pending = "";
+        const onData = (d: Buffer) => {
+            const text = d.toString();
+            out += text;
+            if (process.env.PROMOTE_E2E_VERBOSE) {
+                process.stdout.write(text.replace(/^(?=.)/gm, "     | "));
+            }
+            pending += text;
+            const lines = pending.split("\n");
+            pending = lines.pop() ?? "";
+            for (const l of lines) {
+                onLine?.(l, child);
+            }
+        };
+        child.stdout?.on("data", onData);
+        child.stderr?.on("data", onData);
+        child.on("error", reject);
+        child.on("exit", (code, signal) => {
+            transcripts.push(`$ promote ${args.join(" ")}\n${out}(exit ${code ?? signal})`);
+            const report: unknown = fs.existsSync(reportFile)
+                ? JSON.parse(fs.readFileSync(reportFile, "utf8"))
+                : undefined;
+            resolve({ code: code ?? (signal ? 128 : 1), out, report });
+        });
+    });
+}
+
+/** A test whose failure output includes every promote run it made. */
+function scenario(name: string, fn: () => Promise<void>): void {
+    test(name, async () => {
+        transcripts = [];
+        try {
+            await fn();
+        } catch (e) {
+            console.log(`promote runs of "${name}":\n${transcripts.join("\n\n")}`);
+            throw e;
+        }
+    });
+}
+
+async function setScenario(s: object): Promise<void> {
+    const r = await fetch(`${fixtureUrl}/scenario`, { method: "POST", body: JSON.stringify(s) });
+    expect(r.status).toBe(204);
+}
+
+/** The rendered VirtualService's weights. */
+function rendered(): Record<string, number> {
+    const dir = path.join(manifestsDir, "1-manifest");
+    const f = fs.readdirSync(dir).find((n) => /virtualservice-canary-demo-hello\.yaml$/.test(n));
+    if (!f) {
+        throw new Error(`no rendered VirtualService hello in ${dir}`);
+    }
+    const doc = yaml.load(fs.readFileSync(path.join(dir, f), "utf8")) as any;
+    return Object.fromEntries(doc.spec.http.at(-1).route.map((r: any) => [r.destination.subset, r.weight]));
+}
+
+/** The weight in force, three ways: the config, the rendered VirtualService, the fixture's view of it. */
+async function expectInForce(w: number): Promise<void> {
+    const state = (await (await fetch(`${fixtureUrl}/state`)).json()) as { weight: number };
+    expect({
+        config: Number((await stack.getConfig("canaryWeight")).value),
+        renderedWeights: rendered(),
+        fixtureWeight: state.weight,
+    }).toEqual({ config: w, renderedWeights: { v1: 100 - w, v2: w }, fixtureWeight: w });
+}
+
+/** What a plain `pulumi up` would change now (the preview's summary without `same`): {} when nothing. */
+async function pendingChanges(): Promise<Record<string, number>> {
+    const { same: _same, ...counts } = (await stack.preview()).changeSummary as Record<string, number>;
+    return Object.fromEntries(Object.entries(counts).filter(([, n]) => n));
+}
+
+const common = () => ["--prometheus-url", promUrl, "--min-requests", "10", "--steps", "10,25,50,100"];
+// The preflight `pulumi preview` (no pending changes) runs in the dry-run, 5xx and healthy scenarios; the
+// others skip it (--allow-pending-changes) to keep the test short: each preview is a full program run.
+const quick = () => [...common(), "--allow-pending-changes"];
+const steps = (report: any, withUp = false) =>
+    report.steps.map((s: any) => [s.weight, ...(withUp ? [Boolean(s.up)] : []), s.analyses.map((a: any) => a.verdict)]);
+
+scenario("--dry-run prints the plan and the PromQL, changes nothing (exit 0)", async () => {
+    await setScenario({ name: "healthy" });
+    const r = await promote([...common(), "--dry-run"]);
+    expect({ code: r.code, outcome: r.report?.outcome }).toEqual({ code: 0, outcome: "dry-run" });
+    expect(r.out).toContain(
+        `sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v2"}[${INTERVAL}]))`,
+    );
+    expect(r.out).toContain("plan: 1. canaryWeight 10; 2. canaryWeight 25; 3. canaryWeight 50; 4. canaryWeight 100");
+    await expectInForce(0);
+});
+
+scenario("Prometheus down: fails clearly, names the URL, changes nothing (exit 1)", async () => {
+    const r = await promote(["--prometheus-url", `http://127.0.0.1:${deadPort}`, "--min-requests", "10"]);
+    expect({ code: r.code, outcome: r.report?.outcome, steps: r.report?.steps }).toEqual({
+        code: 1,
+        outcome: "failed",
+        steps: [],
+    });
+    expect(r.out).toContain(
+        `Prometheus is not usable, nothing was changed: cannot reach Prometheus at http://127.0.0.1:${deadPort}: ECONNREFUSED. canaryWeight 0 is in force.`,
+    );
+    await expectInForce(0);
+});
+
+scenario(
+    "Ctrl-C (to the whole process group) during pulumi up: the CLI cancels, the run says the weight in force (exit 130)",
+    async () => {
+        await setScenario({ name: "healthy" });
+        let sent = false;
+        const r = await promote(
+            quick(),
+            (line, child) => {
+                if (!sent && line.includes("[1/4] canaryWeight 10: pulumi up …") && child.pid !== undefined) {
+                    sent = true;
+                    const pid = child.pid;
+                    // 3 s in, pulumi is usually running the program (an up here takes 6-10 s); earlier, the CLI
+                    // may die of the signal before it handles it. Either way the weight said on exit must hold.
+                    setTimeout(() => process.kill(-pid, "SIGINT"), 3000);
+                }
+            },
+            true,
+        );
+        expect({ code: r.code, outcome: r.report?.outcome }).toEqual({ code: 130, outcome: "interrupted" });
+        // Whether the CLI cancelled before or after the VirtualService was written, the weight said on exit
+        // must be the one in force everywhere (cancelled before: 0, and the config is set back to it).
+        const w = r.report.weightInForce;
+        expect([0, 10]).toContain(w);
+        expect(r.out).toMatch(
+            new RegExp(
+                `INTERRUPTED (during|after) pulumi up to canaryWeight 10[.,].* canaryWeight ${w} is in force\\.`,
+            ),
+        );
+        await expectInForce(w);
+        expect(await pendingChanges()).toEqual({});
+        if (w !== 0) {
+            await stack.setConfig("canaryWeight", { value: "0" });
+            await stack.up();
+        }
+    },
+);
+
+scenario("good error rate but slow p99: rolled back to 0 at the first step (exit 2)", async () => {
+    await setScenario({ name: "slow", v2: { slowFraction: 0.1, slowMs: 1200 } });
+    const r = await promote(quick());
+    expect({
+        code: r.code,
+        failedChecks: r.report.failedChecks.map((c: any) => [c.metric, c.status, c.threshold]),
+        steps: steps(r.report),
+        errorRate: r.report.steps[0].analyses[0].checks.find((c: any) => c.metric === "errorRate").status,
+    }).toEqual({ code: 2, failedChecks: [["p99Ms", "fail", 500]], steps: [[10, ["fail"]]], errorRate: "pass" });
+    // p99 should be above 1000 ms
+    expect(r.report.failedChecks[0].value).toBeGreaterThan(1000);
+    // The report line names the metric, value and threshold.
+    expect(r.out).toMatch(/ROLLED BACK from canaryWeight 10: p99 latency \d+ ms > max 500 ms/);
+    await expectInForce(0);
+});
+
+scenario(
+    "5xx rising at the second step: step 1 passes, step 2 fails, rolled back to 0 (exit 2); a plain up then changes nothing",
+    async () => {
+        await setScenario({ name: "errors-from-25", v2From: { weight: 25, errorRate: 0.3 } });
+        const r = await promote(common());
+        expect({
+            code: r.code,
+            steps: steps(r.report),
+            failedChecks: r.report.failedChecks.map((c: any) => [c.metric, c.threshold]),
+            outcome: r.report.outcome,
+            weightInForce: r.report.weightInForce,
+        }).toEqual({
+            code: 2,
+            steps: [
+                [10, ["pass"]],
+                [25, ["fail"]],
+            ],
+            failedChecks: [["errorRate", 0.01]],
+            outcome: "rolled-back",
+            weightInForce: 0,
+        });
+        // about 0.3
+        const rate = r.report.failedChecks[0].value;
+        expect(rate).toBeGreaterThan(0.2);
+        expect(rate).toBeLessThan(0.4);
+        await expectInForce(0);
+        expect(await pendingChanges()).toEqual({});
+    },
+);
+
+scenario("no traffic: not enough data, waits the extra interval, then halts in place at 10 (exit 3)", async () => {
+    await setScenario({ name: "no-traffic", rps: 0 });
+    const r = await promote([...quick(), "--max-wait-intervals", "1"]);
+    expect({ code: r.code, steps: steps(r.report) }).toEqual({ code: 3, steps: [[10, ["no-data", "no-data"]]] });
+    expect(r.out).toContain("NOT ENOUGH DATA: requests 0 < min 10");
+    expect(r.out).toContain("HALTED at canaryWeight 10 (step 1/4): not enough data after 2 intervals");
+    await expectInForce(10);
+});
+
+scenario("Ctrl-C during an interval: stops, says the weight in force (exit 130)", async () => {
+    await setScenario({ name: "healthy" });
+    let sent = false;
+    const r = await promote(quick(), (line, child) => {
+        if (!sent && /\[2\/4\] canaryWeight 25: interval 1/.test(line)) {
+            sent = true;
+            child.kill("SIGINT");
+        }
+    });
+    expect({ code: r.code, outcome: r.report?.outcome }).toEqual({ code: 130, outcome: "interrupted" });
+    expect(r.out).toContain("INTERRUPTED while analysing canaryWeight 25. canaryWeight 25 is in force.");
+    await expectInForce(25);
+});
+
+scenario(
+    "healthy canary (with the stable comparison): analysed at 25, promoted to 50 and 100 (exit 0); a plain up then changes nothing",
+    async () => {
+        await setScenario({ name: "healthy" });
+        const r = await promote([...common(), "--max-error-rate-delta", "0.01", "--max-p99-delta-ms", "200"]);
+        const a50 = r.report?.steps[1]?.analyses[0];
+        expect({
+            code: r.code,
+            steps: steps(r.report, true),
+            checksAt50: a50?.checks.map((c: any) => [c.metric, c.status]),
+            // no comparison at 100
+            comparisonAt100: r.report.steps[2]?.analyses[0].checks.slice(3).map((c: any) => c.status),
+        }).toEqual({
+            code: 0,
+            steps: [
+                [25, false, ["pass"]],
+                [50, true, ["pass"]],
+                [100, true, ["pass"]],
+            ],
+            checksAt50: [
+                ["requests", "pass"],
+                ["errorRate", "pass"],
+                ["p99Ms", "pass"],
+                ["errorRateDelta", "pass"],
+                ["p99DeltaMs", "pass"],
+            ],
+            comparisonAt100: ["skipped", "skipped"],
+        });
+        // Both versions measured at 50.
+        expect(a50.stable.requests).toBeGreaterThan(0);
+        expect(a50.canary.requests).toBeGreaterThan(0);
+        expect(r.out).toContain("PROMOTED: canaryWeight 100 is in force.");
+        await expectInForce(100);
+        expect(await pendingChanges()).toEqual({});
+    },
+);
