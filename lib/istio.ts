@@ -24,7 +24,7 @@ import {
     PeerAuthentication,
 } from "@kubernetes-models/istio/security.istio.io/v1beta1";
 import { ITelemetry, Telemetry } from "@kubernetes-models/istio/telemetry.istio.io/v1alpha1";
-import type { IstioApiVersion } from "./constants";
+import { ISTIO_API_VERSIONS, type IstioApiVersion } from "./constants";
 
 export type VirtualServiceSpec = NonNullable<IVirtualService["spec"]>;
 export type DestinationRuleSpec = NonNullable<IDestinationRule["spec"]>;
@@ -104,6 +104,23 @@ interface Specs {
 }
 type SpecOf<K extends Kind> = Specs[K];
 
+/** The `apiVersion` (`<group>/<version>`) a kind's manifests carry for the configured istioApiVersion. */
+function apiVersionOf(kind: Kind, apiVersion: IstioApiVersion): string {
+    const version = versionOf[kind];
+    return `${models[kind].group}/${version ? version(apiVersion) : apiVersion}`;
+}
+
+/**
+ * Every `apiVersion` a kind's manifests can carry, one per istioApiVersion value (Telemetry:
+ * telemetry.istio.io/v1alpha1 and /v1). Throws for a kind the program does not create.
+ */
+export function istioApiVersionsOf(kind: string): string[] {
+    if (!Object.hasOwn(models, kind)) {
+        throw new Error(`${kind} is not an Istio kind this program creates`);
+    }
+    return ISTIO_API_VERSIONS.map((v) => apiVersionOf(kind as Kind, v));
+}
+
 /** Builds an Istio manifest and validates it against the upstream schema; throws on any violation. */
 export function istioManifest<K extends Kind>(
     kind: K,
@@ -111,8 +128,7 @@ export function istioManifest<K extends Kind>(
     metadata: Manifest<unknown>["metadata"],
     spec: SpecOf<K>,
 ): Manifest<SpecOf<K>> {
-    const { group, model } = models[kind];
-    const version = versionOf[kind];
+    const { model } = models[kind];
     // Each model class takes {metadata, spec} of its own kind; the map's union of classes needs this cast.
     const Model = model as unknown as new (data: { metadata: object; spec: unknown }) => { validate(): void };
     try {
@@ -123,5 +139,5 @@ export function istioManifest<K extends Kind>(
             { cause: e },
         );
     }
-    return { apiVersion: `${group}/${version ? version(apiVersion) : apiVersion}`, kind, metadata, spec };
+    return { apiVersion: apiVersionOf(kind, apiVersion), kind, metadata, spec };
 }

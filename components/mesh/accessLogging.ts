@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { componentType, IstioApiVersion } from "../../lib/constants";
 import { istioManifest, Manifest, TelemetrySpec } from "../../lib/istio";
+import { istioResource } from "./istioResource";
 import { MeshNamespace } from "./meshNamespace";
 
 export interface AccessLoggingArgs {
@@ -33,7 +34,7 @@ export class AccessLogging extends pulumi.ComponentResource {
     constructor(name: string, args: AccessLoggingArgs, opts?: pulumi.ComponentResourceOptions) {
         super(componentType("mesh", "AccessLogging"), name, {}, opts);
         const ns = args.namespace;
-        this.telemetry = new k8s.apiextensions.CustomResource(
+        this.telemetry = istioResource(
             `${name}-telemetry`,
             telemetryManifest(ns.name, args.apiVersion),
             ns.childOptions(this),

@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { ISTIO_API_VERSIONS } from "../../lib/constants";
-import { Manifest } from "../../lib/istio";
+import { istioApiVersionsOf, Manifest } from "../../lib/istio";
 
 /**
  * The type tokens the same Istio object has under the program's other API versions. The Kubernetes SDK
@@ -13,8 +12,9 @@ import { Manifest } from "../../lib/istio";
  * only), the way the Kubernetes SDK aliases its own built-in kinds across API versions.
  */
 export function otherVersionAliases(apiVersion: string, kind: string): pulumi.Alias[] {
-    const [group, version] = apiVersion.split("/");
-    return ISTIO_API_VERSIONS.filter((v) => v !== version).map((v) => ({ type: `kubernetes:${group}/${v}:${kind}` }));
+    return istioApiVersionsOf(kind)
+        .filter((v) => v !== apiVersion)
+        .map((v) => ({ type: `kubernetes:${v}:${kind}` }));
 }
 
 /** An Istio object as a CustomResource, reachable from state written under any of the program's API versions. */

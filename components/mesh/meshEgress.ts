@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { componentType, IstioApiVersion } from "../../lib/constants";
 import { istioManifest, Manifest, ServiceEntrySpec } from "../../lib/istio";
+import { istioResource } from "./istioResource";
 import { MeshNamespace } from "./meshNamespace";
 
 export interface MeshEgressArgs {
@@ -48,13 +49,12 @@ export class MeshEgress extends pulumi.ComponentResource {
     constructor(name: string, args: MeshEgressArgs, opts?: pulumi.ComponentResourceOptions) {
         super(componentType("mesh", "MeshEgress"), name, {}, opts);
         const ns = args.namespace;
-        this.serviceEntries = args.hosts.map(
-            (host) =>
-                new k8s.apiextensions.CustomResource(
-                    `${name}-${host}`,
-                    serviceEntryManifest(ns.name, host, args.apiVersion),
-                    ns.childOptions(this),
-                ),
+        this.serviceEntries = args.hosts.map((host) =>
+            istioResource(
+                `${name}-${host}`,
+                serviceEntryManifest(ns.name, host, args.apiVersion),
+                ns.childOptions(this),
+            ),
         );
         this.registerOutputs({ hosts: args.hosts });
     }

@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { componentType, IstioApiVersion } from "../../lib/constants";
 import { GatewaySpec, istioManifest, Manifest } from "../../lib/istio";
 import { INGRESS_HTTP_PORT, INGRESS_ISTIO_GATEWAY } from "../../lib/meshFeatures";
+import { istioResource } from "./istioResource";
 import { MeshNamespace } from "./meshNamespace";
 
 export interface MeshIngressArgs {
@@ -54,7 +55,7 @@ export class MeshIngress extends pulumi.ComponentResource {
         super(componentType("mesh", "MeshIngress"), name, {}, opts);
         const ns = args.namespace;
         const manifest = gatewayManifest(ns.name, args.hosts, args.gatewayPodLabels, args.apiVersion);
-        this.gateway = new k8s.apiextensions.CustomResource(`${name}-gateway`, manifest, ns.childOptions(this));
+        this.gateway = istioResource(`${name}-gateway`, manifest, ns.childOptions(this));
         this.gatewayRef = `${ns.name}/${manifest.metadata.name}`;
         this.registerOutputs({ gatewayRef: this.gatewayRef });
     }

@@ -21,6 +21,22 @@ export interface Recorded {
     ignoreChanges: string[];
     /** `customTimeouts.delete` ("" when not set). */
     deleteTimeout: string;
+    /** The `aliases` option, as the engine receives them (alias specs; "" = the resource's own value). */
+    aliases: AliasSpec[];
+}
+
+/**
+ * One alias of a registration: a URN, or a spec whose empty name, type, project and stack the engine fills
+ * from the resource itself.
+ */
+export interface AliasSpec {
+    urn: string;
+    name: string;
+    type: string;
+    project: string;
+    stack: string;
+    parent: string;
+    noParent: boolean;
 }
 
 export const REGION = "ap-southeast-1";
@@ -144,7 +160,14 @@ export class Recorder implements pulumi.runtime.Mocks {
     public readonly invokes: { token: string; inputs: Record<string, any> }[] = [];
     private readonly pending = new Map<
         string,
-        { dependencies: string[]; parent: string; protect: boolean; ignoreChanges: string[]; deleteTimeout: string }
+        {
+            dependencies: string[];
+            parent: string;
+            protect: boolean;
+            ignoreChanges: string[];
+            deleteTimeout: string;
+            aliases: AliasSpec[];
+        }
     >();
 
     /** `previousOutputs`: what a StackReference (the program's read of its own stack) returns as outputs. */
@@ -158,6 +181,7 @@ export class Recorder implements pulumi.runtime.Mocks {
             protect: false,
             ignoreChanges: [],
             deleteTimeout: "",
+            aliases: [],
         };
         this.resources.push({
             type: args.type,
@@ -266,6 +290,18 @@ export class Recorder implements pulumi.runtime.Mocks {
                 protect: req.getProtect() === true,
                 ignoreChanges: req.getIgnorechangesList(),
                 deleteTimeout: req.getCustomtimeouts()?.getDelete() ?? "",
+                aliases: (req.getAliasesList() as any[]).map((a) => {
+                    const spec = a.getSpec();
+                    return {
+                        urn: a.getUrn(),
+                        name: spec?.getName() ?? "",
+                        type: spec?.getType() ?? "",
+                        project: spec?.getProject() ?? "",
+                        stack: spec?.getStack() ?? "",
+                        parent: spec?.getParenturn() ?? "",
+                        noParent: spec?.getNoparent() ?? false,
+                    };
+                }),
             });
             original(req, (err: any, resp: any) => {
                 if (!err && resp) {
