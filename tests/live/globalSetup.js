@@ -14,7 +14,11 @@ const path = require("path");
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
-/** Runs a build script, its progress on stderr; returns the last line of its stdout. */
+/**
+ * Runs a build script, its progress on stderr; returns the last line of its stdout.
+ * @param {string} script
+ * @param {string[]} args
+ */
 function build(script, args) {
     const out = execFileSync("bash", [path.join(ROOT, "tools", script), ...args], {
         encoding: "utf8",
@@ -23,7 +27,10 @@ function build(script, args) {
     return out.trim().split("\n").pop() ?? "";
 }
 
-/** `down` for every fixture still listed, then its run directory (unless LIVE_TEST_KEEP); then the list. */
+/**
+ * `down` for every fixture still listed, then its run directory (unless LIVE_TEST_KEEP); then the list.
+ * @param {string} file
+ */
 function downAll(file) {
     if (!fs.existsSync(file)) {
         return;

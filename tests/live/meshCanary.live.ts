@@ -12,22 +12,30 @@
 import { execFile } from "child_process";
 import * as fs from "fs";
 import { promisify } from "util";
+import { telemetryManifest } from "../../components/mesh/accessLogging";
 import { destinationRuleManifest, RouteTarget, virtualServiceManifest } from "../../components/mesh/canaryRouting";
-import { authorizationPolicyManifest, peerAuthenticationManifest } from "../../components/mesh/meshSecurity";
+import { serviceEntryManifest } from "../../components/mesh/meshEgress";
+import { ISTIO_API_VERSIONS, IstioApiVersion } from "../../lib/constants";
+import { istioApiVersionsOf } from "../../lib/istio";
 import { diagnostics, newProgram, plan, Program, setConfig } from "./engine";
 import { freePortOffset, LiveCluster } from "./fixture";
 import { Kube, kubeClient, objectPath } from "./kube";
 
 const NS = "canary-demo";
 const CLUSTER_ID = "live-fixture";
-/** The Istio kinds the program creates: group, plural. */
+/** The Istio kinds the program creates in mode=existing with a cluster (the ingress Gateway needs mode=create): plural. */
 const ISTIO_KINDS = {
-    VirtualService: { group: "networking.istio.io", plural: "virtualservices" },
-    DestinationRule: { group: "networking.istio.io", plural: "destinationrules" },
-    PeerAuthentication: { group: "security.istio.io", plural: "peerauthentications" },
-    AuthorizationPolicy: { group: "security.istio.io", plural: "authorizationpolicies" },
+    VirtualService: "virtualservices",
+    DestinationRule: "destinationrules",
+    PeerAuthentication: "peerauthentications",
+    AuthorizationPolicy: "authorizationpolicies",
+    ServiceEntry: "serviceentries",
+    Telemetry: "telemetries",
 } as const;
 type IstioKind = keyof typeof ISTIO_KINDS;
+
+/** The `<group>/<version>` the program gives a kind at this istioApiVersion (Telemetry: v1alpha1 for v1beta1). */
+const apiVersionOf = (kind: IstioKind, v: IstioApiVersion) => istioApiVersionsOf(kind)[ISTIO_API_VERSIONS.indexOf(v)];
 
 let cluster: LiveCluster;
 let kube: Kube;
@@ -89,8 +97,9 @@ async function getOk(apiPath: string): Promise<any> {
     return r.body;
 }
 
-const istioPath = (kind: IstioKind, version: string, name?: string) =>
-    objectPath(`${ISTIO_KINDS[kind].group}/${version}`, ISTIO_KINDS[kind].plural, NS, name);
+/** The REST path of an Istio object (or collection) in the namespace, at the kind's API version for `v`. */
+const istioPath = (kind: IstioKind, v: IstioApiVersion, name?: string) =>
+    objectPath(apiVersionOf(kind, v), ISTIO_KINDS[kind], NS, name);
 
 /** Names of the objects of a kind in the namespace (v1 API; both versions serve the same objects). */
 async function istioNames(kind: IstioKind): Promise<string[]> {
@@ -347,6 +356,9 @@ const PROD_LIKE = {
     outlierConsecutive5xx: 5,
     services: ["hello", "world"],
     replicas: 2,
+    // The mesh features that mode=existing applies to a cluster: a ServiceEntry and the access-log Telemetry.
+    egressHosts: ["httpbin.org"],
+    accessLogs: true,
 };
 
 test(
@@ -389,6 +401,10 @@ test(
             });
         }
         expect(await istioNames("AuthorizationPolicy")).toEqual(["hello-allow-client", "world-allow-client"]);
+        expect((await getOk(istioPath("ServiceEntry", "v1beta1", "httpbin.org"))).spec.hosts).toEqual(["httpbin.org"]);
+        expect((await getOk(istioPath("Telemetry", "v1beta1", "access-logs"))).spec).toEqual({
+            accessLogging: [{ providers: [{ name: "envoy" }] }],
+        });
     },
     15 * 60_000,
 );
@@ -409,6 +425,8 @@ const ISTIO_OBJECTS: [IstioKind, string, string][] = [
     ["PeerAuthentication", "default", "security-peer-auth"],
     ["AuthorizationPolicy", "hello-allow-client", "security-hello-authz"],
     ["AuthorizationPolicy", "world-allow-client", "security-world-authz"],
+    ["ServiceEntry", "httpbin.org", "egress-httpbin.org"],
+    ["Telemetry", "access-logs", "access-logging-telemetry"],
 ];
 
 /**
@@ -419,7 +437,7 @@ const ISTIO_OBJECTS: [IstioKind, string, string][] = [
  * up's error and the gaps are gathered first and compared in one assertion, so that a failure shows all
  * three (before the fix: a create and a delete per object, and the objects gone).
  */
-async function switchIstioApiVersion(from: string, to: string) {
+async function switchIstioApiVersion(from: IstioApiVersion, to: IstioApiVersion) {
     const uids = new Map<string, string>();
     for (const [kind, name] of ISTIO_OBJECTS) {
         uids.set(`${kind}/${name}`, (await getOk(istioPath(kind, from, name))).metadata.uid);
@@ -470,7 +488,7 @@ async function switchIstioApiVersion(from: string, to: string) {
     expect({ planned, upError, gaps: gaps.slice(0, 12), gapCount: gaps.length }).toEqual({
         planned: [
             ...ISTIO_OBJECTS.map(
-                ([kind, , resource]) => `update kubernetes:${ISTIO_KINDS[kind].group}/${to}:${kind} ${resource}`,
+                ([kind, , resource]) => `update kubernetes:${apiVersionOf(kind, to)}:${kind} ${resource}`,
             ),
             "update pulumi-nodejs:dynamic:MeshReadiness mesh-ready",
         ].sort(),
@@ -482,7 +500,7 @@ async function switchIstioApiVersion(from: string, to: string) {
     // The state records every Istio object under the new type, and nothing is left to do.
     const types: string[] = ((await live.stack.exportStack()).deployment.resources ?? []).map((r: any) => r.type);
     expect(types.filter((t) => /istio\.io\//.test(t)).sort()).toEqual(
-        ISTIO_OBJECTS.map(([kind]) => `kubernetes:${ISTIO_KINDS[kind].group}/${to}:${kind}`).sort(),
+        ISTIO_OBJECTS.map(([kind]) => `kubernetes:${apiVersionOf(kind, to)}:${kind}`).sort(),
     );
     const again = await plan(live.stack);
     expect({ counts: again.counts, changed: again.changed }).toEqual({ counts: {}, changed: [] });
@@ -505,38 +523,74 @@ test(
 );
 
 test("the config's edge values build objects istiod's validation accepts (server-side dry run)", async () => {
-    // What the config allows at its limits (lib/config.ts refuses what Istio rejects).
-    const target: RouteTarget = {
-        service: "edge",
-        namespace: NS,
-        subsets: [
-            { name: "v1", labels: { version: "v1" } },
-            { name: "v2", labels: { version: "v2" } },
-        ],
-        apiVersion: "v1",
-        policy: {
-            canaryWeight: 0,
-            header: { name: "x-0-canary", value: "A.b_c~d+e-f" },
-            timeout: "1ms",
-            retries: { attempts: 10, perTryTimeout: "2562047h", retryOn: "503,+429,retriable-status-codes,cancelled" },
-            outlierDetection: { consecutive5xxErrors: 100, interval: "1ms", baseEjectionTime: "0.001s" },
-        },
-    };
-    const objects = [
-        virtualServiceManifest(target),
-        virtualServiceManifest({ ...target, policy: { ...target.policy, canaryWeight: 100 } }),
-        destinationRuleManifest(target),
-        peerAuthenticationManifest(NS, "DISABLE", "v1"),
-        authorizationPolicyManifest({ name: "edge", selector: { app: "edge" } }, NS, { serviceAccount: "curl" }, "v1"),
+    // What the config allows at its limits (lib/config.ts refuses what Istio rejects), built by the program's
+    // own manifest builders, at both API versions; in a namespace of their own, where no object of the
+    // stack has their names.
+    const ns = "edge-dry-run";
+    expect((await kube.request("POST", "/api/v1/namespaces", { metadata: { name: ns } })).status).toBe(201);
+    const subsets = [
+        { name: "v1", labels: { version: "v1" } },
+        { name: "v2", labels: { version: "v2" } },
     ];
+    const objects = ISTIO_API_VERSIONS.flatMap((apiVersion) => {
+        const target: RouteTarget = {
+            service: "edge",
+            namespace: ns,
+            subsets,
+            apiVersion,
+            policy: {
+                canaryWeight: 0,
+                header: { name: "x-0-canary", value: "A.b_c~d+e-f" },
+                timeout: "1ms",
+                retries: {
+                    attempts: 10,
+                    perTryTimeout: "2562047h",
+                    retryOn: "503,+429,retriable-status-codes,cancelled",
+                },
+                outlierDetection: { consecutive5xxErrors: 100, interval: "1ms", baseEjectionTime: "0.001s" },
+            },
+        };
+        // A fault excludes timeout and retries (the config refuses the mix); mirroring at weight 0 up to 100 %.
+        const chaos: RouteTarget = {
+            ...target,
+            policy: {
+                canaryWeight: 0,
+                header: { name: "x-canary", value: "1" },
+                fault: {
+                    scope: "service",
+                    injection: {
+                        delay: { fixedDelay: "2562047h", percentage: { value: 1 } },
+                        abort: { httpStatus: 599, percentage: { value: 100 } },
+                    },
+                },
+                mirrorPercent: 100,
+            },
+        };
+        return [
+            virtualServiceManifest(target),
+            virtualServiceManifest({ ...target, policy: { ...target.policy, canaryWeight: 100 } }),
+            virtualServiceManifest(chaos),
+            destinationRuleManifest(target),
+            serviceEntryManifest(ns, "a.b", apiVersion),
+            serviceEntryManifest(
+                ns,
+                `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(61)}`,
+                apiVersion,
+            ),
+            telemetryManifest(ns, apiVersion),
+        ];
+    });
+    const answers = [];
+    // A dry run stores nothing, so the objects keep the names the program gives them (the host, for a ServiceEntry).
     for (const o of objects) {
-        const kind = o.kind as IstioKind;
-        const r = await kube.request("POST", `${istioPath(kind, "v1")}?dryRun=All`, {
-            ...o,
-            metadata: { ...o.metadata, name: `edge-${objects.indexOf(o)}` },
-        });
-        expect({ kind, status: r.status, message: r.body?.message }).toEqual({ kind, status: 201, message: undefined });
+        const plural = ISTIO_KINDS[o.kind as IstioKind];
+        const r = await kube.request("POST", `${objectPath(o.apiVersion, plural, ns)}?dryRun=All`, o);
+        answers.push({ object: `${o.apiVersion} ${o.kind}`, status: r.status, message: r.body?.message });
     }
+    expect((await kube.request("DELETE", `/api/v1/namespaces/${ns}`)).status).toBe(200);
+    expect(answers).toEqual(
+        objects.map((o) => ({ object: `${o.apiVersion} ${o.kind}`, status: 201, message: undefined })),
+    );
 });
 
 test('an Istio object istiod\'s validation rejects is refused with its reason (VirtualService hosts ["*"] on the mesh gateway)', async () => {
@@ -568,7 +622,7 @@ test(
         );
         expect(services.filter((s: string) => s.startsWith(`${NS}/`))).toEqual([]);
         for (const kind of Object.keys(ISTIO_KINDS) as IstioKind[]) {
-            const list = await getOk(`/apis/${ISTIO_KINDS[kind].group}/v1/${ISTIO_KINDS[kind].plural}`);
+            const list = await getOk(`/apis/${apiVersionOf(kind, "v1")}/${ISTIO_KINDS[kind]}`);
             expect({ kind, left: list.items }).toEqual({ kind, left: [] });
         }
         expect((await live.stack.exportStack()).deployment.resources ?? []).toEqual([]);
