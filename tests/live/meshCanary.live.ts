@@ -362,7 +362,7 @@ const PROD_LIKE = {
 };
 
 test(
-    "prod-like settings (STRICT, authorization policy, header override, retries, outlier detection, two services) apply; the objects hold them",
+    "prod-like settings (STRICT, authorization policy, header override, retries, outlier detection, two services) with an egress host and access logs apply; the objects hold them",
     async () => {
         setConfig(live, PROD_LIKE);
         await up(live);
