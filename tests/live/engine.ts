@@ -1,14 +1,15 @@
 /**
  * The real Pulumi engine for the live test, through the Automation API: a throwaway copy of the program
  * (the work tree is never touched), a local file backend in it, passphrase secrets, no update checks or
- * plugin downloads. The CLI comes from PULUMI_TOOLCHAIN_BIN, which tests/live/globalSetup.js sets from
- * tools/pulumi-toolchain.sh.
+ * plugin downloads (scripts/engine.ts). The CLI is the one tests/live/globalSetup.js found or built
+ * (PULUMI_TOOLCHAIN_BIN).
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { engineEnv, toolchain } from "../../scripts/engine";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 /** What a copy of the program needs (node_modules is linked, not copied). */
@@ -22,34 +23,23 @@ export interface Program {
 
 /** Copies the program into a temporary directory and creates `stackName` in a fresh local backend there. */
 export async function newProgram(stackName: string): Promise<Program> {
-    const bin = process.env.PULUMI_TOOLCHAIN_BIN;
-    if (!bin || !fs.existsSync(path.join(bin, "pulumi"))) {
-        throw new Error(`no pulumi in PULUMI_TOOLCHAIN_BIN=${bin ?? ""} (tests/live/globalSetup.js sets it)`);
-    }
+    const tools = toolchain(ROOT);
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "asm-canary-live-"));
     for (const entry of PROGRAM) {
         fs.cpSync(path.join(ROOT, entry), path.join(work, entry), { recursive: true });
     }
     fs.symlinkSync(fs.realpathSync(path.join(ROOT, "node_modules")), path.join(work, "node_modules"));
-    const state = path.join(work, ".state");
-    fs.mkdirSync(state);
     // PulumiCommand takes the directory above bin/pulumi.
-    const pulumiCommand = await PulumiCommand.get({ root: path.dirname(bin), skipVersionCheck: true });
+    const pulumiCommand = await PulumiCommand.get({
+        root: path.dirname(path.dirname(tools.pulumi)),
+        skipVersionCheck: true,
+    });
     const stack = await LocalWorkspace.createStack(
         { stackName, workDir: work },
         {
             pulumiCommand,
             secretsProvider: "passphrase",
-            envVars: {
-                PATH: [bin, path.dirname(process.execPath), process.env.PATH].join(path.delimiter),
-                PULUMI_BACKEND_URL: `file://${state}`,
-                PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
-                PULUMI_SKIP_UPDATE_CHECK: "true",
-                PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-                PULUMI_SKIP_CONFIRMATIONS: "true",
-                PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
-                CI: "true",
-            },
+            envVars: engineEnv(tools, path.join(work, ".state"), PASSPHRASE),
         },
     );
     return { work, stack };
