@@ -17,7 +17,7 @@
 # see the comments below for why these exact versions.
 #
 # Environment:
-#   PULUMI_TOOLCHAIN_CACHE          cache dir (default $HOME/.cache/mesh-canary-toolchain)
+#   PULUMI_TOOLCHAIN_CACHE          cache dir (default $HOME/.cache/asm-canary/pulumi-toolchain)
 #   PULUMI_TOOLCHAIN_USE_INSTALLED  0 = ignore a pulumi CLI already on PATH (default 1)
 #   PULUMI_TOOLCHAIN_INSTALL_PLUGIN 0 = don't register the kubernetes plugin with
 #                                   `pulumi plugin install --file` (default 1)
@@ -48,7 +48,7 @@ K8S_MODULE_SUM=h1:j2bphCf7c2YhnBrhwht2f3TNRRgcMImltUlAgzxr9H4=
 # ---- setup -------------------------------------------------------------------
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 MODS="$SCRIPT_DIR/pulumi-toolchain"
-CACHE="${PULUMI_TOOLCHAIN_CACHE:-$HOME/.cache/mesh-canary-toolchain}"
+CACHE="${PULUMI_TOOLCHAIN_CACHE:-$HOME/.cache/asm-canary/pulumi-toolchain}"
 BIN="$CACHE/bin"
 
 PRINT_ONLY=0
