@@ -15,6 +15,8 @@ import { promisify } from "util";
 import { telemetryManifest } from "../../components/mesh/accessLogging";
 import { destinationRuleManifest, RouteTarget, virtualServiceManifest } from "../../components/mesh/canaryRouting";
 import { serviceEntryManifest } from "../../components/mesh/meshEgress";
+import { gatewayManifest } from "../../components/mesh/meshIngress";
+import { INGRESS_GATEWAY_POD_LABELS } from "../../lib/meshFeatures";
 import { ISTIO_API_VERSIONS, IstioApiVersion } from "../../lib/constants";
 import { istioApiVersionsOf } from "../../lib/istio";
 import { diagnostics, newProgram, plan, Program, setConfig } from "./engine";
@@ -578,6 +580,10 @@ test("the config's edge values build objects istiod's validation accepts (server
                 apiVersion,
             ),
             telemetryManifest(ns, apiVersion),
+            // The ingress side (mode=existing only renders it, so it is checked here): the Gateway, and the
+            // weighted route bound to the mesh and to it, with the header override and a fault.
+            gatewayManifest(ns, ["edge.example.com"], INGRESS_GATEWAY_POD_LABELS, apiVersion),
+            virtualServiceManifest({ ...chaos, ingress: { gateway: `${ns}/ingress`, host: "edge.example.com" } }),
         ];
     });
     const answers = [];

@@ -140,8 +140,12 @@ const SHARED_PACKAGES = [
     "@pulumi/random",
     "@kubernetes-models/istio/networking.istio.io/v1beta1",
     "@kubernetes-models/istio/security.istio.io/v1beta1",
+    "@kubernetes-models/istio/telemetry.istio.io/v1alpha1",
     "zod",
     "ipaddr.js",
+    // The readiness gate's dynamic provider (stateless): one instance lets the SDK's provider cache
+    // serialize its closure once per test file instead of once per whole-program evaluation.
+    "../../lib/meshReadiness",
 ];
 let packagesShared = false;
 function sharePackages(): void {
