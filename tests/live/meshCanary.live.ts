@@ -32,6 +32,7 @@ const ISTIO_KINDS = {
     PeerAuthentication: "peerauthentications",
     AuthorizationPolicy: "authorizationpolicies",
     ServiceEntry: "serviceentries",
+    Gateway: "gateways",
     Telemetry: "telemetries",
 } as const;
 type IstioKind = keyof typeof ISTIO_KINDS;
