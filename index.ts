@@ -35,10 +35,6 @@ import { meshConfigOf } from "./lib/meshConfig";
 import { GATEWAY_NAMESPACE, ingressHost, INGRESS_GATEWAY_POD_LABELS } from "./lib/meshFeatures";
 import { featureVerification } from "./lib/verifyFeatures";
 
-// Config problems (this project's keys and the alicloud provider's) stop the program right here.
-const cfg = loadConfig();
-const providerArgs = cfg.mode === "create" ? alicloudProviderArgs(cfg.region) : undefined;
-
 /** How the readiness gate reaches the data-plane cluster; absent when rendering YAML (no cluster). */
 type GateAccess = Pick<MeshReadinessGateArgs, "kubeconfig" | "kubeconfigPath" | "clusterId">;
 
@@ -178,6 +174,10 @@ function existingFoundation(c: StackConfig): {
 }
 
 export = async () => {
+    // Config problems (this project's keys and the alicloud provider's) stop the program right here,
+    // before any resource is declared.
+    const cfg = loadConfig();
+    const providerArgs = cfg.mode === "create" ? alicloudProviderArgs(cfg.region) : undefined;
     const foundation =
         cfg.mode === "create" && providerArgs ? await createFoundation(cfg, providerArgs) : existingFoundation(cfg);
 

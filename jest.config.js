@@ -6,7 +6,7 @@
  * @type {import("jest").Config}
  */
 module.exports = {
-    testEnvironment: "node",
+    testEnvironment: "<rootDir>/tests/support/pulumiEnvironment.js",
     roots: ["<rootDir>/tests"],
     testMatch: ["**/*.test.ts"],
     testPathIgnorePatterns: ["/node_modules/", "<rootDir>/tests/engine/", "<rootDir>/tests/e2e/"],

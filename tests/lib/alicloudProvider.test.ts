@@ -1,5 +1,6 @@
 /** The explicit alicloud provider takes its credentials from the `alicloud:` stack config, as secrets. */
-import { CREATE_CONFIG, installMocks, isSecretInput, one, plain, runProgram, settle } from "../support/harness";
+import { ConfigError } from "../../lib/config";
+import { CREATE_CONFIG, isSecretInput, one, plain, refusedProgram, runProgram } from "../support/harness";
 
 const PROVIDER = "pulumi:providers:alicloud";
 
@@ -56,14 +57,10 @@ describe("refused before any resource is declared", () => {
             "alicloud:skipRegionValidation: not read by this program (its Alibaba Cloud provider takes alicloud:accessKey, alicloud:secretKey, alicloud:securityToken, alicloud:profile, alicloud:sharedCredentialsFile; the region comes from asm-canary:region)",
         ],
     ])("%j", async (extra, message) => {
-        const rec = await installMocks({ ...CREATE_CONFIG, ...extra });
-        expect(() =>
-            jest.isolateModules(() => {
-                require("../../index");
-            }),
-        ).toThrow(message);
-        await settle();
-        expect(rec.resources).toEqual([]);
+        const { error, resources } = await refusedProgram({ ...CREATE_CONFIG, ...extra });
+        expect(error).toBeInstanceOf(ConfigError);
+        expect((error as ConfigError).message).toContain(message);
+        expect(resources).toEqual([]);
     });
 
     test("an alicloud:region equal to asm-canary:region is fine", async () => {

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseConfig, shapeConfig } from "../../lib/config";
-import { installMocks, settle } from "../support/harness";
+import { refusedProgram } from "../support/harness";
 
 /** The problems parseConfig reports for `raw` (fails the test if it accepts it). */
 function problems(raw: Record<string, string>, hasSecretKubeconfig = false): string[] {
@@ -381,15 +381,10 @@ describe("values Istio's admission rejects are refused up front (lib/istioValida
 });
 
 test("bad config stops the program before any resource is declared, with every problem in one error", async () => {
-    const rec = await installMocks({ canaryWeight: "101", mtlsMode: "ON" });
-    expect(() =>
-        jest.isolateModules(() => {
-            require("../../index");
-        }),
-    ).toThrow(
+    const { error, resources } = await refusedProgram({ canaryWeight: "101", mtlsMode: "ON" });
+    expect((error as Error).message).toBe(
         'Invalid stack configuration (2 problems):\n  - canaryWeight: got "101"; must be a whole number from 0 to 100\n' +
             '  - mtlsMode: got "ON"; must be one of PERMISSIVE, STRICT, DISABLE',
     );
-    await settle();
-    expect(rec.resources).toEqual([]);
+    expect(resources).toEqual([]);
 });

@@ -2,17 +2,16 @@
  * The program evaluated as a later `up` would evaluate it: the stack's own previous outputs (what its
  * StackReference to itself reads) are those of a first `up` with the creation-time config.
  */
-import type { ConfigError } from "../../lib/config";
+import { ConfigError } from "../../lib/config";
 import {
     byType,
     CREATE_CONFIG,
     EXISTING_CONFIG,
-    installMocks,
     MockOptions,
     one,
     ProgramRun,
+    refusedProgram,
     runProgram,
-    settle,
 } from "../support/harness";
 
 const REF = "pulumi:pulumi:StackReference";
@@ -44,21 +43,9 @@ function altered(a: ProgramRun, b: ProgramRun): string[] {
 
 /** Runs the program expecting a refusal; returns the problems and what was registered meanwhile. */
 async function refused(config: Record<string, string>, opts: MockOptions) {
-    const rec = await installMocks(config, opts);
-    let error: unknown;
-    try {
-        let exported: unknown;
-        jest.isolateModules(() => {
-            exported = require("../../index");
-        });
-        await (exported as () => Promise<unknown>)();
-    } catch (e) {
-        error = e;
-    }
-    await settle();
-    // The module registry is isolated per run: the class is another copy of ConfigError, hence the name.
-    expect((error as Error).name).toBe("ConfigError");
-    return { problems: (error as ConfigError).problems, resources: rec.resources, invokes: rec.invokes };
+    const { error, resources, invokes } = await refusedProgram(config, opts);
+    expect(error).toBeInstanceOf(ConfigError);
+    return { problems: (error as ConfigError).problems, resources, invokes };
 }
 
 describe("a second `up` of a create-mode stack", () => {

@@ -123,42 +123,6 @@ process.setMaxListeners(100);
 // each mapped through source maps: Node's default of 10 makes an evaluation about a third faster.
 Error.stackTraceLimit = 10;
 
-/**
- * Packages every whole-program evaluation shares. runProgram requires index.ts afresh in an isolated
- * module registry (a Pulumi program runs when it is imported), and isolation would load every package
- * afresh too: that was most of an evaluation's cost (ajv compiling the Istio schemas, Pulumi's runtime,
- * the providers' SDKs). Registered as explicit mocks that return the real module, they are loaded once
- * per test file, because isolateModules inherits mock instances; the project's own modules still
- * evaluate afresh. Pulumi keeps its runtime state (mocks, config) in a process-wide store, so sharing
- * the SDK is what a component test does anyway.
- */
-const SHARED_PACKAGES = [
-    "@pulumi/pulumi",
-    "@pulumi/pulumi/runtime",
-    "@pulumi/alicloud",
-    "@pulumi/kubernetes",
-    "@pulumi/random",
-    "@kubernetes-models/istio/networking.istio.io/v1beta1",
-    "@kubernetes-models/istio/security.istio.io/v1beta1",
-    "@kubernetes-models/istio/telemetry.istio.io/v1alpha1",
-    "zod",
-    "ipaddr.js",
-    // The readiness gate's dynamic provider (stateless): one instance lets the SDK's provider cache
-    // serialize its closure once per test file instead of once per whole-program evaluation.
-    "../../lib/meshReadiness",
-];
-let packagesShared = false;
-function sharePackages(): void {
-    if (packagesShared) {
-        return;
-    }
-    packagesShared = true;
-    for (const name of SHARED_PACKAGES) {
-        jest.mock(name, () => jest.requireActual(name));
-        require(name); // outside any isolated registry, so that every evaluation reuses this instance
-    }
-}
-
 export class Recorder implements pulumi.runtime.Mocks {
     public readonly resources: Recorded[] = [];
     public readonly invokes: { token: string; inputs: Record<string, any> }[] = [];
@@ -369,16 +333,21 @@ export async function resolve<T>(
     return { value: v, secret };
 }
 
-/** Evaluates index.ts from scratch with the given config and waits until every registration is done. */
+/** What index.ts exports: the program, an async function, as the Pulumi language host runs it. */
+type Program = () => Promise<Record<string, unknown>>;
+
+/**
+ * The program, loaded once per test file: index.ts declares nothing when imported (it reads its config
+ * when the function runs), so every evaluation is a call of the same function under fresh mocks and config.
+ */
+export function program(): Program {
+    return require("../../index") as Program;
+}
+
+/** Evaluates the program with the given config and waits until every registration is done. */
 export async function runProgram(config: Record<string, string>, opts: MockOptions = {}): Promise<ProgramRun> {
-    sharePackages();
     const rec = await installMocks(config, opts);
-    let exported: unknown;
-    jest.isolateModules(() => {
-        exported = require("../../index");
-    });
-    // index.ts exports an async function, as the Pulumi language host runs it.
-    const mod = (typeof exported === "function" ? await exported() : exported) as Record<string, unknown>;
+    const mod = await program()();
     const outputs: Record<string, unknown> = {};
     const secretOutputs: string[] = [];
     for (const [k, v] of Object.entries(mod)) {
@@ -390,6 +359,28 @@ export async function runProgram(config: Record<string, string>, opts: MockOptio
     }
     await settle();
     return { resources: rec.resources, invokes: rec.invokes, outputs, secretOutputs };
+}
+
+/**
+ * Evaluates the program expecting it to refuse the config: returns the error and what was registered
+ * (and invoked) before the refusal.
+ */
+export async function refusedProgram(
+    config: Record<string, string>,
+    opts: MockOptions = {},
+): Promise<{ error: unknown; resources: Recorded[]; invokes: ProgramRun["invokes"] }> {
+    const rec = await installMocks(config, opts);
+    let error: unknown;
+    try {
+        await program()();
+    } catch (e) {
+        error = e;
+    }
+    await settle();
+    if (error === undefined) {
+        throw new Error("the program accepted a config the test expects it to refuse");
+    }
+    return { error, resources: rec.resources, invokes: rec.invokes };
 }
 
 export function byType(resources: Recorded[], type: string): Recorded[] {
