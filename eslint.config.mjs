@@ -38,9 +38,9 @@ export default tseslint.config(
             "@typescript-eslint/unbound-method": "off",
         },
     },
-    { files: ["**/*.js", "**/*.mjs"], ...tseslint.configs.disableTypeChecked },
+    { files: ["**/*.js", "**/*.cjs", "**/*.mjs"], ...tseslint.configs.disableTypeChecked },
     {
-        files: ["**/*.js"],
+        files: ["**/*.js", "**/*.cjs"],
         rules: { "@typescript-eslint/no-require-imports": "off" },
         languageOptions: {
             sourceType: "commonjs",

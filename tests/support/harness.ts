@@ -117,12 +117,6 @@ function mockState(
     }
 }
 
-// Each setMocks adds process exit listeners; many evaluations in one file are expected.
-process.setMaxListeners(100);
-// Pulumi captures a stack trace for every promise it creates, and jest raises the limit to 100 frames,
-// each mapped through source maps: Node's default of 10 makes an evaluation about a third faster.
-Error.stackTraceLimit = 10;
-
 export class Recorder implements pulumi.runtime.Mocks {
     public readonly resources: Recorded[] = [];
     public readonly invokes: { token: string; inputs: Record<string, any> }[] = [];
