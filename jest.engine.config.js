@@ -5,8 +5,6 @@
  * @type {import("jest").Config}
  */
 module.exports = {
-    ...require("./jest.config"),
+    ...require("./jest.slow.config"),
     roots: ["<rootDir>/tests/engine"],
-    testPathIgnorePatterns: ["/node_modules/"],
-    testTimeout: 10 * 60_000,
 };

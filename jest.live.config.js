@@ -7,12 +7,10 @@
  * @type {import("jest").Config}
  */
 module.exports = {
-    ...require("./jest.config"),
+    ...require("./jest.slow.config"),
     roots: ["<rootDir>/tests/live"],
     testMatch: ["**/*.live.ts"],
-    testPathIgnorePatterns: ["/node_modules/"],
     // Builds the toolchain and the fixture if missing; takes down any fixture left at exit.
     globalSetup: "<rootDir>/tests/live/globalSetup.js",
-    testTimeout: 10 * 60_000,
     maxWorkers: 1,
 };

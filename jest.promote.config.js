@@ -6,10 +6,8 @@
  * @type {import("jest").Config}
  */
 module.exports = {
-    ...require("./jest.config"),
+    ...require("./jest.slow.config"),
     roots: ["<rootDir>/tests/e2e"],
-    testPathIgnorePatterns: ["/node_modules/"],
     globalSetup: "<rootDir>/tests/e2e/processGuard.ts",
     maxWorkers: 1,
-    testTimeout: 10 * 60_000,
 };

@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
+import { appendFileSync } from "fs";
 
 export interface Recorded {
     type: string;
@@ -327,6 +328,18 @@ export async function resolve<T>(
     return { value: v, secret };
 }
 
+/**
+ * Set by bench/tests.ts (`npm run bench:tests`): every whole-program evaluation appends its test file's
+ * path to this file, so the benchmark can count them.
+ */
+const EVALUATION_LOG = process.env.ASM_CANARY_EVALUATION_LOG;
+
+function countEvaluation(): void {
+    if (EVALUATION_LOG) {
+        appendFileSync(EVALUATION_LOG, `${expect.getState().testPath}\n`);
+    }
+}
+
 /** What index.ts exports: the program, an async function, as the Pulumi language host runs it. */
 type Program = () => Promise<Record<string, unknown>>;
 
@@ -340,6 +353,7 @@ export function program(): Program {
 
 /** Evaluates the program with the given config and waits until every registration is done. */
 export async function runProgram(config: Record<string, string>, opts: MockOptions = {}): Promise<ProgramRun> {
+    countEvaluation();
     const rec = await installMocks(config, opts);
     const mod = await program()();
     const outputs: Record<string, unknown> = {};
@@ -363,6 +377,7 @@ export async function refusedProgram(
     config: Record<string, string>,
     opts: MockOptions = {},
 ): Promise<{ error: unknown; resources: Recorded[]; invokes: ProgramRun["invokes"] }> {
+    countEvaluation();
     const rec = await installMocks(config, opts);
     let error: unknown;
     try {
