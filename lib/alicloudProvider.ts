@@ -11,9 +11,9 @@ import { PROJECT } from "./constants";
 
 const NS = "alicloud";
 /** Credentials: read as secrets, so they stay encrypted in the provider's state even if set without --secret. */
-export const ALICLOUD_SECRET_KEYS = ["accessKey", "secretKey", "securityToken"] as const;
+const ALICLOUD_SECRET_KEYS = ["accessKey", "secretKey", "securityToken"] as const;
 /** Where the Alibaba Cloud credentials file and the profile in it are (as the aliyun CLI writes them). */
-export const ALICLOUD_PLAIN_KEYS = ["profile", "sharedCredentialsFile"] as const;
+const ALICLOUD_PLAIN_KEYS = ["profile", "sharedCredentialsFile"] as const;
 
 /**
  * The provider's credentials from the `alicloud:` stack config and its region from `asm-canary:region`,

@@ -50,7 +50,7 @@ export interface PreviousOutputs {
  * The value of a create-only key that matters in this config; undefined when it has no effect (podCidr with
  * Terway, podVswitchCidrs with Flannel) or means "whatever the stack has" (zones: []).
  */
-export function effectiveValue(key: CreateOnlyKey, c: CreateOnlyConfig): unknown {
+function effectiveValue(key: CreateOnlyKey, c: CreateOnlyConfig): unknown {
     switch (key) {
         case "podCidr":
             return c.networkPlugin === "flannel" ? c.podCidr : undefined;

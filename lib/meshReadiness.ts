@@ -314,7 +314,7 @@ export async function checkMesh(get: Getter, apis: IstioApi[]): Promise<{ missin
 }
 
 /** "A, B: reason; C: reason": missing items grouped by reason, in first-seen order. */
-export function describeMissing(missing: Missing[]): string[] {
+function describeMissing(missing: Missing[]): string[] {
     const byReason = new Map<string, string[]>();
     for (const m of missing) {
         byReason.set(m.reason, [...(byReason.get(m.reason) ?? []), m.item]);
@@ -349,7 +349,7 @@ function likelyCause(cause: Missing["cause"]): string {
 }
 
 /** The error text after the timeout: what is missing, the likely causes, what to do. */
-export function timeoutMessage(target: string, waitedSeconds: number, checks: number, missing: Missing[]): string {
+function timeoutMessage(target: string, waitedSeconds: number, checks: number, missing: Missing[]): string {
     const causes = [...new Set(missing.map((m) => m.cause))];
     return [
         `mesh readiness gate: ${target} is not ready for the mesh layer after ${waitedSeconds} s (${checks} checks); still missing:`,
@@ -431,7 +431,7 @@ function readKubeconfig(inputs: GateInputs): { text: string; baseDir: string } {
 }
 
 /** The cluster id, or else the kubeconfig's API server URL. */
-export function identityOf(inputs: GateInputs): string {
+function identityOf(inputs: GateInputs): string {
     if (inputs.clusterId) {
         return inputs.clusterId;
     }

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PreviousOutputs } from "./createOnly";
 
 /** The fully qualified name of the running stack, as a StackReference needs it. */
-export function selfStackName(): string {
+function selfStackName(): string {
     let org: string;
     try {
         org = pulumi.getOrganization();

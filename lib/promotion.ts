@@ -7,7 +7,7 @@
  */
 
 /** What happens when an interval keeps having too few requests after `maxWaitIntervals` more tries. */
-export const ON_NO_DATA = ["halt", "rollback"] as const;
+const ON_NO_DATA = ["halt", "rollback"] as const;
 export type OnNoData = (typeof ON_NO_DATA)[number];
 
 export interface PromotionConfig {

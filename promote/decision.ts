@@ -190,7 +190,7 @@ const LABELS: Record<Metric, string> = {
     p99DeltaMs: "p99 vs stable",
 };
 
-export function fmtNumber(n: number): string {
+function fmtNumber(n: number): string {
     return Number.isInteger(n) ? String(n) : n.toFixed(1);
 }
 

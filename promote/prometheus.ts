@@ -129,7 +129,7 @@ export interface PrometheusClientOptions {
     fetch?: typeof fetch;
 }
 
-export class PrometheusError extends Error {
+class PrometheusError extends Error {
     constructor(
         message: string,
         readonly url: string,

@@ -28,7 +28,7 @@ import { buildQueries, Queries, workloads } from "./promql";
 import type { StackDriver, UpResult } from "./stack";
 
 /** The canary's subset (= pod `version` label), as components/demoWorkloads.ts names it. */
-export const CANARY_SUBSET = "v2";
+const CANARY_SUBSET = "v2";
 
 export interface Metrics {
     probe(): Promise<void>;

@@ -40,12 +40,12 @@ export interface AliasSpec {
     noParent: boolean;
 }
 
-export const REGION = "ap-southeast-1";
-export const MOCK_ZONES = ["ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"];
-export const MOCK_NAT_ZONES = ["ap-southeast-1b", "ap-southeast-1c"];
+const REGION = "ap-southeast-1";
+const MOCK_ZONES = ["ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"];
+const MOCK_NAT_ZONES = ["ap-southeast-1b", "ap-southeast-1c"];
 /** Zones where the node type can have an ESSD AutoPL (cloud_auto) system disk. */
 export const MOCK_AUTOPL_ZONES = ["ap-southeast-1a", "ap-southeast-1c"];
-export const MOCK_MESH_VERSIONS = [
+const MOCK_MESH_VERSIONS = [
     "v1.22.6.28-g8f5ebc7d-aliyun",
     "v1.24.6.60-ge2d7d9ed-aliyun",
     "v1.9.7.93-g7e8dcf6f-aliyun",
