@@ -69,21 +69,9 @@ die() { log "ERROR: $*"; exit 1; }
 export GOTOOLCHAIN=local CGO_ENABLED=0
 NICE=(nice -n 10)
 
-# key <files-or-strings...>: hash of build inputs
-key() {
-  { for f in "$@"; do if [[ -f "$f" ]]; then cat "$f"; else printf '%s\n' "$f"; fi; done
-    go env GOVERSION GOOS GOARCH; } | sha256sum | cut -c1-16
-}
-up_to_date() { [[ -f "$1/build.key" && "$(cat "$1/build.key")" == "$2" ]]; }
-
-link_bin() {
-  local f="$1" name
-  name="$(basename "$f")"
-  [[ "$BIN/$name" -ef "$f" ]] && return 0
-  rm -f "$BIN/.$name.tmp"
-  ln -f "$f" "$BIN/.$name.tmp" 2>/dev/null || cp -f "$f" "$BIN/.$name.tmp"
-  mv -f "$BIN/.$name.tmp" "$BIN/$name"
-}
+# key, up_to_date, link_bin
+# shellcheck source=lib/build-cache.sh
+source "$SCRIPT_DIR/lib/build-cache.sh"
 
 # modver <wrapper-dir> <module>: the version the wrapper's go.mod selects
 modver() { (cd "$1" && GOFLAGS="-mod=readonly -buildvcs=false" go list -m -f '{{.Version}}' "$2"); }

@@ -102,24 +102,9 @@ if command -v flock >/dev/null; then
   flock 9 || die "cannot lock $CACHE/.lock"
 fi
 
-# key <files...> <extra strings...>: hash of build inputs
-key() {
-  { for f in "$@"; do if [[ -f "$f" ]]; then cat "$f"; else printf '%s\n' "$f"; fi; done
-    go env GOVERSION GOOS GOARCH; } | sha256sum | cut -c1-16
-}
-
-# up_to_date <dir> <key>
-up_to_date() { [[ -f "$1/build.key" && "$(cat "$1/build.key")" == "$2" ]]; }
-
-# link_bin <file>: expose a built binary in $BIN (hard link, copy as fallback)
-link_bin() {
-  local f="$1" name
-  name="$(basename "$f")"
-  [[ "$BIN/$name" -ef "$f" ]] && return 0
-  rm -f "$BIN/.$name.tmp"
-  ln -f "$f" "$BIN/.$name.tmp" 2>/dev/null || cp -f "$f" "$BIN/.$name.tmp"
-  mv -f "$BIN/.$name.tmp" "$BIN/$name"
-}
+# key, up_to_date, link_bin
+# shellcheck source=lib/build-cache.sh
+source "$SCRIPT_DIR/lib/build-cache.sh"
 
 # build_wrapped <tool> <version> <wrapper-dir> <main-pkg> <ldflags>
 # Builds <main-pkg> from the wrapper module (go.mod + go.sum only) into
