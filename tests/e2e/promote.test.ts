@@ -15,11 +15,10 @@
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
-import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { engineEnv, toolchain } from "../../scripts/engine";
+import { Stack } from "@pulumi/pulumi/automation";
+import { copyProgram } from "../support/engine";
 import { guard, release } from "./processGuard";
 
 const root = path.resolve(__dirname, "..", "..");
@@ -30,8 +29,6 @@ const CLI = path.join(root, "bin", "promote", "cli.js");
 // Short intervals keep the test fast: at 60 requests/s, 10 % of the traffic is 18 requests in 3 s, with
 // Prometheus scraping every second.
 const INTERVAL = process.env.PROMOTE_E2E_INTERVAL || "3s";
-/** Top-level entries that are not the program: dependencies, VCS data, build output, local state. */
-const NOT_THE_PROGRAM = new Set([".git", "node_modules", "bin", ".render", ".pulumi-state"]);
 
 // --- processes we start, stopped by PID in every case: in afterAll, and by processGuard when jest exits ---
 interface Tracked {
@@ -134,31 +131,14 @@ beforeAll(async () => {
     if (!fs.existsSync(CLI)) {
         throw new Error(`${CLI} not found: npm run test:promote compiles it first (tsc -p promote/tsconfig.json)`);
     }
-    const tools = toolchain(root); // throws what to do when there is no CLI
-
-    // A throwaway copy of the program, sharing node_modules: the run never touches the work tree.
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "asm-canary-promote-"));
-    fs.cpSync(root, work, {
-        recursive: true,
-        filter: (src) => !NOT_THE_PROGRAM.has(path.relative(root, src).split(path.sep)[0]),
-    });
-    fs.symlinkSync(fs.realpathSync(path.join(root, "node_modules")), path.join(work, "node_modules"));
-    manifestsDir = path.join(work, ".render", "manifests");
-    // Pulumi.render.yaml's salt was made with the passphrase "render" (the stack holds no secrets).
-    const envVars = engineEnv(tools, path.join(work, ".state"), "render");
-    env = { ...process.env, ...envVars };
-
-    // --- the stack: render stack from fresh state, canary at 0 ---
+    // --- the stack: a throwaway copy of the program (the run never touches the work tree), render stack
+    // from fresh state, canary at 0 ---
     const t0 = Date.now();
-    // PulumiCommand takes the directory above bin/pulumi.
-    const pulumiCommand = await PulumiCommand.get({
-        root: path.dirname(path.dirname(tools.pulumi)),
-        skipVersionCheck: true,
-    });
-    stack = await LocalWorkspace.createStack(
-        { stackName: STACK, workDir: work },
-        { pulumiCommand, envVars, secretsProvider: "passphrase" },
-    );
+    // Pulumi.render.yaml's salt was made with the passphrase "render" (the stack holds no secrets).
+    const copy = await copyProgram("asm-canary-promote-", STACK, "render");
+    ({ work, stack } = copy);
+    manifestsDir = path.join(work, ".render", "manifests");
+    env = { ...process.env, ...copy.envVars };
     await stack.setConfig("canaryWeight", { value: "0" });
     await stack.up();
     console.log(`stack ready (${((Date.now() - t0) / 1000).toFixed(0)} s)`);

@@ -9,16 +9,12 @@
  * share the stack.
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { engineEnv, toolchain } from "../../scripts/engine";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { copyProgram, plan as enginePlan } from "../support/engine";
 
-const root = path.resolve(__dirname, "..", "..");
 const STACK = "render";
-/** Top-level entries that are not the program: dependencies, VCS data, build output, local state. */
-const NOT_THE_PROGRAM = new Set([".git", "node_modules", "bin", ".render", ".pulumi-state"]);
 /**
  * Component type tokens before the layers were split (the program keeps aliases to them): the types as
  * existing stacks' state records them.
@@ -39,27 +35,8 @@ let stack: Stack;
 
 // The first run on a machine may build the Pulumi toolchain (tools/pulumi-toolchain.sh), hence the time.
 beforeAll(async () => {
-    const tools = toolchain(root); // throws what to do when there is no CLI
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "asm-canary-engine-"));
-    fs.cpSync(root, work, {
-        recursive: true,
-        filter: (src) => !NOT_THE_PROGRAM.has(path.relative(root, src).split(path.sep)[0]),
-    });
-    fs.symlinkSync(fs.realpathSync(path.join(root, "node_modules")), path.join(work, "node_modules"));
-    // PulumiCommand takes the directory above bin/pulumi.
-    const pulumiCommand = await PulumiCommand.get({
-        root: path.dirname(path.dirname(tools.pulumi)),
-        skipVersionCheck: true,
-    });
     // Pulumi.render.yaml's salt was made with the passphrase "render" (the stack holds no secrets).
-    stack = await LocalWorkspace.createStack(
-        { stackName: STACK, workDir: work },
-        {
-            pulumiCommand,
-            envVars: engineEnv(tools, path.join(work, ".state"), "render"),
-            secretsProvider: "passphrase",
-        },
-    );
+    ({ work, stack } = await copyProgram("asm-canary-engine-", STACK, "render"));
 }, 30 * 60_000);
 
 afterAll(() => {
@@ -92,21 +69,10 @@ function manifests(): Record<string, any> {
 const renderedWeights = (vs: any) =>
     Object.fromEntries(vs.spec.http.at(-1).route.map((r: any) => [r.destination.subset, r.weight]));
 
-/** The engine's own plan: the change summary without `same`, and each step that is not `same`. */
+/** The engine's own plan (tests/support/engine.ts), each changed step as op and name. */
 async function plan(): Promise<{ counts: Record<string, number>; changed: { op: string; name: string }[] }> {
-    const steps: { op: string; urn: string }[] = [];
-    const result = await stack.preview({
-        onEvent: (e: EngineEvent) => {
-            if (e.resourcePreEvent) {
-                steps.push(e.resourcePreEvent.metadata);
-            }
-        },
-    });
-    const { same: _same, ...counts } = result.changeSummary as Record<string, number>;
-    return {
-        counts,
-        changed: steps.filter((s) => s.op !== "same").map((s) => ({ op: s.op, name: s.urn.split("::").pop() ?? "" })),
-    };
+    const { counts, changed } = await enginePlan(stack);
+    return { counts, changed: changed.map(({ op, name }) => ({ op, name })) };
 }
 
 test("preview from a fresh state plans only creates", async () => {

@@ -19,7 +19,8 @@ import { gatewayManifest } from "../../components/mesh/meshIngress";
 import { INGRESS_GATEWAY_POD_LABELS } from "../../lib/meshFeatures";
 import { ISTIO_API_VERSIONS, IstioApiVersion } from "../../lib/constants";
 import { istioApiVersionsOf } from "../../lib/istio";
-import { diagnostics, newProgram, plan, Program, setConfig } from "./engine";
+import { plan } from "../support/engine";
+import { diagnostics, newProgram, Program, setConfig } from "./engine";
 import { freePortOffset, LiveCluster } from "./fixture";
 import { Kube, kubeClient, objectPath } from "./kube";
 

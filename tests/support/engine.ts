@@ -1,0 +1,80 @@
+/**
+ * The real Pulumi engine for the suites that drive it (tests/engine, tests/e2e, tests/live), through the
+ * Automation API: a throwaway copy of the program (the work tree is never touched), a local file backend
+ * in it, passphrase secrets, no update checks or plugin downloads (scripts/engine.ts).
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { engineEnv, toolchain } from "../../scripts/engine";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+/** Top-level entries that are not the program: dependencies (linked instead), VCS data, build output, state. */
+const NOT_THE_PROGRAM = new Set([".git", "node_modules", "bin", ".render", ".pulumi-state"]);
+
+export interface ProgramCopy {
+    /** The copy's directory (its state is in .state below it). */
+    work: string;
+    stack: Stack;
+    /** What the engine runs with: the toolchain's bin dir on PATH, the backend, the passphrase. */
+    envVars: Record<string, string>;
+}
+
+/**
+ * Copies the program into a new temporary directory (`prefix` names it) and creates `stackName` there in a
+ * fresh local backend, with passphrase secrets. Throws what to do when there is no Pulumi CLI.
+ */
+export async function copyProgram(prefix: string, stackName: string, passphrase: string): Promise<ProgramCopy> {
+    const tools = toolchain(ROOT);
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    fs.cpSync(ROOT, work, {
+        recursive: true,
+        filter: (src) => !NOT_THE_PROGRAM.has(path.relative(ROOT, src).split(path.sep)[0]),
+    });
+    fs.symlinkSync(fs.realpathSync(path.join(ROOT, "node_modules")), path.join(work, "node_modules"));
+    // PulumiCommand takes the directory above bin/pulumi.
+    const pulumiCommand = await PulumiCommand.get({
+        root: path.dirname(path.dirname(tools.pulumi)),
+        skipVersionCheck: true,
+    });
+    const envVars = engineEnv(tools, path.join(work, ".state"), passphrase);
+    const stack = await LocalWorkspace.createStack(
+        { stackName, workDir: work },
+        { pulumiCommand, envVars, secretsProvider: "passphrase" },
+    );
+    return { work, stack, envVars };
+}
+
+export interface Step {
+    op: string;
+    /** The resource's name (last part of its URN). */
+    name: string;
+    /** Its type token. */
+    type: string;
+}
+
+/**
+ * The engine's own plan: the change summary without `same`, and each resource step that is not `same`.
+ * Provider steps are left out, as the change summary and `pulumi preview` leave them out: the readiness
+ * gate's dynamic provider (`pulumi:providers:pulumi-nodejs`, "default") receives the whole stack config as
+ * its own, so every config change re-configures it and shows as its "update"; nothing in the cluster
+ * changes by it. A provider that is replaced still shows: every resource it manages is replaced with it.
+ */
+export async function plan(stack: Stack): Promise<{ counts: Record<string, number>; changed: Step[] }> {
+    const steps: { op: string; urn: string; type: string }[] = [];
+    const result = await stack.preview({
+        onEvent: (e: EngineEvent) => {
+            if (e.resourcePreEvent) {
+                steps.push(e.resourcePreEvent.metadata);
+            }
+        },
+    });
+    const { same: _same, ...counts } = result.changeSummary as Record<string, number>;
+    return {
+        counts,
+        changed: steps
+            .filter((s) => s.op !== "same" && !s.type.startsWith("pulumi:providers:"))
+            .map((s) => ({ op: s.op, name: s.urn.split("::").pop() ?? "", type: s.type })),
+    };
+}
