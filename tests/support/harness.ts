@@ -45,11 +45,7 @@ const MOCK_ZONES = ["ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"];
 const MOCK_NAT_ZONES = ["ap-southeast-1b", "ap-southeast-1c"];
 /** Zones where the node type can have an ESSD AutoPL (cloud_auto) system disk. */
 export const MOCK_AUTOPL_ZONES = ["ap-southeast-1a", "ap-southeast-1c"];
-const MOCK_MESH_VERSIONS = [
-    "v1.22.6.28-g8f5ebc7d-aliyun",
-    "v1.24.6.60-ge2d7d9ed-aliyun",
-    "v1.9.7.93-g7e8dcf6f-aliyun",
-];
+const MOCK_MESH_VERSIONS = ["v1.22.6.28-g8f5ebc7d-aliyun", "v1.24.6.60-ge2d7d9ed-aliyun", "v1.9.7.93-g7e8dcf6f-aliyun"];
 /** Mesh features: the ingress CLB's address, the ASM API server's public endpoint, the ARMS instance. */
 export const MOCK_INGRESS_ADDRESS = "47.236.20.30";
 export const MOCK_MESH_PUBLIC_ENDPOINT = "https://47.236.30.40:6443";
