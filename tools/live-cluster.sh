@@ -69,7 +69,7 @@ die() { log "ERROR: $*"; exit 1; }
 export GOTOOLCHAIN=local CGO_ENABLED=0
 NICE=(nice -n 10)
 
-# key, up_to_date, link_bin
+# key, up_to_date, link_bin, build_go_tool
 # shellcheck source=lib/build-cache.sh
 source "$SCRIPT_DIR/lib/build-cache.sh"
 
@@ -77,28 +77,6 @@ source "$SCRIPT_DIR/lib/build-cache.sh"
 modver() { (cd "$1" && GOFLAGS="-mod=readonly -buildvcs=false" go list -m -f '{{.Version}}' "$2"); }
 moddir() { (cd "$1" && GOFLAGS="-mod=readonly -buildvcs=false" go list -m -f '{{.Dir}}' "$2"); }
 modtime() { (cd "$1" && GOFLAGS="-mod=readonly -buildvcs=false" go list -m -f '{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}' "$2"); }
-
-# build_tool <tool> <version> <wrapper-dir> <main-pkg> <ldflags>
-build_tool() {
-  local tool="$1" version="$2" wrapper="$3" pkg="$4" ldflags="$5"
-  local out="$CACHE/$tool@$version" k t0
-  k="$(key "$wrapper/go.mod" "$wrapper/go.sum" "$pkg" "$ldflags")"
-  if up_to_date "$out" "$k" && [[ -x "$out/$tool" ]]; then
-    log "$tool@$version: cached"
-  else
-    log "$tool@$version: building $pkg"
-    t0=$SECONDS
-    rm -rf "$out"; mkdir -p "$out"
-    (cd "$wrapper" && GOFLAGS="-mod=readonly -buildvcs=false" "${NICE[@]}" \
-      go build -trimpath -ldflags "$ldflags" -o "$out/$tool.tmp" "$pkg") ||
-      die "$tool: go build failed (wrapper $wrapper)"
-    mv -f "$out/$tool.tmp" "$out/$tool"
-    echo "$((SECONDS - t0))" >"$out/build.seconds"
-    echo "$k" >"$out/build.key"
-    log "$tool@$version: built in $((SECONDS - t0))s ($(du -m "$out/$tool" | cut -f1) MB)"
-  fi
-  link_bin "$out/$tool"
-}
 
 # Istio's images: the proxy image that istiod injects is <buildHub>/proxyv2:<buildVersion>
 # (pkg/version.DockerInfo, applied by `istioctl manifest generate`). We build what
@@ -147,11 +125,11 @@ cmd_build() {
   for t in "gitVersion=$kver" "gitMajor=$kmaj" "gitMinor=$kmin" "gitTreeState=clean" "buildDate=$kdate"; do
     kld+=" -X k8s.io/component-base/version.$t"
   done
-  build_tool kube-apiserver "$kver" "$kw" k8s.io/kubernetes/cmd/kube-apiserver "$kld"
-  build_tool etcd "$ever" "$kw" go.etcd.io/etcd/server/v3 \
+  build_go_tool kube-apiserver "$kver" "$kw" k8s.io/kubernetes/cmd/kube-apiserver "$kld"
+  build_go_tool etcd "$ever" "$kw" go.etcd.io/etcd/server/v3 \
     "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ever"
-  build_tool kube-controller-manager "$kver" "$kw" k8s.io/kubernetes/cmd/kube-controller-manager "$kld"
-  build_tool kube-scheduler "$kver" "$kw" k8s.io/kubernetes/cmd/kube-scheduler "$kld"
+  build_go_tool kube-controller-manager "$kver" "$kw" k8s.io/kubernetes/cmd/kube-controller-manager "$kld"
+  build_go_tool kube-scheduler "$kver" "$kw" k8s.io/kubernetes/cmd/kube-scheduler "$kld"
 
   # --- Istio + kwok (one wrapper) ---
   idir="$(moddir "$iw" istio.io/istio)"
@@ -164,9 +142,9 @@ cmd_build() {
     "buildHub=$ISTIO_HUB" "buildOS=$os" "buildArch=$arch"; do
     ild+=" -X istio.io/istio/pkg/version.$t"
   done
-  build_tool pilot-discovery "$iver" "$iw" istio.io/istio/pilot/cmd/pilot-discovery "$ild"
-  build_tool istioctl "$iver" "$iw" istio.io/istio/istioctl/cmd/istioctl "$ild"
-  build_tool kwok "$kwver" "$iw" sigs.k8s.io/kwok/cmd/kwok "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${kwver#v}"
+  build_go_tool pilot-discovery "$iver" "$iw" istio.io/istio/pilot/cmd/pilot-discovery "$ild"
+  build_go_tool istioctl "$iver" "$iw" istio.io/istio/istioctl/cmd/istioctl "$ild"
+  build_go_tool kwok "$kwver" "$iw" sigs.k8s.io/kwok/cmd/kwok "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${kwver#v}"
 
   # --- assets from the same modules ---
   kwdir="$(moddir "$iw" sigs.k8s.io/kwok)"

@@ -86,9 +86,9 @@ die() { log "ERROR: $*"; exit 1; }
 SKIP_HINT="set PULUMI_TOOLCHAIN_BIN=/dir (pulumi, pulumi-language-nodejs) or put pulumi on PATH to skip"
 command -v go >/dev/null || die "go not found on PATH: install Go >= 1.26.6 to build the toolchain, or $SKIP_HINT"
 
-# Said once, before the first build: how long it takes and how to avoid it.
+# Said once, before the first build (build_go_tool calls it): how long it takes and how to avoid it.
 ANNOUNCED=0
-announce_build() {
+before_build() {
   [[ $ANNOUNCED == 1 ]] && return 0
   ANNOUNCED=1
   log "building the Pulumi toolchain from Go modules: a cold build takes ~12-15 min on 2 cores"
@@ -102,40 +102,18 @@ if command -v flock >/dev/null; then
   flock 9 || die "cannot lock $CACHE/.lock"
 fi
 
-# key, up_to_date, link_bin
+# key, up_to_date, link_bin, build_go_tool
 # shellcheck source=lib/build-cache.sh
 source "$SCRIPT_DIR/lib/build-cache.sh"
 
-# build_wrapped <tool> <version> <wrapper-dir> <main-pkg> <ldflags>
-# Builds <main-pkg> from the wrapper module (go.mod + go.sum only) into
-# $CACHE/<tool>@<version>/<tool>.
-build_wrapped() {
-  local tool="$1" version="$2" wrapper="$3" pkg="$4" ldflags="$5"
-  local out="$CACHE/$tool@$version" k t0
-  k="$(key "$wrapper/go.mod" "$wrapper/go.sum" "$pkg" "$ldflags")"
-  if up_to_date "$out" "$k" && [[ -x "$out/$tool" ]]; then
-    log "$tool@$version: cached"
-  else
-    announce_build
-    log "$tool@$version: building $pkg (this can take several minutes on a cold Go cache)"
-    t0=$SECONDS
-    rm -rf "$out"; mkdir -p "$out"
-    (cd "$wrapper" && "${NICE[@]}" go build -trimpath -ldflags "$ldflags" -o "$out/$tool.tmp" "$pkg")
-    mv -f "$out/$tool.tmp" "$out/$tool"
-    echo "$k" >"$out/build.key"
-    log "$tool@$version: built in $((SECONDS - t0))s"
-  fi
-  link_bin "$out/$tool"
-}
-
 build_pulumi() {
-  build_wrapped pulumi "$PULUMI_VERSION" "$MODS/pulumi" \
+  build_go_tool pulumi "$PULUMI_VERSION" "$MODS/pulumi" \
     github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
     "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
 }
 
 build_langhost() {
-  build_wrapped pulumi-language-nodejs "$LANGHOST_VERSION" "$MODS/language-nodejs" \
+  build_go_tool pulumi-language-nodejs "$LANGHOST_VERSION" "$MODS/language-nodejs" \
     github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs \
     "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$LANGHOST_VERSION"
 }
@@ -157,7 +135,7 @@ build_kubernetes() {
     log "kubernetes@$K8S_VERSION: cached"
     return
   fi
-  announce_build
+  before_build
   t0=$SECONDS
   bd="$CACHE/build/kubernetes@$K8S_VERSION"
   log "kubernetes@$K8S_VERSION: fetching $K8S_MODULE@$K8S_MODULE_VERSION"

@@ -114,34 +114,32 @@ function mockState(
     }
 }
 
+/** The part of a registration the mock monitor does not pass to newResource: its resource options. */
+type RegistrationOptions = Pick<
+    Recorded,
+    "dependencies" | "parent" | "protect" | "ignoreChanges" | "deleteTimeout" | "aliases"
+>;
+const NO_OPTIONS: RegistrationOptions = {
+    dependencies: [],
+    parent: "",
+    protect: false,
+    ignoreChanges: [],
+    deleteTimeout: "",
+    aliases: [],
+};
+
 export class Recorder implements pulumi.runtime.Mocks {
     public readonly resources: Recorded[] = [];
     public readonly invokes: { token: string; inputs: Record<string, any> }[] = [];
-    private readonly pending = new Map<
-        string,
-        {
-            dependencies: string[];
-            parent: string;
-            protect: boolean;
-            ignoreChanges: string[];
-            deleteTimeout: string;
-            aliases: AliasSpec[];
-        }
-    >();
+    /** What the monitor saw of each registration's options, until the mock creates the resource. */
+    private readonly pending = new Map<string, RegistrationOptions>();
 
     /** `previousOutputs`: what a StackReference (the program's read of its own stack) returns as outputs. */
     constructor(private readonly previousOutputs?: Record<string, unknown>) {}
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
         const { id, state } = mockState(args.type, args.name, args.inputs, this.previousOutputs);
-        const meta = this.pending.get(`${args.type}::${args.name}`) ?? {
-            dependencies: [],
-            parent: "",
-            protect: false,
-            ignoreChanges: [],
-            deleteTimeout: "",
-            aliases: [],
-        };
+        const meta = this.pending.get(`${args.type}::${args.name}`) ?? NO_OPTIONS;
         this.resources.push({
             type: args.type,
             name: args.name,

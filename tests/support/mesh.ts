@@ -1,5 +1,6 @@
 /** Component tests of the mesh layer: its components built on their own, without evaluating the program. */
 import * as k8s from "@pulumi/kubernetes";
+import type { RouteTarget } from "../../components/mesh/canaryRouting";
 import { DemoWorkloads, DemoWorkloadsArgs } from "../../components/mesh/demoWorkloads";
 import { MeshNamespace } from "../../components/mesh/meshNamespace";
 import { installMocks, Recorder } from "./harness";
@@ -32,3 +33,18 @@ export async function demoWorkloads(
     });
     return { rec, namespace, workloads };
 }
+
+/**
+ * What the route builders take, for their pure tests: service hello in namespace demo, its subsets v1 and
+ * v2 on the `version` label, 10 % to the canary, nothing else in the policy.
+ */
+export const ROUTE_TARGET: RouteTarget = {
+    service: "hello",
+    namespace: "demo",
+    subsets: [
+        { name: "v1", labels: { version: "v1" } },
+        { name: "v2", labels: { version: "v2" } },
+    ],
+    apiVersion: "v1beta1",
+    policy: { canaryWeight: 10 },
+};

@@ -21,3 +21,29 @@ link_bin() {
   ln -f "$f" "$BIN/.$name.tmp" 2>/dev/null || cp -f "$f" "$BIN/.$name.tmp"
   mv -f "$BIN/.$name.tmp" "$BIN/$name"
 }
+
+# build_go_tool <tool> <version> <wrapper-dir> <main-pkg> <ldflags>: builds <main-pkg> from the wrapper
+# module (its go.mod + go.sum, no source of its own) into $CACHE/<tool>@<version>/<tool>, unless that
+# exact build is there already, and links it into $BIN. The caller defines CACHE, BIN, NICE, log and die,
+# and may define before_build, which runs before a real build (not for a cached one).
+build_go_tool() {
+  local tool="$1" version="$2" wrapper="$3" pkg="$4" ldflags="$5"
+  local out="$CACHE/$tool@$version" k t0
+  k="$(key "$wrapper/go.mod" "$wrapper/go.sum" "$pkg" "$ldflags")"
+  if up_to_date "$out" "$k" && [[ -x "$out/$tool" ]]; then
+    log "$tool@$version: cached"
+  else
+    if declare -F before_build >/dev/null; then before_build; fi
+    log "$tool@$version: building $pkg"
+    t0=$SECONDS
+    rm -rf "$out"; mkdir -p "$out"
+    (cd "$wrapper" && GOFLAGS="-mod=readonly -buildvcs=false" "${NICE[@]}" \
+      go build -trimpath -ldflags "$ldflags" -o "$out/$tool.tmp" "$pkg") ||
+      die "$tool: go build failed (wrapper $wrapper)"
+    mv -f "$out/$tool.tmp" "$out/$tool"
+    echo "$((SECONDS - t0))" >"$out/build.seconds"
+    echo "$k" >"$out/build.key"
+    log "$tool@$version: built in $((SECONDS - t0))s ($(du -m "$out/$tool" | cut -f1) MB)"
+  fi
+  link_bin "$out/$tool"
+}

@@ -7,18 +7,10 @@ import {
     virtualServiceManifest,
 } from "../../../components/mesh/canaryRouting";
 import { depsOf, ISTIO, one, settle } from "../../support/harness";
-import { demoWorkloads } from "../../support/mesh";
+import { demoWorkloads, ROUTE_TARGET } from "../../support/mesh";
 
-const base: RouteTarget = {
-    service: "hello",
-    namespace: "demo",
-    subsets: [
-        { name: "v1", labels: { version: "v1" } },
-        { name: "v2", labels: { version: "v2" } },
-    ],
-    apiVersion: "v1beta1",
-    policy: { canaryWeight: 10 },
-};
+/** hello in demo, subsets v1/v2 on `version`, canaryWeight 10 (tests/support/mesh.ts). */
+const base = ROUTE_TARGET;
 /** The weighted route of `base` (canaryWeight 10), spelled out. */
 const WEIGHTED_90_10 = [
     { destination: { host: "hello", subset: "v1" }, weight: 90 },

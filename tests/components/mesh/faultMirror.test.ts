@@ -2,17 +2,13 @@
 import { RouteTarget, routeWeights, virtualServiceManifest } from "../../../components/mesh/canaryRouting";
 import { FaultInjection } from "../../../lib/meshFeatures";
 import { EXISTING_CONFIG, ISTIO, one, runProgram } from "../../support/harness";
+import { ROUTE_TARGET } from "../../support/mesh";
 
 const header = { name: "x-canary", value: "always" };
+/** hello in demo, subsets v1/v2 on `version`, canaryWeight 10 (tests/support/mesh.ts), the header set. */
 const target = (policy: Partial<RouteTarget["policy"]>): RouteTarget => ({
-    service: "hello",
-    namespace: "demo",
-    subsets: [
-        { name: "v1", labels: { version: "v1" } },
-        { name: "v2", labels: { version: "v2" } },
-    ],
-    apiVersion: "v1beta1",
-    policy: { canaryWeight: 10, header, ...policy },
+    ...ROUTE_TARGET,
+    policy: { ...ROUTE_TARGET.policy, header, ...policy },
 });
 const delay: FaultInjection = { delay: { fixedDelay: "2s", percentage: { value: 50 } } };
 const abort: FaultInjection = { abort: { httpStatus: 503, percentage: { value: 10 } } };
