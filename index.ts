@@ -10,30 +10,30 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as alicloud from "@pulumi/alicloud";
-import { ConfigError, loadConfig, StackConfig } from "./lib/config";
-import { alicloudProviderArgs } from "./lib/alicloudProvider";
-import { createdWith, createOnlyProblems, previousZones } from "./lib/createOnly";
-import { readPreviousOutputs } from "./lib/previous";
-import { MeshTarget } from "./lib/meshTarget";
-import { verificationCommands } from "./lib/verify";
-import { Network } from "./components/foundation/network";
-import { AckCluster } from "./components/foundation/ackCluster";
-import { AsmMesh } from "./components/foundation/asmMesh";
-import { ExistingMesh } from "./components/foundation/existingMesh";
-import { MeshReadinessGate, MeshReadinessGateArgs } from "./components/foundation/meshReadinessGate";
-import { MeshNamespace } from "./components/mesh/meshNamespace";
-import { DemoWorkloads } from "./components/mesh/demoWorkloads";
-import { CanaryRouting } from "./components/mesh/canaryRouting";
-import { MeshSecurity } from "./components/mesh/meshSecurity";
+import { ConfigError, loadConfig, StackConfig } from "./config/stackConfig";
+import { alicloudProviderArgs } from "./config/alicloud";
+import { createdWith, createOnlyProblems, previousZones } from "./config/createOnly";
+import { readPreviousOutputs } from "./config/previous";
+import { MeshTarget } from "./foundation/meshTarget";
+import { verificationCommands } from "./mesh/verify";
+import { Network } from "./foundation/alibaba/network";
+import { AckCluster } from "./foundation/alibaba/ackCluster";
+import { AsmMesh } from "./foundation/alibaba/asmMesh";
+import { ExistingMesh } from "./foundation/existing/existingMesh";
+import { MeshReadinessGate, MeshReadinessGateArgs } from "./foundation/readiness/meshReadinessGate";
+import { MeshNamespace } from "./mesh/meshNamespace";
+import { DemoWorkloads } from "./mesh/demoWorkloads";
+import { CanaryRouting } from "./mesh/canaryRouting";
+import { MeshSecurity } from "./mesh/meshSecurity";
 // --- mesh features: ingress gateway, egress control, observability, fault injection, mirroring ---
-import { AsmIngressGateway } from "./components/foundation/asmIngressGateway";
-import { MeshObservability } from "./components/foundation/meshObservability";
-import { MeshIngress } from "./components/mesh/meshIngress";
-import { MeshEgress } from "./components/mesh/meshEgress";
-import { AccessLogging } from "./components/mesh/accessLogging";
-import { meshConfigOf } from "./lib/meshConfig";
-import { GATEWAY_NAMESPACE, ingressHost, INGRESS_GATEWAY_POD_LABELS } from "./lib/meshFeatures";
-import { featureVerification } from "./lib/verifyFeatures";
+import { AsmIngressGateway } from "./foundation/alibaba/asmIngressGateway";
+import { MeshObservability } from "./foundation/alibaba/meshObservability";
+import { MeshIngress } from "./mesh/meshIngress";
+import { MeshEgress } from "./mesh/meshEgress";
+import { AccessLogging } from "./mesh/accessLogging";
+import { meshConfigOf } from "./foundation/alibaba/meshConfig";
+import { GATEWAY_NAMESPACE, ingressHost, INGRESS_GATEWAY_POD_LABELS } from "./config/features";
+import { featureVerification } from "./mesh/verifyFeatures";
 
 /** How the readiness gate reaches the data-plane cluster; absent when rendering YAML (no cluster). */
 type GateAccess = Pick<MeshReadinessGateArgs, "kubeconfig" | "kubeconfigPath" | "clusterId">;
@@ -139,7 +139,7 @@ async function createFoundation(c: StackConfig, alicloudArgs: alicloud.ProviderA
             meshId: mesh.meshId,
             meshVersion: mesh.version,
             meshKubeconfig: mesh.kubeconfig,
-            // What the next run compares the create-only keys with (lib/createOnly.ts); plain values.
+            // What the next run compares the create-only keys with (config/createOnly.ts); plain values.
             createdWith: pulumi.output(createdWith(c, network.zoneIds)),
             ...(ingress ? { ingressAddress: ingress.address } : {}),
             ...(observability?.accessLogProject ? { accessLogProject: observability.accessLogProject } : {}),

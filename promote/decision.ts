@@ -2,7 +2,7 @@
  * The promotion's decisions, pure: given what Prometheus measured over one analysis interval, does the step
  * pass, fail, or lack data; and what to do next. No I/O, no clock: tests/promote/decision.test.ts.
  */
-import type { OnNoData } from "../lib/promotion";
+import type { OnNoData } from "../config/promotion";
 
 /** One workload's numbers over one interval. `p99Ms` is undefined when the histogram had no samples. */
 export interface Sample {

@@ -1,11 +1,18 @@
 /**
  * Command line of `npm run promote` and how it combines with the stack: flags override the stack config key
- * `promotion` (lib/promotion.ts), which overrides the defaults; namespace and services come from the stack's
+ * `promotion` (config/promotion.ts), which overrides the defaults; namespace and services come from the stack's
  * outputs (what the program actually deployed), never re-derived here. Pure: tests/promote/options.test.ts.
  */
 import { parseArgs } from "util";
 import type { Thresholds } from "./decision";
-import { checks, defaultPromotion, durationSeconds, OnNoData, parsePromotion, PromotionConfig } from "../lib/promotion";
+import {
+    checks,
+    defaultPromotion,
+    durationSeconds,
+    OnNoData,
+    parsePromotion,
+    PromotionConfig,
+} from "../config/promotion";
 import type { StackInfo } from "./stack";
 
 export class UsageError extends Error {

@@ -27,7 +27,7 @@ import type { Plan } from "./options";
 import { buildQueries, Queries, workloads } from "./promql";
 import type { StackDriver, UpResult } from "./stack";
 
-/** The canary's subset (= pod `version` label), as components/demoWorkloads.ts names it. */
+/** The canary's subset (= pod `version` label), as mesh/demoWorkloads.ts names it. */
 const CANARY_SUBSET = "v2";
 
 export interface Metrics {

@@ -1,12 +1,12 @@
 /**
  * A minimal Kubernetes API client for the live test: HTTPS with the kubeconfig's client certificate, JSON
- * in and out, no retries. It reads the kubeconfig with the readiness gate's own parser (lib/meshReadiness),
+ * in and out, no retries. It reads the kubeconfig with the readiness gate's own parser (foundation/readiness/check),
  * so the test reaches the API server exactly as the program's gate does; no kubectl is needed.
  */
 import * as fs from "fs";
 import * as https from "https";
 import * as path from "path";
-import { kubeAccess } from "../../lib/meshReadiness";
+import { kubeAccess } from "../../foundation/readiness/check";
 
 export interface KubeResponse {
     status: number;

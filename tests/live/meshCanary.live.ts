@@ -12,13 +12,12 @@
 import { execFile } from "child_process";
 import * as fs from "fs";
 import { promisify } from "util";
-import { telemetryManifest } from "../../components/mesh/accessLogging";
-import { destinationRuleManifest, RouteTarget, virtualServiceManifest } from "../../components/mesh/canaryRouting";
-import { serviceEntryManifest } from "../../components/mesh/meshEgress";
-import { gatewayManifest } from "../../components/mesh/meshIngress";
-import { INGRESS_GATEWAY_POD_LABELS } from "../../lib/meshFeatures";
-import { ISTIO_API_VERSIONS, IstioApiVersion } from "../../lib/constants";
-import { istioApiVersionsOf } from "../../lib/istio";
+import { telemetryManifest } from "../../mesh/accessLogging";
+import { destinationRuleManifest, RouteTarget, virtualServiceManifest } from "../../mesh/canaryRouting";
+import { serviceEntryManifest } from "../../mesh/meshEgress";
+import { gatewayManifest } from "../../mesh/meshIngress";
+import { INGRESS_GATEWAY_POD_LABELS } from "../../config/features";
+import { ISTIO_API_VERSIONS, IstioApiVersion, istioApiVersionsOf } from "../../istio/manifests";
 import { plan } from "../support/engine";
 import { diagnostics, newProgram, Program, setConfig } from "./engine";
 import { freePortOffset, LiveCluster } from "./fixture";
@@ -527,7 +526,7 @@ test(
 );
 
 test("the config's edge values build objects istiod's validation accepts (server-side dry run)", async () => {
-    // What the config allows at its limits (lib/config.ts refuses what Istio rejects), built by the program's
+    // What the config allows at its limits (config/stackConfig.ts refuses what Istio rejects), built by the program's
     // own manifest builders, at both API versions; in a namespace of their own, where no object of the
     // stack has their names.
     const ns = "edge-dry-run";

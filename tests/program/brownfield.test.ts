@@ -1,4 +1,4 @@
-import { ExistingMesh } from "../../components/foundation/existingMesh";
+import { ExistingMesh } from "../../foundation/existing/existingMesh";
 import {
     byType,
     CREATE_CONFIG,

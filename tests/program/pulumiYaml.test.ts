@@ -1,9 +1,9 @@
-/** Pulumi.yaml (what the CLI checks) and lib/config.ts (what the program checks) describe the same keys. */
+/** Pulumi.yaml (what the CLI checks) and config/stackConfig.ts (what the program checks) describe the same keys. */
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { CONFIG_KEYS, parseConfig, SECRET_KEYS } from "../../lib/config";
-import { PROJECT } from "../../lib/constants";
+import { CONFIG_KEYS, parseConfig, SECRET_KEYS } from "../../config/stackConfig";
+import { PROJECT } from "../../config/constants";
 
 const root = path.join(__dirname, "..", "..");
 const project = yaml.load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as {

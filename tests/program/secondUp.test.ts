@@ -2,7 +2,7 @@
  * The program evaluated as a later `up` would evaluate it: the stack's own previous outputs (what its
  * StackReference to itself reads) are those of a first `up` with the creation-time config.
  */
-import { ConfigError } from "../../lib/config";
+import { ConfigError } from "../../config/stackConfig";
 import {
     byType,
     CREATE_CONFIG,

@@ -1,6 +1,6 @@
-/** The `promotion` stack config key: lib/promotion.ts, and its place in lib/config.ts. */
-import { ConfigError, parseConfig } from "../../lib/config";
-import { durationSeconds, parsePromotion, PROMOTION_DEFAULTS } from "../../lib/promotion";
+/** The `promotion` stack config key: config/promotion.ts, and its place in config/stackConfig.ts. */
+import { ConfigError, parseConfig } from "../../config/stackConfig";
+import { durationSeconds, parsePromotion, PROMOTION_DEFAULTS } from "../../config/promotion";
 
 function problemsOf(raw: Record<string, string>): string[] {
     try {

@@ -1,8 +1,8 @@
 /** Component tests of the mesh layer: its components built on their own, without evaluating the program. */
 import * as k8s from "@pulumi/kubernetes";
-import type { RouteTarget } from "../../components/mesh/canaryRouting";
-import { DemoWorkloads, DemoWorkloadsArgs } from "../../components/mesh/demoWorkloads";
-import { MeshNamespace } from "../../components/mesh/meshNamespace";
+import type { RouteTarget } from "../../mesh/canaryRouting";
+import { DemoWorkloads, DemoWorkloadsArgs } from "../../mesh/demoWorkloads";
+import { MeshNamespace } from "../../mesh/meshNamespace";
 import { installMocks, Recorder } from "./harness";
 
 /**

@@ -1,0 +1,30 @@
+/**
+ * The routing policy of every canary service, as the stack config shapes it (config/stackConfig.ts) and the
+ * route builders render it (mesh/canaryRouting.ts). Retries and outlier detection are Istio's own types.
+ */
+import type { DestinationRuleSpec, VirtualServiceSpec } from "../istio/manifests";
+import type { FaultInjection, FaultScope } from "./features";
+
+type HttpRoute = NonNullable<VirtualServiceSpec["http"]>[number];
+type TrafficPolicy = NonNullable<DestinationRuleSpec["trafficPolicy"]>;
+/** Istio's HTTPRetry, as the upstream schema types it. */
+type RetryPolicy = NonNullable<HttpRoute["retries"]>;
+/** Istio's OutlierDetection, as the upstream schema types it. */
+type OutlierDetection = NonNullable<TrafficPolicy["outlierDetection"]>;
+
+export interface RoutingPolicy {
+    /** Percent of requests (0-100) sent to the canary subset; the rest goes to the stable one. */
+    readonly canaryWeight: number;
+    /** Requests carrying this header with this exact value always go to the canary. */
+    readonly header?: { readonly name: string; readonly value: string };
+    /** Overall request timeout, e.g. "5s". */
+    readonly timeout?: string;
+    /** Retry policy. */
+    readonly retries?: RetryPolicy;
+    /** Outlier detection (passive health checking) for both subsets. */
+    readonly outlierDetection?: OutlierDetection;
+    /** Fault injection: on the header route to the canary ("canary") or on every route ("service"). */
+    readonly fault?: { readonly scope: FaultScope; readonly injection: FaultInjection };
+    /** Percent (1-100) of the weighted route's requests also sent to the canary as shadow traffic. */
+    readonly mirrorPercent?: number;
+}

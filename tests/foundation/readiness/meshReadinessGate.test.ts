@@ -1,0 +1,140 @@
+/**
+ * The mesh readiness gate's place in the program: between the foundation and the mesh layer in every mode
+ * that reaches a cluster, absent when rendering YAML; its inputs (the kubeconfig secret, the Istio kinds at
+ * the configured version, the timeout); and nothing in the mesh layer registered without waiting for it.
+ */
+import { parseConfig } from "../../../config/stackConfig";
+import {
+    CREATE_CONFIG,
+    dependencyClosure,
+    EXISTING_CONFIG,
+    isSecretInput,
+    MOCK_KUBECONFIG,
+    one,
+    plain,
+    Recorded,
+    runProgram,
+} from "../../support/harness";
+
+const GATE = "asm-canary:foundation:MeshReadinessGate";
+const READY = "pulumi-nodejs:dynamic:MeshReadiness";
+const MESH = "alicloud:servicemesh/serviceMesh:ServiceMesh";
+const NAMESPACE = "kubernetes:core/v1:Namespace";
+
+const apisAt = (version: string) => [
+    { group: "networking.istio.io", version, kind: "VirtualService", plural: "virtualservices" },
+    { group: "networking.istio.io", version, kind: "DestinationRule", plural: "destinationrules" },
+    { group: "security.istio.io", version, kind: "PeerAuthentication", plural: "peerauthentications" },
+    { group: "security.istio.io", version, kind: "AuthorizationPolicy", plural: "authorizationpolicies" },
+];
+
+/** Every Kubernetes object of the mesh layer (not the providers) that does NOT wait for `gate`. */
+function notGated(resources: Recorded[], gate: Recorded): string[] {
+    return resources
+        .filter((r) => r.type.startsWith("kubernetes:"))
+        .filter((r) => !dependencyClosure(resources, r).has(gate.urn))
+        .map((r) => `${r.type}::${r.name}`);
+}
+
+describe("mode=create", () => {
+    let run: Awaited<ReturnType<typeof runProgram>>;
+    beforeAll(async () => {
+        run = await runProgram({ ...CREATE_CONFIG, authorizationPolicy: "true" });
+    });
+
+    test("one gate: a component with one dynamic resource, visible in the plan as MeshReadiness", () => {
+        const component = one(run.resources, GATE, "mesh-ready");
+        const ready = one(run.resources, READY, "mesh-ready");
+        expect(ready.parent).toBe(component.urn);
+    });
+
+    test("inputs: the ACK kubeconfig as a secret, the cluster id, every Istio kind at v1beta1, 600 s", () => {
+        const ready = one(run.resources, READY);
+        expect(isSecretInput(ready.inputs.kubeconfig)).toBe(true);
+        expect(plain(ready.inputs.kubeconfig)).toBe(MOCK_KUBECONFIG);
+        expect(ready.inputs.kubeconfigPath).toBeUndefined();
+        expect(ready.inputs.clusterId).toBe(run.outputs.clusterId);
+        expect(ready.inputs.apis).toEqual(apisAt("v1beta1"));
+        expect(ready.inputs.timeoutSeconds).toBe(600);
+        // The serialized provider is code only: no kubeconfig captured in it.
+        expect(ready.inputs.__provider).toMatch(/^exports\.handler = /);
+        expect(ready.inputs.__provider).not.toContain("47.0.0.10");
+    });
+
+    test("the gate waits for the mesh with the cluster attached", () => {
+        expect(one(run.resources, READY).dependencies).toContain(one(run.resources, MESH).urn);
+    });
+
+    test("the namespace waits for the gate, and nothing in the mesh layer is registered without it", () => {
+        const ready = one(run.resources, READY);
+        expect(one(run.resources, NAMESPACE).dependencies).toEqual([ready.urn]);
+        const meshLayer = run.resources.filter((r) => r.type.startsWith("kubernetes:"));
+        expect(meshLayer.length).toBe(12);
+        expect(notGated(run.resources, ready)).toEqual([]);
+    });
+});
+
+describe("mode=existing", () => {
+    test("with a secret kubeconfig and a cluster id", async () => {
+        const kubeconfig = "apiVersion: v1\nkind: Config\nclusters: []\n";
+        const run = await runProgram(
+            { mode: "existing", existingKubeconfig: kubeconfig, existingClusterId: "c0ffee" },
+            { secretKeys: ["existingKubeconfig"] },
+        );
+        const ready = one(run.resources, READY);
+        expect(isSecretInput(ready.inputs.kubeconfig)).toBe(true);
+        expect(plain(ready.inputs.kubeconfig)).toBe(kubeconfig);
+        expect(ready.inputs.clusterId).toBe("c0ffee");
+        expect(notGated(run.resources, ready)).toEqual([]);
+    });
+
+    test("with a kubeconfig path: the path (read when the gate runs), no cluster id", async () => {
+        const run = await runProgram({ mode: "existing", existingKubeconfigPath: "/home/me/.kube/ack" });
+        const ready = one(run.resources, READY);
+        expect(ready.inputs).toMatchObject({
+            kubeconfigPath: "/home/me/.kube/ack",
+            clusterId: "",
+            timeoutSeconds: 600,
+        });
+        expect(ready.inputs.kubeconfig).toBeUndefined();
+        expect(one(run.resources, NAMESPACE).dependencies).toEqual([ready.urn]);
+        expect(notGated(run.resources, ready)).toEqual([]);
+    });
+
+    test("rendering YAML: no cluster, so no gate", async () => {
+        const run = await runProgram(EXISTING_CONFIG);
+        expect(run.resources.filter((r) => r.type === GATE || r.type === READY)).toEqual([]);
+        expect(one(run.resources, NAMESPACE).dependencies).toEqual([]);
+    });
+
+    test("canaryWeight and mtlsMode changes leave the gate's inputs as they are", async () => {
+        const base = { mode: "existing", existingKubeconfigPath: "/home/me/.kube/ack" };
+        const a = one((await runProgram({ ...base, canaryWeight: "10" })).resources, READY);
+        const b = one((await runProgram({ ...base, canaryWeight: "60", mtlsMode: "STRICT" })).resources, READY);
+        expect(b.inputs).toEqual(a.inputs);
+        expect(b.dependencies.length).toBe(a.dependencies.length);
+    });
+});
+
+describe("config", () => {
+    test("meshReadyTimeout and istioApiVersion reach the gate", async () => {
+        const run = await runProgram({ ...CREATE_CONFIG, meshReadyTimeout: "120", istioApiVersion: "v1" });
+        expect(one(run.resources, READY).inputs).toMatchObject({ timeoutSeconds: 120, apis: apisAt("v1") });
+    });
+
+    test("meshReadyTimeout 0 turns the gate off: the namespace waits for the mesh directly", async () => {
+        const run = await runProgram({ ...CREATE_CONFIG, meshReadyTimeout: "0" });
+        expect(run.resources.filter((r) => r.type === GATE || r.type === READY)).toEqual([]);
+        expect(one(run.resources, NAMESPACE).dependencies).toEqual([one(run.resources, MESH).urn]);
+    });
+
+    test("meshReadyTimeout: default 600, whole seconds from 0 to 3600", () => {
+        expect(parseConfig({}).meshReadyTimeout).toBe(600);
+        expect(parseConfig({ meshReadyTimeout: "3600" }).meshReadyTimeout).toBe(3600);
+        for (const bad of ["-1", "3601", "1.5", "ten"]) {
+            expect(() => parseConfig({ meshReadyTimeout: bad })).toThrow(
+                `meshReadyTimeout: got "${bad}"; must be a whole number from 0 to 3600`,
+            );
+        }
+    });
+});
