@@ -29,13 +29,20 @@ export function componentType(layer: Layer, name: string): string {
 
 /**
  * Options for a component whose type token changed: an alias to the old token keeps every existing stack's
- * state (the component and, through it, its children) without a replacement.
+ * state (the component and, through it, its children) without a replacement. Each alias the caller already
+ * gives (e.g. a former parent) is also kept with the old token, so a stack still on the old token under the
+ * old parent is found too.
  */
 export function withLegacyType(
     legacyType: string,
     opts: pulumi.ComponentResourceOptions | undefined,
 ): pulumi.ComponentResourceOptions {
-    return { ...opts, aliases: [...(opts?.aliases ?? []), { type: legacyType }] };
+    const given = opts?.aliases ?? [];
+    // Only plain Alias objects can be copied; a string URN, an Output or a Promise names one exact resource.
+    const asLegacy = given.flatMap((a): pulumi.Alias[] =>
+        typeof a === "object" && !(a instanceof Promise) && !("apply" in a) ? [{ ...a, type: legacyType }] : [],
+    );
+    return { ...opts, aliases: [...given, { type: legacyType }, ...asLegacy] };
 }
 
 // ---------------------------------------------------------------------------------------------------

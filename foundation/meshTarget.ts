@@ -11,3 +11,21 @@ export interface MeshTarget {
     readonly provider: k8s.Provider;
     readonly dependsOn: pulumi.Resource[];
 }
+
+/** How the readiness gate reaches the data-plane cluster (one of kubeconfig or kubeconfigPath). */
+export interface ClusterAccess {
+    readonly kubeconfig?: pulumi.Input<string>;
+    readonly kubeconfigPath?: string;
+    readonly clusterId?: pulumi.Input<string>;
+}
+
+/**
+ * What a foundation component (AlibabaFoundation for mode=create, ExistingMesh for mode=existing) hands the
+ * rest of the program: where the mesh layer goes, how the gate reaches the cluster (absent when rendering
+ * YAML: no cluster), and the stack outputs it contributes.
+ */
+export interface Foundation {
+    readonly target: MeshTarget;
+    readonly access?: ClusterAccess;
+    readonly outputs: Readonly<Record<string, pulumi.Input<unknown>>>;
+}

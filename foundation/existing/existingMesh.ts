@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { MeshTarget } from "../meshTarget";
+import { ClusterAccess, Foundation, MeshTarget } from "../meshTarget";
 import { componentType, withLegacyType } from "../../config/constants";
 
 export interface ExistingMeshArgs {
@@ -19,8 +19,12 @@ export interface ExistingMeshArgs {
  * cluster that is attached to an existing ASM instance with data-plane KubeAPI access on (or a
  * Provider that renders YAML).
  */
-export class ExistingMesh extends pulumi.ComponentResource {
+export class ExistingMesh extends pulumi.ComponentResource implements Foundation {
     public readonly target: MeshTarget;
+    /** How the readiness gate reaches the cluster; absent when rendering YAML (there is no cluster). */
+    public readonly access?: ClusterAccess;
+    /** The stack outputs of this mode: the kubeconfig when it was given as contents (a secret). */
+    public readonly outputs: Readonly<Record<string, pulumi.Input<unknown>>>;
 
     constructor(name: string, args: ExistingMeshArgs, opts?: pulumi.ComponentResourceOptions) {
         super(
@@ -50,6 +54,12 @@ export class ExistingMesh extends pulumi.ComponentResource {
             { parent: this },
         );
         this.target = { provider, dependsOn: [] };
+        this.access = args.renderYamlDirectory
+            ? undefined
+            : args.kubeconfig !== undefined
+              ? { kubeconfig: args.kubeconfig, clusterId: args.clusterId }
+              : { kubeconfigPath: args.kubeconfigPath, clusterId: args.clusterId };
+        this.outputs = args.kubeconfig !== undefined ? { kubeconfig: pulumi.secret(args.kubeconfig) } : {};
         this.registerOutputs({});
     }
 }

@@ -1,0 +1,172 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as alicloud from "@pulumi/alicloud";
+import { componentType } from "../../config/constants";
+import { createdWith, PreviousOutputs, previousZones } from "../../config/createOnly";
+import type { StackConfig } from "../../config/stackConfig";
+import { ClusterAccess, Foundation, MeshTarget } from "../meshTarget";
+import { AckCluster } from "./ackCluster";
+import { AsmIngressGateway } from "./asmIngressGateway";
+import { AsmMesh } from "./asmMesh";
+import { meshConfigOf } from "./meshConfig";
+import { MeshObservability } from "./meshObservability";
+import { Network } from "./network";
+
+/**
+ * The alias each direct child carries: "this resource was at the stack's root". `pulumi.rootStackResource`
+ * is the SDK's marker for "no parent" in an alias (it is `undefined`; the key's presence is what counts).
+ */
+export const WAS_AT_ROOT: pulumi.Alias = { parent: pulumi.rootStackResource };
+
+export interface AlibabaFoundationArgs {
+    /** The validated stack config (mode=create). */
+    readonly config: StackConfig;
+    /** The stack's own outputs from its last `up` (config/previous.ts), already checked (config/createOnly.ts). */
+    readonly previous: PreviousOutputs;
+    /** The explicit alicloud provider's settings (config/alicloud.ts). */
+    readonly providerArgs: alicloud.ProviderArgs;
+}
+
+/**
+ * mode=create: the whole Alibaba Cloud foundation, Network -> AckCluster -> AsmMesh, and the features'
+ * Alibaba side (SLS project and ARMS add-on, the ASM ingress gateway), on one explicit alicloud provider.
+ *
+ * Its children were declared at the stack's root before this component existed. Each direct child keeps an
+ * alias to that root parent (`{ parent: pulumi.rootStackResource }`); the engine applies a parent's aliases
+ * to its children too, so every resource below keeps its state and an existing stack plans no replacement
+ * (https://www.pulumi.com/docs/iac/concepts/resources/options/aliases/).
+ */
+export class AlibabaFoundation extends pulumi.ComponentResource implements Foundation {
+    public readonly target: MeshTarget;
+    public readonly access: ClusterAccess;
+    public readonly outputs: Readonly<Record<string, pulumi.Input<unknown>>>;
+
+    constructor(name: string, args: AlibabaFoundationArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(componentType("foundation", "AlibabaFoundation"), name, {}, opts);
+        const c = args.config;
+        const child = { parent: this, aliases: [WAS_AT_ROOT] };
+        // The zones the stack already has (configured, or looked up at its first `up`) stay its zones: the
+        // look-up runs once, so a change in what a zone sells or in nodeInstanceTypes[0] / nodeDiskCategory
+        // cannot move a vSwitch (zone_id is ForceNew).
+        const knownZones = previousZones(args.previous);
+        const zones = c.zones.length > 0 ? c.zones : knownZones?.length === c.nodeVswitchCidrs.length ? knownZones : [];
+
+        const provider = new alicloud.Provider("alicloud", args.providerArgs, child);
+        const network = new Network(
+            "network",
+            {
+                namePrefix: c.namePrefix,
+                vpcCidr: c.vpcCidr,
+                nodeVswitchCidrs: c.nodeVswitchCidrs,
+                podVswitchCidrs: c.networkPlugin === "terway" ? c.podVswitchCidrs : [],
+                zones,
+                instanceType: c.nodeInstanceTypes[0],
+                diskCategory: c.nodeDiskCategory,
+                protect: c.deletionProtection,
+                provider,
+            },
+            child,
+        );
+        const cluster = new AckCluster(
+            "ack",
+            {
+                namePrefix: c.namePrefix,
+                vswitchIds: network.nodeVswitchIds,
+                podVswitchIds: network.podVswitchIds,
+                networkPlugin: c.networkPlugin,
+                podCidr: c.podCidr,
+                serviceCidr: c.serviceCidr,
+                kubernetesVersion: c.kubernetesVersion,
+                clusterSpec: c.clusterSpec,
+                proxyMode: c.proxyMode,
+                apiServerPublic: c.apiServerPublic,
+                deletionProtection: c.deletionProtection,
+                nodeInstanceTypes: c.nodeInstanceTypes,
+                nodeCount: c.nodeCount,
+                nodeDiskCategory: c.nodeDiskCategory,
+                nodeDiskSizeGb: c.nodeDiskSizeGb,
+                dependsOn: network.snatEntries,
+                provider,
+            },
+            child,
+        );
+        // Mesh features, Alibaba side: the SLS project and ARMS add-on exist only while their switch is on.
+        const observability =
+            c.accessLogs || c.meshMetrics
+                ? new MeshObservability(
+                      "observability",
+                      {
+                          namePrefix: c.namePrefix,
+                          accessLogs: c.accessLogs,
+                          metrics: c.meshMetrics,
+                          clusterId: cluster.readyClusterId,
+                          provider,
+                      },
+                      child,
+                  )
+                : undefined;
+        const mesh = new AsmMesh(
+            "asm",
+            {
+                namePrefix: c.namePrefix,
+                edition: c.meshEdition,
+                clusterSpec: c.meshClusterSpec,
+                version: c.meshVersion,
+                vpcId: network.vpcId,
+                vswitchId: network.nodeVswitchIds.apply((ids) => ids[0]),
+                apiServerPublic: c.meshApiServerPublic,
+                clusterId: cluster.readyClusterId,
+                dataPlaneProvider: cluster.k8sProvider,
+                currentVersion: args.previous.meshVersion,
+                protect: c.deletionProtection,
+                provider,
+                meshConfig: meshConfigOf({
+                    manage: c.manageMeshConfig,
+                    outboundTrafficPolicy: c.outboundTrafficPolicy,
+                    accessLogProject: observability?.accessLogProject,
+                    metrics: c.meshMetrics,
+                }),
+            },
+            child,
+        );
+        const ingress = c.ingressGateway
+            ? new AsmIngressGateway(
+                  "asm-ingress",
+                  {
+                      namePrefix: c.namePrefix,
+                      meshId: mesh.meshId,
+                      meshKubeconfig: mesh.kubeconfig,
+                      clusterId: cluster.clusterId,
+                      replicas: c.ingressReplicas,
+                      dependsOn: mesh.target.dependsOn,
+                      provider,
+                  },
+                  child,
+              )
+            : undefined;
+
+        this.target = mesh.target;
+        this.access = { kubeconfig: cluster.kubeconfig, clusterId: cluster.clusterId };
+        this.outputs = {
+            vpcId: network.vpcId,
+            zoneIds: network.zoneIds,
+            nodeVswitchIds: network.nodeVswitchIds,
+            podVswitchIds: network.podVswitchIds,
+            egressIp: network.egressIp,
+            clusterId: cluster.clusterId,
+            clusterName: cluster.clusterName,
+            clusterSpec: cluster.clusterSpec,
+            kubeconfig: cluster.kubeconfig,
+            meshId: mesh.meshId,
+            meshVersion: mesh.version,
+            meshKubeconfig: mesh.kubeconfig,
+            // What the next run compares the create-only keys with (config/createOnly.ts); plain values.
+            createdWith: pulumi.output(createdWith(c, network.zoneIds)),
+            ...(ingress ? { ingressAddress: ingress.address } : {}),
+            ...(observability?.accessLogProject ? { accessLogProject: observability.accessLogProject } : {}),
+            ...(observability?.prometheusUrl
+                ? { prometheusUrl: observability.prometheusUrl, prometheusToken: observability.prometheusToken }
+                : {}),
+        };
+        this.registerOutputs({ clusterId: cluster.clusterId, meshId: mesh.meshId });
+    }
+}
