@@ -75,3 +75,14 @@ export function engineEnv(tools: Toolchain, stateDir: string, passphrase: string
         CI: "true",
     };
 }
+
+/**
+ * The CLI arguments of `npm run render -- <args>`: `up --yes` when none are given, and `--stack <stack>` placed
+ * before a `--` among them, since after it the CLI takes every word as a value (`config set canaryWeight -- -5`).
+ */
+export function stackCommand(args: readonly string[], stack: string): string[] {
+    const given = args.length > 0 ? [...args] : ["up", "--yes"];
+    const end = given.indexOf("--");
+    const at = end === -1 ? given.length : end;
+    return [...given.slice(0, at), "--stack", stack, ...given.slice(at)];
+}

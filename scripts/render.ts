@@ -7,15 +7,16 @@
  */
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { engineEnv, toolchain } from "./engine.ts";
+import { engineEnv, stackCommand, toolchain } from "./engine.ts";
 
 const STACK = "render";
 const root = path.resolve(path.dirname(process.argv[1]), "..");
 const tools = toolchain(root);
-const env = {
-    ...process.env,
-    ...engineEnv(tools, path.join(root, ".render", "state"), process.env.PULUMI_CONFIG_PASSPHRASE ?? "render"),
-};
+// The render stack's passphrase is always "render": Pulumi.render.yaml's tracked salt was made with it and the
+// stack holds no secrets, so a passphrase exported for the user's own stacks must not reach it (nor a
+// passphrase file, which the CLI would read instead).
+const { PULUMI_CONFIG_PASSPHRASE_FILE: _file, ...userEnv } = process.env;
+const env = { ...userEnv, ...engineEnv(tools, path.join(root, ".render", "state"), "render") };
 
 function pulumi(args: string[], stdio: "inherit" | "pipe" = "inherit") {
     return spawnSync(tools.pulumi, args, { cwd: root, env, stdio, encoding: "utf8" });
@@ -27,8 +28,7 @@ if (pulumi(["stack", "select", STACK, "--non-interactive"], "pipe").status !== 0
         process.exit(init.status ?? 1);
     }
 }
-const args = process.argv.slice(2);
-const command = [...(args.length ? args : ["up", "--yes"]), "--stack", STACK];
+const command = stackCommand(process.argv.slice(2), STACK);
 const r = pulumi(command);
 if (r.status === 0 && command[0] === "up") {
     console.log(`\nManifests: ${path.join(root, ".render", "manifests")}`);
