@@ -6,7 +6,7 @@
  * The stack's config stays the single source of truth: the weight is changed only with `setConfig` + `up`,
  * exactly the README's manual workflow; nothing is applied behind Pulumi's back.
  */
-import type { Stack } from "@pulumi/pulumi/automation";
+import type { OpType, Stack } from "@pulumi/pulumi/automation";
 
 /** What the promotion needs to know about the stack, from its outputs and config. */
 export interface StackInfo {
@@ -37,7 +37,7 @@ export interface StackDriver {
     info(): Promise<StackInfo>;
     /** Config `canaryWeight` as it stands now. */
     configuredWeight(): Promise<number>;
-    /** What a plain `pulumi up` would do now, without `same`: {} when the stack matches its config. */
+    /** What a plain `pulumi up` would change now (changesThatModify): {} when the stack matches its config. */
     pendingChanges(): Promise<Record<string, number>>;
     setWeight(weight: number): Promise<void>;
     /** `pulumi up`. `signal` asks the CLI to stop (SIGINT: it finishes in-flight operations first). */
@@ -48,6 +48,32 @@ export interface StackDriver {
      * the truth, whatever the config says.
      */
     appliedWeight(service: string, namespace: string, canarySubset: string): Promise<number | undefined>;
+}
+
+/**
+ * Operations a preview counts that change nothing in the cloud or in the stack's resources: `same`, and the
+ * reads. A mode=create stack reads its own previous outputs (config/previous.ts, a StackReference), and the
+ * engine counts that `read` whenever those outputs changed since the last `up`, i.e. after every weight step
+ * and after the first `up` (engine/update.go in pulumi/pulumi); `refresh`/`discard` are read-side too.
+ */
+const NON_MODIFYING_OPS: ReadonlySet<OpType> = new Set<OpType>([
+    "same",
+    "read",
+    "read-replacement",
+    "refresh",
+    "discard",
+    "discard-replaced",
+]);
+
+/** A preview's change summary without the operations that modify nothing: {} when the stack is in step. */
+export function changesThatModify(summary: Partial<Record<OpType, number>>): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [op, n] of Object.entries(summary)) {
+        if (!NON_MODIFYING_OPS.has(op as OpType) && n) {
+            out[op] = n;
+        }
+    }
+    return out;
 }
 
 /** The canary subset's weight in a VirtualService's spec (its last, weighted, HTTP route). */
@@ -154,13 +180,7 @@ export class AutomationStack implements StackDriver {
 
     async pendingChanges(): Promise<Record<string, number>> {
         const r = await this.stack.preview({ color: "never" });
-        const out: Record<string, number> = {};
-        for (const [op, n] of Object.entries(r.changeSummary ?? {})) {
-            if (op !== "same" && n) {
-                out[op] = n;
-            }
-        }
-        return out;
+        return changesThatModify(r.changeSummary ?? {});
     }
 
     async setWeight(weight: number): Promise<void> {

@@ -1,5 +1,5 @@
 /** Reading the applied weight back from the stack's state (`pulumi stack export`), without the CLI. */
-import { appliedWeightFromDeployment, canaryWeightOfVirtualService } from "../../promote/stack";
+import { appliedWeightFromDeployment, canaryWeightOfVirtualService, changesThatModify } from "../../promote/stack";
 
 const vs = (name: string, namespace: string, http: unknown[]) => ({
     type: "kubernetes:networking.istio.io/v1beta1:VirtualService",
@@ -68,5 +68,23 @@ describe("applied weight from the state", () => {
             100,
         );
         expect(canaryWeightOfVirtualService({ http: [] }, "v2")).toBeUndefined();
+    });
+});
+
+describe("pending changes: what a preview would modify", () => {
+    test("review 2 m1: the read of the stack's own outputs (and other read-side ops) is not a pending change", () => {
+        expect(changesThatModify({ same: 17, read: 1 })).toEqual({});
+        expect(changesThatModify({ same: 3, refresh: 2, discard: 1, "read-replacement": 1 })).toEqual({});
+    });
+
+    test("everything that changes a resource is, with its count", () => {
+        expect(changesThatModify({ same: 16, read: 1, update: 1 })).toEqual({ update: 1 });
+        expect(changesThatModify({ create: 2, delete: 1, replace: 1, import: 1 })).toEqual({
+            create: 2,
+            delete: 1,
+            replace: 1,
+            import: 1,
+        });
+        expect(changesThatModify({ update: 0, same: 4 })).toEqual({});
     });
 });
