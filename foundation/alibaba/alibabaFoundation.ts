@@ -7,7 +7,6 @@ import { ClusterAccess, Foundation, MeshTarget } from "../meshTarget";
 import { AckCluster } from "./ackCluster";
 import { AsmIngressGateway } from "./asmIngressGateway";
 import { AsmMesh } from "./asmMesh";
-import { meshConfigOf } from "./meshConfig";
 import { MeshObservability } from "./meshObservability";
 import { Network } from "./network";
 
@@ -119,12 +118,12 @@ export class AlibabaFoundation extends pulumi.ComponentResource implements Found
                 currentVersion: args.previous.meshVersion,
                 protect: c.deletionProtection,
                 provider,
-                meshConfig: meshConfigOf({
+                settings: {
                     manage: c.manageMeshConfig,
                     outboundTrafficPolicy: c.outboundTrafficPolicy,
                     accessLogProject: observability?.accessLogProject,
                     metrics: c.meshMetrics,
-                }),
+                },
             },
             child,
         );

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as alicloud from "@pulumi/alicloud";
 import * as k8s from "@pulumi/kubernetes";
 import { MeshTarget } from "../meshTarget";
+import { meshConfigIgnored, meshConfigOf, MeshSettings } from "./meshConfig";
 import { componentType, MeshClusterSpec, MeshEdition, withLegacyType } from "../../config/constants";
 
 export interface AsmMeshArgs {
@@ -33,8 +34,8 @@ export interface AsmMeshArgs {
     readonly dataPlaneProvider: k8s.Provider;
     /** The Alibaba Cloud provider. */
     readonly provider: alicloud.Provider;
-    /** Mesh-level settings the program owns (foundation/alibaba/meshConfig.ts); undefined leaves the mesh's own. */
-    readonly meshConfig?: pulumi.Input<alicloud.types.input.servicemesh.ServiceMeshMeshConfig>;
+    /** Mesh-level settings (foundation/alibaba/meshConfig.ts); not managed: the mesh keeps its own. */
+    readonly settings: MeshSettings;
 }
 
 /** The newest ASM version string, compared numerically ("v1.24.6.60-g…-aliyun" > "v1.9.7.1-…"). */
@@ -98,7 +99,7 @@ export class AsmMesh extends pulumi.ComponentResource {
                 // pilotPublicEip is deprecated, read-only and ForceNew: never set it.
                 loadBalancer: { apiServerPublicEip: args.apiServerPublic },
                 extraConfiguration: { crAggregationEnabled: true },
-                meshConfig: args.meshConfig,
+                meshConfig: meshConfigOf(args.settings),
                 // clusterIds is the only attach mechanism; on change the provider detaches every old id and
                 // re-attaches every new one, so this list is treated as fixed.
                 clusterIds: [args.clusterId],
@@ -111,8 +112,12 @@ export class AsmMesh extends pulumi.ComponentResource {
                 additionalSecretOutputs: ["kubeconfig"],
                 customTimeouts: { create: "30m", update: "30m", delete: "30m" },
                 // Unpinned: the newest version at creation, then no silent in-place upgrade when Alibaba
-                // publishes a newer one. Pin meshVersion to upgrade deliberately.
-                ignoreChanges: args.version ? [] : ["version"],
+                // publishes a newer one. Pin meshVersion to upgrade deliberately. The meshConfig fields the
+                // program does not own would never converge (meshConfigIgnored).
+                ignoreChanges: [
+                    ...(args.version ? [] : ["version"]),
+                    ...meshConfigIgnored(args.settings).map((k) => `meshConfig.${k}`),
+                ],
             },
         );
 

@@ -24,6 +24,41 @@ export interface MeshSettings {
     readonly metrics: boolean;
 }
 
+/**
+ * The meshConfig fields the provider reads back from the API on every refresh and diffs although the program
+ * never sends them: Optional and not Computed in the Terraform schema, so a value in state against an unset
+ * input is a change, and the mesh would show `~ meshConfig` on every preview and `up` after the first one
+ * with manageMeshConfig on (review 2, N1). In aliyun/terraform-provider-alicloud
+ * alicloud/resource_alicloud_service_mesh_service_mesh.go (v1.289.0): the schema's mesh_config block, and
+ * resourceAliCloudServiceMeshServiceMeshRead, which always appends `kiali` and sets the others from the API.
+ * The ServiceMesh ignores them (asmMesh.ts): the bridge drops an ignored path and its sub-keys from the
+ * diff, taken from the old state, so this works for fields the program leaves out. enableLocalityLb is also
+ * ForceNew: without this, an API that reads back `true` would plan a replacement of the mesh.
+ * audit, includeIpRanges, prometheus and the access log's lifecycles are Computed: no diff, not listed.
+ */
+export const MESH_CONFIG_NOT_OWNED = [
+    "kiali",
+    "pilot",
+    "proxy",
+    "opa",
+    "sidecarInjector",
+    "controlPlaneLog",
+    "customizedZipkin",
+    "tracing",
+    "enableLocalityLb",
+] as const;
+
+/**
+ * The meshConfig paths the mesh ignores: MESH_CONFIG_NOT_OWNED, and with log collection off the access log's
+ * project. The program then sends no project (there is none), and whether ASM still reads back the last one
+ * is unconfirmed (review 2, U3: `project` is Optional, not Computed); ignored, the mesh converges either way
+ * and keeps pointing at the retained project (meshObservability.ts), which is what SLS asks for
+ * (https://www.alibabacloud.com/help/en/sls/user-guide/asm-log-usage-notes).
+ */
+export function meshConfigIgnored(s: MeshSettings): string[] {
+    return [...MESH_CONFIG_NOT_OWNED, ...(s.manage && s.accessLogProject === undefined ? ["accessLog.project"] : [])];
+}
+
 /** The ServiceMesh `meshConfig` input, or undefined when the program does not own the mesh's settings. */
 export function meshConfigOf(s: MeshSettings): MeshConfig | undefined {
     if (!s.manage) {

@@ -2,6 +2,18 @@ import { newestMeshVersion } from "../../../foundation/alibaba/asmMesh";
 import { CREATE_CONFIG, dependencyClosure, depsOf, ISTIO, one, runProgram } from "../../support/harness";
 
 const MESH = "alicloud:servicemesh/serviceMesh:ServiceMesh";
+/** The meshConfig fields the mesh ignores: read back by the provider, never sent (see the N1 test). */
+const NOT_OWNED = [
+    "meshConfig.kiali",
+    "meshConfig.pilot",
+    "meshConfig.proxy",
+    "meshConfig.opa",
+    "meshConfig.sidecarInjector",
+    "meshConfig.controlPlaneLog",
+    "meshConfig.customizedZipkin",
+    "meshConfig.tracing",
+    "meshConfig.enableLocalityLb",
+];
 
 test("newestMeshVersion compares version numbers, not strings", () => {
     expect(newestMeshVersion(["v1.9.7.93-gaaa-aliyun", "v1.24.6.60-gbbb-aliyun", "v1.22.6.28-gccc-aliyun"])).toBe(
@@ -82,7 +94,7 @@ test("a pinned meshVersion is used as is, with no version look-up", async () => 
         edition: "Pro",
         clusterSpec: "ultimate",
     });
-    expect(one(run.resources, MESH).ignoreChanges).toEqual([]);
+    expect(one(run.resources, MESH).ignoreChanges).toEqual(NOT_OWNED);
     expect(run.invokes.map((i) => i.token)).not.toContain("alicloud:servicemesh/getVersions:getVersions");
 });
 
@@ -93,7 +105,7 @@ describe("a stack whose mesh exists (its previous meshVersion output)", () => {
         const run = await runProgram(CREATE_CONFIG, { previousOutputs: { meshVersion: current } });
         const mesh = one(run.resources, MESH);
         expect(mesh.inputs.version).toBe(current);
-        expect(mesh.ignoreChanges).toEqual(["version"]);
+        expect(mesh.ignoreChanges).toEqual(["version", ...NOT_OWNED]);
         expect(run.invokes.map((i) => i.token)).not.toContain("alicloud:servicemesh/getVersions:getVersions");
         expect(run.outputs.meshVersion).toBe(current);
     });
@@ -105,4 +117,70 @@ describe("a stack whose mesh exists (its previous meshVersion output)", () => {
         );
         expect(one(run.resources, MESH).inputs.version).toBe("v1.24.6.60-ge2d7d9ed-aliyun");
     });
+});
+
+/**
+ * Review 2, N1: with manageMeshConfig on, the mesh must converge. What the provider's Read writes into
+ * mesh_config (aliyun/terraform-provider-alicloud v1.289.0, resource_alicloud_service_mesh_service_mesh.go:
+ * resourceAliCloudServiceMeshServiceMeshRead, ~:860-1111), in Pulumi's names, with whether the schema
+ * marks the field Computed (a Computed field left unset is not diffed; any other one read back is).
+ * Shapes as an ASM 1.22 mesh returns them (smt.go's full configs; customizedZipkin true per its :133-136).
+ */
+const READ_BACK: Record<string, { computed: boolean; value: unknown }> = {
+    accessLog: { computed: false, value: [{ enabled: true, project: "p", gatewayLifecycle: 7, sidecarLifecycle: 7 }] },
+    audit: { computed: true, value: [{ enabled: false, project: "" }] },
+    controlPlaneLog: { computed: false, value: [{ enabled: false, project: "", logTtlInDay: 0 }] },
+    customizedZipkin: { computed: false, value: true },
+    enableLocalityLb: { computed: false, value: false },
+    includeIpRanges: { computed: true, value: "*" },
+    kiali: { computed: false, value: [{ enabled: false }] },
+    opa: { computed: false, value: [{ enabled: false, logLevel: "info" }] },
+    outboundTrafficPolicy: { computed: false, value: "ALLOW_ANY" },
+    pilot: { computed: false, value: [{ http10Enabled: false, traceSampling: 1 }] },
+    prometheus: { computed: true, value: [{ useExternal: false, externalUrl: "" }] },
+    proxy: { computed: false, value: [{ clusterDomain: "cluster.local" }] },
+    sidecarInjector: { computed: false, value: [{ enableNamespacesByDefault: false }] },
+    telemetry: { computed: false, value: true },
+    tracing: { computed: false, value: false },
+};
+
+describe("review 2 N1: a mesh whose meshConfig the program owns converges", () => {
+    test.each([
+        ["manageMeshConfig only", { manageMeshConfig: "true" }],
+        [
+            "every mesh feature on",
+            {
+                manageMeshConfig: "true",
+                accessLogs: "true",
+                meshMetrics: "true",
+                outboundTrafficPolicy: "REGISTRY_ONLY",
+            },
+        ],
+    ])("%s: every read-back field is either sent or ignored, and nothing sent is ignored", async (_, extra) => {
+        const run = await runProgram({ ...CREATE_CONFIG, ...extra });
+        const mesh = one(run.resources, MESH);
+        const sent = Object.keys(mesh.inputs.meshConfig ?? {});
+        expect(sent.sort()).toEqual(["accessLog", "outboundTrafficPolicy", "telemetry"]);
+        const ignored = new Set(mesh.ignoreChanges);
+        const wouldDiff = Object.entries(READ_BACK)
+            .filter(([k, f]) => !f.computed && !sent.includes(k) && !ignored.has(`meshConfig.${k}`))
+            .map(([k]) => k);
+        expect(wouldDiff).toEqual([]);
+        // The fields the switches drive must stay diffed, or turning a switch would do nothing.
+        expect(sent.filter((k) => ignored.has(`meshConfig.${k}`))).toEqual([]);
+        // The ForceNew field: ignored, so a read-back `true` can never plan a replacement.
+        expect(ignored.has("meshConfig.enableLocalityLb")).toBe(true);
+    });
+});
+
+test("review 2 U3: with log collection off the access log's project is ignored (safe whether ASM reads it back); with it on, it is sent and diffed", async () => {
+    const off = one((await runProgram({ ...CREATE_CONFIG, manageMeshConfig: "true" })).resources, MESH);
+    expect(off.inputs.meshConfig.accessLog).toEqual({ enabled: false, sidecarEnabled: false, gatewayEnabled: false });
+    expect(off.ignoreChanges).toContain("meshConfig.accessLog.project");
+    const on = one(
+        (await runProgram({ ...CREATE_CONFIG, manageMeshConfig: "true", accessLogs: "true" })).resources,
+        MESH,
+    );
+    expect(on.inputs.meshConfig.accessLog.project).toMatch(/^asm-canary-mesh-logs-/);
+    expect(on.ignoreChanges).not.toContain("meshConfig.accessLog.project");
 });
