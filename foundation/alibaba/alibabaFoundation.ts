@@ -88,7 +88,8 @@ export class AlibabaFoundation extends pulumi.ComponentResource implements Found
             },
             child,
         );
-        // Mesh features, Alibaba side: the SLS project and ARMS add-on exist only while their switch is on.
+        // Mesh features, Alibaba side: the SLS project and ARMS add-on exist only while their switch is on
+        // (the project is retained, never deleted, when it goes: meshObservability.ts).
         const observability =
             c.accessLogs || c.meshMetrics
                 ? new MeshObservability(
@@ -98,6 +99,7 @@ export class AlibabaFoundation extends pulumi.ComponentResource implements Found
                           accessLogs: c.accessLogs,
                           metrics: c.meshMetrics,
                           clusterId: cluster.readyClusterId,
+                          protect: c.deletionProtection,
                           provider,
                       },
                       child,
@@ -137,6 +139,7 @@ export class AlibabaFoundation extends pulumi.ComponentResource implements Found
                       clusterId: cluster.clusterId,
                       replicas: c.ingressReplicas,
                       dependsOn: mesh.target.dependsOn,
+                      protect: c.deletionProtection,
                       provider,
                   },
                   child,

@@ -19,6 +19,8 @@ export interface AsmIngressGatewayArgs {
     readonly replicas: number;
     /** What must exist first: the mesh with the cluster attached. */
     readonly dependsOn: pulumi.Resource[];
+    /** Pulumi `protect` on the CLB (deletionProtection). */
+    readonly protect: boolean;
     /** The Alibaba Cloud provider. */
     readonly provider: alicloud.Provider;
 }
@@ -82,7 +84,7 @@ export class AsmIngressGateway extends pulumi.ComponentResource {
                 instanceChargeType: "PayByCLCU",
                 internetChargeType: "PayByTraffic",
             },
-            child,
+            { ...child, protect: args.protect },
         );
 
         // The public endpoint exists only when the mesh was created with apiServerPublicEip

@@ -12,6 +12,8 @@ export interface MeshObservabilityArgs {
     readonly metrics: boolean;
     /** The data-plane cluster; pass the node pool's clusterId so the add-on waits for the nodes. */
     readonly clusterId: pulumi.Input<string>;
+    /** Pulumi `protect` on the project and the add-on (deletionProtection). */
+    readonly protect: boolean;
     /** The Alibaba Cloud provider. */
     readonly provider: alicloud.Provider;
 }
@@ -54,7 +56,16 @@ export class MeshObservability extends pulumi.ComponentResource {
                     projectName: pulumi.interpolate`${args.namePrefix}-mesh-logs-${suffix.result}`,
                     description: "Access logs of the asm-canary service mesh (sidecars and ingress gateway)",
                 },
-                child,
+                {
+                    ...child,
+                    protect: args.protect,
+                    // The project holds the logs: no config switch may delete it (review 2, N2). Turning
+                    // accessLogs off (or `pulumi destroy`) drops it from the stack and leaves it, with its
+                    // logs, in the account; deleting it is a deliberate act outside Pulumi (README). A new
+                    // namePrefix must not replace it either (projectName is ForceNew): it keeps its name.
+                    retainOnDelete: true,
+                    ignoreChanges: ["projectName"],
+                },
             );
             this.accessLogProject = project.projectName;
         }
@@ -67,13 +78,20 @@ export class MeshObservability extends pulumi.ComponentResource {
             const addon = new alicloud.cs.KubernetesAddon(
                 `${name}-arms`,
                 { clusterId: args.clusterId, name: "arms-prometheus" },
-                child,
+                // cleanupCloudResources stays unset: uninstalling the add-on then leaves the ARMS instance and
+                // its metrics (review 2, m5: it keeps billing; README says how to remove it).
+                { ...child, protect: args.protect },
             );
             // The instance the add-on creates, found by cluster id; enableDetails is what fills in the
             // URLs and the token (alicloud/data_source_alicloud_arms_prometheis.go).
             const instance = pulumi
                 .all([
-                    alicloud.arms.getPrometheusOutput({ enableDetails: true }, { ...child, dependsOn: [addon] }),
+                    // `ids` filters on the instances' ClusterId (data_source_alicloud_arms_prometheis.go), so
+                    // only this cluster's instance is described, not every one in the region (review 2, m6).
+                    alicloud.arms.getPrometheusOutput(
+                        { ids: [args.clusterId], enableDetails: true },
+                        { ...child, dependsOn: [addon] },
+                    ),
                     addon.clusterId,
                 ])
                 .apply(([r, clusterId]) => prometheusOfCluster(r.prometheis, clusterId));

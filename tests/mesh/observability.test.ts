@@ -89,7 +89,9 @@ describe("meshMetrics (mode create)", () => {
         expect(addon.inputs).toEqual({ clusterId: run.outputs.clusterId, name: "arms-prometheus" });
         expect(depsOf(run.resources, addon)).toContain("alicloud:cs/nodePool:NodePool::ack-nodes");
         expect(one(run.resources, FEATURE.mesh).inputs.meshConfig).toMatchObject({ telemetry: true });
+        // Review 2, m6: only this cluster's instance is described (ids filters on ClusterId).
         expect(run.invokes.find((i) => i.token === "alicloud:arms/getPrometheus:getPrometheus")?.inputs).toEqual({
+            ids: [run.outputs.clusterId],
             enableDetails: true,
         });
         expect(run.outputs.prometheusUrl).toBe(MOCK_PROMETHEUS_URL);

@@ -20,6 +20,8 @@ export interface Recorded {
     protect: boolean;
     /** The `ignoreChanges` option. */
     ignoreChanges: string[];
+    /** The `retainOnDelete` option. */
+    retainOnDelete: boolean;
     /** `customTimeouts.delete` ("" when not set). */
     deleteTimeout: string;
     /** The `aliases` option, as the engine receives them (alias specs; "" = the resource's own value). */
@@ -117,13 +119,14 @@ function mockState(
 /** The part of a registration the mock monitor does not pass to newResource: its resource options. */
 type RegistrationOptions = Pick<
     Recorded,
-    "dependencies" | "parent" | "protect" | "ignoreChanges" | "deleteTimeout" | "aliases"
+    "dependencies" | "parent" | "protect" | "ignoreChanges" | "retainOnDelete" | "deleteTimeout" | "aliases"
 >;
 const NO_OPTIONS: RegistrationOptions = {
     dependencies: [],
     parent: "",
     protect: false,
     ignoreChanges: [],
+    retainOnDelete: false,
     deleteTimeout: "",
     aliases: [],
 };
@@ -246,6 +249,7 @@ export class Recorder implements pulumi.runtime.Mocks {
                 parent: req.getParent(),
                 protect: req.getProtect() === true,
                 ignoreChanges: req.getIgnorechangesList(),
+                retainOnDelete: req.getRetainondelete() === true,
                 deleteTimeout: req.getCustomtimeouts()?.getDelete() ?? "",
                 aliases: (req.getAliasesList() as any[]).map((a) => {
                     const spec = a.getSpec();

@@ -1,5 +1,5 @@
 /** deletionProtection: ACK's own flag plus Pulumi `protect` on every Alibaba Cloud resource, or on none. */
-import { CREATE_CONFIG, one, runProgram } from "../../support/harness";
+import { CREATE_CONFIG, FEATURE, one, runProgram } from "../../support/harness";
 
 const PROTECTED = [
     "alicloud:vpc/network:Network",
@@ -40,5 +40,50 @@ describe.each([
         const others = run.resources.filter((r) => !r.type.startsWith("alicloud:"));
         expect(others.length).toBeGreaterThan(10);
         expect(others.filter((r) => r.protect).map((r) => r.name)).toEqual([]);
+    });
+});
+
+/** Every mesh feature with an Alibaba Cloud side on: the CLB, the SLS project, the ARMS add-on. */
+const FEATURES = {
+    ...CREATE_CONFIG,
+    meshApiServerPublic: "true",
+    ingressGateway: "true",
+    manageMeshConfig: "true",
+    accessLogs: "true",
+    meshMetrics: "true",
+};
+
+describe.each([
+    ["on", "true"],
+    ["off", "false"],
+])("deletionProtection %s, every feature on (review 2, #11 and m3)", (_label, flag) => {
+    test("the features' Alibaba Cloud resources (CLB, SLS project, ARMS add-on) are protected exactly then, like the rest", async () => {
+        const run = await runProgram({ ...FEATURES, deletionProtection: flag });
+        const cloud = run.resources.filter((r) => r.type.startsWith("alicloud:"));
+        expect([...new Set(cloud.map((r) => r.type))].sort()).toEqual(
+            [...PROTECTED, FEATURE.clb, FEATURE.sls, FEATURE.addon].sort(),
+        );
+        expect(cloud.filter((r) => r.protect !== (flag === "true")).map((r) => `${r.type}::${r.name}`)).toEqual([]);
+    });
+});
+
+describe("review 2 N2: the SLS project and its logs survive every config switch", () => {
+    test.each(["true", "false"])(
+        "deletionProtection %s: the project is retained on delete (accessLogs off, destroy) and keeps its name when namePrefix changes",
+        async (flag) => {
+            const run = await runProgram({ ...FEATURES, deletionProtection: flag });
+            const project = one(run.resources, FEATURE.sls);
+            expect({ retainOnDelete: project.retainOnDelete, ignoreChanges: project.ignoreChanges }).toEqual({
+                retainOnDelete: true,
+                ignoreChanges: ["projectName"],
+            });
+        },
+    );
+
+    test("nothing else is retained: a retained CLB or add-on would keep billing with nothing to manage it", async () => {
+        const run = await runProgram(FEATURES);
+        expect(run.resources.filter((r) => r.retainOnDelete).map((r) => `${r.type}::${r.name}`)).toEqual([
+            `${FEATURE.sls}::observability-sls`,
+        ]);
     });
 });
