@@ -8,13 +8,14 @@
  * - mesh/: the same in both modes (namespace, workloads, routing, security, features).
  *
  * The module exports an async function (Pulumi runs it and exports what it returns): in mode=create it
- * first reads the stack's own previous outputs, to refuse a change of a create-only key before any
- * resource is declared and to reuse the zones and the mesh version the stack already has.
+ * first reads the stack's own previous outputs, to refuse a change of a create-only key or an upgrade that
+ * cannot succeed before any resource is declared, and to reuse the zones and the mesh version it has.
  */
 import { alicloudProviderArgs } from "./config/alicloud";
 import { createOnlyProblems } from "./config/createOnly";
 import { readPreviousOutputs } from "./config/previous";
 import { ConfigError, loadConfig, StackConfig } from "./config/stackConfig";
+import { upgradeProblems } from "./config/upgrades";
 import { AlibabaFoundation } from "./foundation/alibaba/alibabaFoundation";
 import { ExistingMesh } from "./foundation/existing/existingMesh";
 import type { Foundation } from "./foundation/meshTarget";
@@ -32,7 +33,7 @@ async function foundationFor(cfg: StackConfig): Promise<Foundation> {
     }
     const providerArgs = alicloudProviderArgs(cfg.region);
     const previous = await readPreviousOutputs();
-    const problems = createOnlyProblems(cfg, previous);
+    const problems = [...createOnlyProblems(cfg, previous), ...upgradeProblems(cfg, previous)];
     if (problems.length > 0) {
         throw new ConfigError(problems);
     }

@@ -10,6 +10,7 @@
  */
 import type { StackConfig } from "./stackConfig";
 import { CLUSTER_SPEC_MIGRATIONS } from "./constants";
+import type { MeshSettingsRecord } from "./upgrades";
 
 /**
  * Every create-only key, with what a change would do (quoted in the refusal). One line per key: adding a
@@ -44,6 +45,10 @@ export interface PreviousOutputs {
     readonly meshVersion?: string;
     /** The spec the ACK cluster has. */
     readonly clusterSpec?: string;
+    /** The Kubernetes version the ACK cluster runs (config/upgrades.ts). */
+    readonly kubernetesVersion?: string;
+    /** The mesh-level settings the program owned (config/upgrades.ts). */
+    readonly meshSettings?: MeshSettingsRecord;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { PreviousOutputs } from "./createOnly";
+import type { MeshSettingsRecord } from "./upgrades";
 
 /** The fully qualified name of the running stack, as a StackReference needs it. */
 function selfStackName(): string {
@@ -21,17 +22,31 @@ function selfStackName(): string {
 
 const isString = (v: unknown): v is string => typeof v === "string";
 
+function isMeshSettings(v: unknown): v is MeshSettingsRecord {
+    const r = v as Partial<MeshSettingsRecord> | null;
+    return (
+        typeof r === "object" &&
+        r !== null &&
+        typeof r.manage === "boolean" &&
+        typeof r.outboundTrafficPolicy === "string" &&
+        typeof r.accessLogs === "boolean" &&
+        typeof r.metrics === "boolean"
+    );
+}
+
 export async function readPreviousOutputs(): Promise<PreviousOutputs> {
     const ref = new pulumi.StackReference("self", { name: selfStackName() });
     const get = async (name: string): Promise<unknown> => {
         const d = await ref.getOutputDetails(name);
         return d.value ?? d.secretValue;
     };
-    const [createdWith, zoneIds, meshVersion, clusterSpec] = await Promise.all([
+    const [createdWith, zoneIds, meshVersion, clusterSpec, kubernetesVersion, meshSettings] = await Promise.all([
         get("createdWith"),
         get("zoneIds"),
         get("meshVersion"),
         get("clusterSpec"),
+        get("kubernetesVersion"),
+        get("meshSettings"),
     ]);
     return {
         createdWith:
@@ -41,5 +56,7 @@ export async function readPreviousOutputs(): Promise<PreviousOutputs> {
         zoneIds: Array.isArray(zoneIds) && zoneIds.every(isString) ? zoneIds : undefined,
         meshVersion: isString(meshVersion) && meshVersion !== "" ? meshVersion : undefined,
         clusterSpec: isString(clusterSpec) && clusterSpec !== "" ? clusterSpec : undefined,
+        kubernetesVersion: isString(kubernetesVersion) && kubernetesVersion !== "" ? kubernetesVersion : undefined,
+        meshSettings: isMeshSettings(meshSettings) ? meshSettings : undefined,
     };
 }

@@ -65,6 +65,8 @@ export class AckCluster extends pulumi.ComponentResource {
     public readonly clusterName: pulumi.Output<string>;
     /** The spec the cluster has (read back from ACK). */
     public readonly clusterSpec: pulumi.Output<string>;
+    /** The Kubernetes version the cluster runs. */
+    public readonly version: pulumi.Output<string>;
     public readonly nodePoolId: pulumi.Output<string>;
     /**
      * The cluster id read from the node pool: a resource that uses it (the ASM attachment) waits for the
@@ -174,6 +176,9 @@ export class AckCluster extends pulumi.ComponentResource {
         this.clusterId = cluster.id;
         this.clusterName = cluster.name;
         this.clusterSpec = cluster.clusterSpec;
+        // What the cluster runs (ACK's choice when kubernetesVersion is unset): the next run's upgrade check
+        // compares a new kubernetesVersion with it (config/upgrades.ts).
+        this.version = cluster.version.apply((v) => v ?? "");
         this.nodePoolId = pool.id;
         this.readyClusterId = pool.clusterId;
         this.registerOutputs({

@@ -8,6 +8,7 @@ import { AckCluster } from "./ackCluster";
 import { AsmIngressGateway } from "./asmIngressGateway";
 import { AsmMesh } from "./asmMesh";
 import { MeshObservability } from "./meshObservability";
+import type { MeshSettingsRecord } from "../../config/upgrades";
 import { Network } from "./network";
 
 /**
@@ -157,12 +158,20 @@ export class AlibabaFoundation extends pulumi.ComponentResource implements Found
             clusterId: cluster.clusterId,
             clusterName: cluster.clusterName,
             clusterSpec: cluster.clusterSpec,
+            kubernetesVersion: cluster.version,
             kubeconfig: cluster.kubeconfig,
             meshId: mesh.meshId,
             meshVersion: mesh.version,
             meshKubeconfig: mesh.kubeconfig,
             // What the next run compares the create-only keys with (config/createOnly.ts); plain values.
             createdWith: pulumi.output(createdWith(c, network.zoneIds)),
+            // What the mesh was last told (config/upgrades.ts: ownership ends only from the off values).
+            meshSettings: {
+                manage: c.manageMeshConfig,
+                outboundTrafficPolicy: c.outboundTrafficPolicy,
+                accessLogs: c.accessLogs,
+                metrics: c.meshMetrics,
+            } satisfies MeshSettingsRecord,
             ...(ingress ? { ingressAddress: ingress.address } : {}),
             ...(observability?.accessLogProject ? { accessLogProject: observability.accessLogProject } : {}),
             ...(observability?.prometheusUrl
