@@ -110,7 +110,7 @@ export function alicloudProviderArgs(region: string): alicloud.ProviderArgs {
     if (problems.length > 0) {
         throw new ConfigError(problems);
     }
-    return args as alicloud.ProviderArgs;
+    return args;
 }
 
 /** Reads one setting into `args`; returns the problem with its value, if any. */
