@@ -4,7 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as yaml from "js-yaml";
 import { componentType } from "../../config/constants";
 import { ingressGatewayManifest } from "./ingressGatewayManifest";
-import { GATEWAY_NAMESPACE, INGRESS_GATEWAY_NAME, INGRESS_GATEWAY_POD_LABELS } from "../../config/features";
+import { INGRESS_GATEWAY_NAME, INGRESS_GATEWAY_POD_LABELS } from "../../config/features";
 
 export interface AsmIngressGatewayArgs {
     /** Prefix for the load balancer's name. */
@@ -118,7 +118,7 @@ export class AsmIngressGateway extends pulumi.ComponentResource {
             {
                 apiVersion: "istio.alibabacloud.com/v1beta1",
                 kind: "IstioGateway",
-                metadata: { name: INGRESS_GATEWAY_NAME, namespace: GATEWAY_NAMESPACE },
+                metadata: { ...manifest.metadata },
                 spec: manifest.spec,
             },
             { parent: this, provider: this.controlPlaneProvider, dependsOn: args.dependsOn },

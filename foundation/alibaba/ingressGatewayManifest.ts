@@ -26,7 +26,7 @@ export interface IstioGatewaySpec {
 export interface IstioGatewayManifest {
     apiVersion: "istio.alibabacloud.com/v1beta1";
     kind: "IstioGateway";
-    metadata: { name: string; namespace: string };
+    metadata: { name: string; namespace: string; labels: Record<string, string> };
     spec: IstioGatewaySpec;
 }
 
@@ -38,6 +38,13 @@ export interface IngressGatewayArgs {
     readonly loadBalancerId: string;
     readonly podLabels: Readonly<Record<string, string>>;
 }
+
+/**
+ * The IstioGateway's own labels: ASM's current example carries `asm-gateway-type: ingress`, which the console
+ * and gateway upgrades may list gateways by (review 2, m9;
+ * https://help.aliyun.com/en/asm/sidecar/crd-fields-for-an-asm-gateway).
+ */
+export const INGRESS_GATEWAY_LABELS: Readonly<Record<string, string>> = { "asm-gateway-type": "ingress" };
 
 /** The IstioGateway for an internet-facing HTTP ingress gateway on an existing CLB. */
 export function ingressGatewayManifest(a: IngressGatewayArgs): IstioGatewayManifest {
@@ -66,7 +73,7 @@ export function ingressGatewayManifest(a: IngressGatewayArgs): IstioGatewayManif
         apiVersion: "istio.alibabacloud.com/v1beta1",
         kind: "IstioGateway",
         // ASM gateways only start in istio-system (field reference, metadata.namespace).
-        metadata: { name: a.name, namespace: GATEWAY_NAMESPACE },
+        metadata: { name: a.name, namespace: GATEWAY_NAMESPACE, labels: { ...INGRESS_GATEWAY_LABELS } },
         spec: {
             gatewayType: "ingress",
             clusterIds: [a.clusterId],

@@ -79,7 +79,11 @@ describe("manifests", () => {
         ).toEqual({
             apiVersion: "istio.alibabacloud.com/v1beta1",
             kind: "IstioGateway",
-            metadata: { name: "canary-ingressgateway", namespace: "istio-system" },
+            metadata: {
+                name: "canary-ingressgateway",
+                namespace: "istio-system",
+                labels: { "asm-gateway-type": "ingress" },
+            },
             spec: {
                 gatewayType: "ingress",
                 clusterIds: ["c123"],
@@ -163,7 +167,11 @@ describe("ingressGateway in mode create", () => {
         expect(gw.provider).toMatch(/pulumi:providers:kubernetes::asm-ingress-asm-k8s::/);
         expect(depsOf(run.resources, gw)).toContain(`${FEATURE.mesh}::asm`);
         expect(depsOf(run.resources, gw)).toContain(`${FEATURE.clb}::asm-ingress-clb`);
-        expect(gw.inputs.metadata).toEqual({ name: "canary-ingressgateway", namespace: "istio-system" });
+        expect(gw.inputs.metadata).toEqual({
+            name: "canary-ingressgateway",
+            namespace: "istio-system",
+            labels: { "asm-gateway-type": "ingress" },
+        });
         expect(gw.inputs.spec).toMatchObject({
             clusterIds: [run.outputs.clusterId],
             replicaCount: 2,
