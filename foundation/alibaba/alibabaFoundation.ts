@@ -59,6 +59,7 @@ export class AlibabaFoundation extends pulumi.ComponentResource implements Found
                 nodeVswitchCidrs: c.nodeVswitchCidrs,
                 podVswitchCidrs: c.networkPlugin === "terway" ? c.podVswitchCidrs : [],
                 zones,
+                checkNatZone: c.zones.length > 0 && knownZones === undefined,
                 instanceType: c.nodeInstanceTypes[0],
                 diskCategory: c.nodeDiskCategory,
                 protect: c.deletionProtection,

@@ -16,6 +16,12 @@ export interface NetworkArgs {
      * stack's first `up` without configured zones): look up zones that can host `instanceType`.
      */
     readonly zones: string[];
+    /**
+     * The zones are configured and the stack has none yet (its first `up`): check that zones[0], which gets
+     * the NAT gateway, offers Enhanced NAT, so a wrong zone fails in the preview with what to do instead of
+     * at the NAT gateway's creation (review 2, m13). Off once the stack has zones: they are what they are.
+     */
+    readonly checkNatZone?: boolean;
     /** The node instance type the looked-up zones must be able to create. */
     readonly instanceType: string;
     /** The node system disk category the looked-up zones must offer for `instanceType`. */
@@ -51,6 +57,18 @@ export function pickZones(candidates: string[], natZones: string[], count: numbe
         );
     }
     return [first, ...rest.slice(0, count - 1)];
+}
+
+/** The configured zones, if zones[0] (the NAT gateway's) offers Enhanced NAT; else what to do. */
+export function checkNatZone(zones: string[], natZones: string[]): string[] {
+    if (!natZones.includes(zones[0])) {
+        throw new Error(
+            `zones: got ${JSON.stringify(zones)}; the first zone holds the NAT gateway and ${zones[0]} does not offer ` +
+                `Enhanced NAT (the region's Enhanced NAT zones: ${natZones.sort().join(", ") || "none"}). Put one of ` +
+                "those first, or set zones to [] and let the program pick.",
+        );
+    }
+    return zones;
 }
 
 /**
@@ -108,7 +126,14 @@ export class Network extends pulumi.ComponentResource {
 
         const zoneIds: pulumi.Output<string[]> =
             args.zones.length > 0
-                ? pulumi.output(args.zones)
+                ? args.checkNatZone
+                    ? alicloud.vpc.getEnhancedNatAvailableZonesOutput({}, invoke).apply((n) =>
+                          checkNatZone(
+                              args.zones,
+                              n.zones.map((z) => z.zoneId),
+                          ),
+                      )
+                    : pulumi.output(args.zones)
                 : lookUpZones(args, invoke).apply(({ candidates, nat }) =>
                       pickZones(candidates, nat, args.nodeVswitchCidrs.length),
                   );

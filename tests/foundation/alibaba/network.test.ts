@@ -1,5 +1,5 @@
 import * as alicloud from "@pulumi/alicloud";
-import { Network, NETWORK_DELETE_TIMEOUT, pickZones } from "../../../foundation/alibaba/network";
+import { checkNatZone, Network, NETWORK_DELETE_TIMEOUT, pickZones } from "../../../foundation/alibaba/network";
 import {
     byType,
     CREATE_CONFIG,
@@ -157,6 +157,30 @@ describe("Network component on its own", () => {
         expect(invokes).toEqual([]);
     });
 
+    test("review 2 m13: configured zones on a first up: the NAT's zone is checked for Enhanced NAT, nothing else looked up", async () => {
+        // The mock region's Enhanced NAT zones are ap-southeast-1b and ap-southeast-1c.
+        const { resources, invokes } = await build({
+            zones: ["ap-southeast-1b", "ap-southeast-1a"],
+            checkNatZone: true,
+        });
+        expect(byType(resources, T.vsw).map((s) => s.inputs.zoneId)).toEqual(["ap-southeast-1b", "ap-southeast-1a"]);
+        expect(invokes).toEqual(["alicloud:vpc/getEnhancedNatAvailableZones:getEnhancedNatAvailableZones"]);
+    });
+
+    test("review 2 m13: a configured first zone without Enhanced NAT is refused with the zones that have it", () => {
+        expect(() =>
+            checkNatZone(["ap-southeast-1a", "ap-southeast-1b"], ["ap-southeast-1c", "ap-southeast-1b"]),
+        ).toThrow(
+            'zones: got ["ap-southeast-1a","ap-southeast-1b"]; the first zone holds the NAT gateway and ap-southeast-1a ' +
+                "does not offer Enhanced NAT (the region's Enhanced NAT zones: ap-southeast-1b, ap-southeast-1c). Put one " +
+                "of those first, or set zones to [] and let the program pick.",
+        );
+        expect(checkNatZone(["ap-southeast-1c", "ap-southeast-1a"], ["ap-southeast-1c"])).toEqual([
+            "ap-southeast-1c",
+            "ap-southeast-1a",
+        ]);
+    });
+
     test("Terway pod vSwitches sit in the node vSwitches' zones and get SNAT too", async () => {
         const { net, resources } = await build({
             zones: ["ap-southeast-1a", "ap-southeast-1b"],
@@ -175,4 +199,19 @@ describe("Network component on its own", () => {
         ]);
         expect((await resolve(net.podVswitchIds)).value).toHaveLength(2);
     });
+});
+
+test("review 2 m13, wired: configured zones are NAT-checked on the first up only, never once the stack has zones", async () => {
+    const NAT = "alicloud:vpc/getEnhancedNatAvailableZones:getEnhancedNatAvailableZones";
+    const zones = ["ap-southeast-1b", "ap-southeast-1a"];
+    const first = await runProgram({ ...CREATE_CONFIG, zones: JSON.stringify(zones) });
+    expect(first.invokes.map((i) => i.token)).toContain(NAT);
+    const later = await runProgram(
+        { ...CREATE_CONFIG, zones: JSON.stringify(zones) },
+        { previousOutputs: { zoneIds: zones } },
+    );
+    expect(later.invokes.map((i) => i.token)).not.toContain(NAT);
+    await expect(
+        runProgram({ ...CREATE_CONFIG, zones: JSON.stringify(["ap-southeast-1a", "ap-southeast-1b"]) }),
+    ).rejects.toThrow(/zones: got \["ap-southeast-1a","ap-southeast-1b"\]; the first zone holds the NAT gateway/);
 });
