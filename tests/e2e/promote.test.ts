@@ -18,7 +18,7 @@ import * as net from "net";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { Stack } from "@pulumi/pulumi/automation";
-import { copyProgram } from "../support/engine";
+import { copyProgram, RENDER_STACK_CONFIG } from "../support/engine";
 import { guard, release } from "./processGuard";
 
 const root = path.resolve(__dirname, "..", "..");
@@ -134,8 +134,7 @@ beforeAll(async () => {
     // --- the stack: a throwaway copy of the program (the run never touches the work tree), render stack
     // from fresh state, canary at 0 ---
     const t0 = Date.now();
-    // Pulumi.render.yaml's salt was made with the passphrase "render" (the stack holds no secrets).
-    const copy = await copyProgram("asm-canary-promote-", STACK, "render");
+    const copy = await copyProgram("asm-canary-promote-", STACK, "render", RENDER_STACK_CONFIG);
     ({ work, stack } = copy);
     manifestsDir = path.join(work, ".render", "manifests");
     env = { ...process.env, ...copy.envVars };

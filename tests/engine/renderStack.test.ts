@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { copyProgram, plan as enginePlan } from "../support/engine";
+import { copyProgram, plan as enginePlan, RENDER_STACK_CONFIG } from "../support/engine";
 
 const STACK = "render";
 /**
@@ -35,8 +35,7 @@ let stack: Stack;
 
 // The first run on a machine may build the Pulumi toolchain (tools/pulumi-toolchain.sh), hence the time.
 beforeAll(async () => {
-    // Pulumi.render.yaml's salt was made with the passphrase "render" (the stack holds no secrets).
-    ({ work, stack } = await copyProgram("asm-canary-engine-", STACK, "render"));
+    ({ work, stack } = await copyProgram("asm-canary-engine-", STACK, "render", RENDER_STACK_CONFIG));
 }, 30 * 60_000);
 
 afterAll(() => {

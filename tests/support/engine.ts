@@ -12,6 +12,23 @@ import { engineEnv, toolchain } from "../../scripts/engine";
 const ROOT = path.resolve(__dirname, "..", "..");
 /** Top-level entries that are not the program: dependencies (linked instead), VCS data, build output, state. */
 const NOT_THE_PROGRAM = new Set([".git", "node_modules", "bin", ".render", ".pulumi-state"]);
+/**
+ * Stack config files (Pulumi.<stack>.yaml, not Pulumi.yaml): a user's own, edited by `npm run render -- config
+ * set …` and the like, so never copied; a test gives its stack the config it needs.
+ */
+const STACK_FILE = /^Pulumi\.[^/]+\.ya?ml$/;
+
+/**
+ * The render stack's config as Pulumi.render.yaml ships it (mode=existing, manifests rendered to YAML, weight
+ * 10, PERMISSIVE), written out here so that the tests do not depend on what a user's render runs left in
+ * that file.
+ */
+export const RENDER_STACK_CONFIG: Readonly<Record<string, string>> = {
+    mode: "existing",
+    renderYamlDirectory: ".render/manifests",
+    canaryWeight: "10",
+    mtlsMode: "PERMISSIVE",
+};
 
 export interface ProgramCopy {
     /** The copy's directory (its state is in .state below it). */
@@ -22,15 +39,24 @@ export interface ProgramCopy {
 }
 
 /**
- * Copies the program into a new temporary directory (`prefix` names it) and creates `stackName` there in a
- * fresh local backend, with passphrase secrets. Throws what to do when there is no Pulumi CLI.
+ * Copies the program (without stack config files) into a new temporary directory (`prefix` names it) and
+ * creates `stackName` there in a fresh local backend, with passphrase secrets and `config` (keys of this
+ * project). Throws what to do when there is no Pulumi CLI.
  */
-export async function copyProgram(prefix: string, stackName: string, passphrase: string): Promise<ProgramCopy> {
+export async function copyProgram(
+    prefix: string,
+    stackName: string,
+    passphrase: string,
+    config: Readonly<Record<string, string>> = {},
+): Promise<ProgramCopy> {
     const tools = toolchain(ROOT);
     const work = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
     fs.cpSync(ROOT, work, {
         recursive: true,
-        filter: (src) => !NOT_THE_PROGRAM.has(path.relative(ROOT, src).split(path.sep)[0]),
+        filter: (src) => {
+            const rel = path.relative(ROOT, src);
+            return !NOT_THE_PROGRAM.has(rel.split(path.sep)[0]) && !STACK_FILE.test(rel);
+        },
     });
     fs.symlinkSync(fs.realpathSync(path.join(ROOT, "node_modules")), path.join(work, "node_modules"));
     // PulumiCommand takes the directory above bin/pulumi.
@@ -43,6 +69,9 @@ export async function copyProgram(prefix: string, stackName: string, passphrase:
         { stackName, workDir: work },
         { pulumiCommand, envVars, secretsProvider: "passphrase" },
     );
+    if (Object.keys(config).length > 0) {
+        await stack.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, value]) => [k, { value }])));
+    }
     return { work, stack, envVars };
 }
 
