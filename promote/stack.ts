@@ -52,9 +52,9 @@ export interface StackDriver {
 
 /**
  * Operations a preview counts that change nothing in the cloud or in the stack's resources: `same`, and the
- * reads. A mode=create stack reads its own previous outputs (config/previous.ts, a StackReference), and the
- * engine counts that `read` whenever those outputs changed since the last `up`, i.e. after every weight step
- * and after the first `up` (engine/update.go in pulumi/pulumi); `refresh`/`discard` are read-side too.
+ * reads. A mode=create stack reads its own previous outputs (config/previous.ts, a StackReference), which
+ * changes with every weight step; review 2 (m1) found in the engine's source (pkg/engine/update.go) that such
+ * a read can count as `read`; `refresh`/`discard` are read-side too. None of them is a pending change.
  */
 const NON_MODIFYING_OPS: ReadonlySet<OpType> = new Set<OpType>([
     "same",
