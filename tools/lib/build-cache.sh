@@ -2,11 +2,30 @@
 # Build-cache helpers shared by tools/pulumi-toolchain.sh and tools/live-cluster.sh (sourced, not run).
 # Each built tool lives in its own cache directory with a build.key: the hash of what it was built from.
 
+# go_env: the Go toolchain's identity (GOVERSION GOOS GOARCH), recorded in $CACHE/go.env; without Go on
+# PATH, the recorded one, so that a machine whose builds are all cached needs no Go at all
+go_env() {
+  if command -v go >/dev/null; then
+    go env GOVERSION GOOS GOARCH | tee "$CACHE/go.env.tmp"
+    mv -f "$CACHE/go.env.tmp" "$CACHE/go.env"
+  elif [[ -f "$CACHE/go.env" ]]; then
+    cat "$CACHE/go.env"
+  else
+    echo "no Go toolchain"
+  fi
+}
+
+# require_go: before a real build; says what to do when Go is missing
+require_go() {
+  command -v go >/dev/null ||
+    die "go not found on PATH, and the cache ($CACHE) does not hold this build: install Go >= 1.26.6 and run again${SKIP_HINT:+, or $SKIP_HINT}"
+}
+
 # key <files-or-strings...>: hash of the build inputs (a file's content, else the string itself) and of
 # the Go toolchain that builds them
 key() {
   { for f in "$@"; do if [[ -f "$f" ]]; then cat "$f"; else printf '%s\n' "$f"; fi; done
-    go env GOVERSION GOOS GOARCH; } | sha256sum | cut -c1-16
+    go_env; } | sha256sum | cut -c1-16
 }
 
 # up_to_date <dir> <key>: the directory holds a build of exactly these inputs
@@ -33,6 +52,7 @@ build_go_tool() {
   if up_to_date "$out" "$k" && [[ -x "$out/$tool" ]]; then
     log "$tool@$version: cached"
   else
+    require_go
     if declare -F before_build >/dev/null; then before_build; fi
     log "$tool@$version: building $pkg"
     t0=$SECONDS
