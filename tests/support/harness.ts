@@ -353,18 +353,52 @@ export function program(): Program {
 export async function runProgram(config: Record<string, string>, opts: MockOptions = {}): Promise<ProgramRun> {
     countEvaluation();
     const rec = await installMocks(config, opts);
-    const mod = await program()();
-    const outputs: Record<string, unknown> = {};
-    const secretOutputs: string[] = [];
-    for (const [k, v] of Object.entries(mod)) {
-        const r = await resolve(v);
-        outputs[k] = r.value;
-        if (r.secret) {
-            secretOutputs.push(k);
+    return failingAsPulumiDoes(async () => {
+        const mod = await program()();
+        const outputs: Record<string, unknown> = {};
+        const secretOutputs: string[] = [];
+        for (const [k, v] of Object.entries(mod)) {
+            const r = await resolve(v);
+            outputs[k] = r.value;
+            if (r.secret) {
+                secretOutputs.push(k);
+            }
         }
+        return { resources: rec.resources, invokes: rec.invokes, outputs, secretOutputs };
+    });
+}
+
+/**
+ * Runs an evaluation and waits for its RPCs; fails with the evaluation's error or, as Pulumi's own runtime
+ * does (it reports a promise rejected in an apply nobody awaits as the program's error), with the first
+ * rejection that escaped. A refusal thrown in an apply (a look-up's answer checked) reaches every resource
+ * built on that Output: without this, those copies outlive the test and kill the test worker.
+ */
+async function failingAsPulumiDoes<T>(evaluate: () => Promise<T>): Promise<T> {
+    const escaped: unknown[] = [];
+    const onRejection = (e: unknown) => escaped.push(e);
+    process.on("unhandledRejection", onRejection);
+    let result: { value: T } | { error: unknown };
+    try {
+        result = { value: await evaluate() };
+    } catch (error) {
+        result = { error };
     }
-    await settle();
-    return { resources: rec.resources, invokes: rec.invokes, outputs, secretOutputs };
+    try {
+        await settle();
+    } catch (error) {
+        escaped.push(error);
+    }
+    // One more turn, so rejections of the last RPCs are reported before the listener goes.
+    await new Promise((r) => setImmediate(r));
+    process.off("unhandledRejection", onRejection);
+    if ("error" in result) {
+        throw result.error;
+    }
+    if (escaped.length > 0) {
+        throw escaped[0];
+    }
+    return result.value;
 }
 
 /**
