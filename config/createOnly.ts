@@ -14,7 +14,7 @@ import type { MeshSettingsRecord } from "./upgrades";
 
 /**
  * Every create-only key, with what a change would do (quoted in the refusal). One line per key: adding a
- * key here is all it takes (Pulumi.yaml and the README mark the same keys; a test keeps them in step).
+ * key here is all it takes (Pulumi.yaml marks the same keys, and docs/configuration.md shows its descriptions; a test keeps them in step).
  */
 export const CREATE_ONLY = {
     region: "every Alibaba Cloud resource would be replaced in the new region",

@@ -123,7 +123,7 @@ export const checks = {
                 // falls through
             }
         }
-        return "must be an http(s) URL without credentials (set those in the environment: see the README)";
+        return "must be an http(s) URL without credentials (set those in the environment: see docs/promotion.md)";
     },
 } satisfies Record<keyof PromotionConfig, (v: unknown) => string | undefined>;
 

@@ -100,7 +100,7 @@ export function virtualServiceManifest(t: RouteTarget): Manifest<VirtualServiceS
     }
     // Shadow traffic: `mirror` + `mirrorPercentage`, which every Istio 1.2x serves (`mirrors` needs 1.19+ and
     // is not in the 1.18 schema this program validates against). Mirrored requests are fire-and-forget and
-    // count in the canary's metrics (README).
+    // count in the canary's metrics (docs/features.md).
     const mirror: Pick<HttpRoute, "mirror" | "mirrorPercentage"> = p.mirrorPercent
         ? { mirror: { host: t.service, subset: canary }, mirrorPercentage: { value: p.mirrorPercent } }
         : {};

@@ -63,7 +63,7 @@ function authorizationPolicyManifest(
     type Source = NonNullable<NonNullable<AuthorizationPolicySpec["rules"]>[number]["from"]>[number];
     const from: Source[] = [{ source: { principals: [principalOf(namespace, client.serviceAccount)] } }];
     if (gatewayNamespace) {
-        // The gateway's ServiceAccount name is not documented by ASM (README, open points), so the gateway is
+        // The gateway's ServiceAccount name is not documented by ASM (docs/open-points.md), so the gateway is
         // admitted by its namespace, still an mTLS identity: Source.namespaces matches the peer certificate
         // (https://istio.io/latest/docs/reference/config/security/authorization-policy/#Source).
         from.push({ source: { namespaces: [gatewayNamespace] } });

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * `npm run promote -- --stack <name> [options]`: progressive delivery of the canary from the stack config.
- * Compiled by `npm run promote` (tsc -p promote/tsconfig.json -> bin/promote/cli.js). See README
- * "Progressive delivery" and `--help`.
+ * Compiled by `npm run promote` (tsc -p promote/tsconfig.json -> bin/promote/cli.js). See docs/promotion.md
+ * and `--help`.
  *
  * Signals: the first Ctrl-C (or SIGTERM) stops at the next safe point — a running `pulumi up` is allowed to
  * finish (from a terminal the CLI itself got the same Ctrl-C and cancels gracefully, finishing in-flight

@@ -123,7 +123,7 @@ export class AckCluster extends pulumi.ComponentResource {
                 skipSetCertificateAuthority: true,
                 // deleteOptions left at ACK's defaults: its `SLB` option means the CLBs of LoadBalancer
                 // Services (deleted); ALB instances and SLS projects are retained. The API server's CLB belongs
-                // to the cluster and goes with it either way. The README's cleanup section says so.
+                // to the cluster and goes with it either way. docs/operations.md (Cleanup) says so.
             },
             {
                 ...child,

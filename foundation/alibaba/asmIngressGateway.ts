@@ -34,7 +34,7 @@ interface Kubeconfig {
  * (DescribeServiceMeshKubeconfig with PrivateIpAddress=true: aliyun/terraform-provider-alicloud
  * alicloud/service_alicloud_service_mesh_v2.go), so the server is swapped for the public endpoint; the
  * certificate is still checked against the private address (tls-server-name), which the API server's
- * certificate is known to carry, since whether it also names the EIP is not documented (README, open points).
+ * certificate is known to carry, since whether it also names the EIP is not documented (docs/open-points.md).
  */
 export function publicKubeconfig(privateKubeconfig: string, publicEndpoint: string): string {
     if (!publicEndpoint) {

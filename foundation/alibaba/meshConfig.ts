@@ -70,7 +70,7 @@ export function meshConfigOf(s: MeshSettings): MeshConfig | undefined {
         // i.e. Services and ServiceEntries (https://www.alibabacloud.com/help/en/asm/sidecar/access-external-services-from-an-asm-instance).
         outboundTrafficPolicy: s.outboundTrafficPolicy,
         // customizedPrometheus / prometheusUrl stay unset: without them ASM uses ARMS Prometheus, and the
-        // provider neither reads them back nor sends them on their own (README, open points).
+        // provider neither reads them back nor sends them on their own (docs/open-points.md).
         telemetry: s.metrics,
         // Gateways' logs too whenever logs are on (the flag only concerns ASM gateways), so turning the
         // ingress gateway on never has to touch the mesh.

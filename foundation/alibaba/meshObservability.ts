@@ -47,7 +47,7 @@ export class MeshObservability extends pulumi.ComponentResource {
                 { parent: this },
             );
             // Created here rather than left to ASM: whether ASM creates a custom accessLog.project by itself
-            // is not documented (README, open points), and the provider's own example passes a project it
+            // is not documented (docs/open-points.md), and the provider's own example passes a project it
             // created (website/docs/r/service_mesh_service_mesh.html.markdown, audit.project). Project names
             // are global across Alibaba Cloud: 3-63 lower-case letters, digits and dashes (log/project.d.ts).
             const project = new alicloud.log.Project(
@@ -61,7 +61,7 @@ export class MeshObservability extends pulumi.ComponentResource {
                     protect: args.protect,
                     // The project holds the logs: no config switch may delete it (review 2, N2). Turning
                     // accessLogs off (or `pulumi destroy`) drops it from the stack and leaves it, with its
-                    // logs, in the account; deleting it is a deliberate act outside Pulumi (README). A new
+                    // logs, in the account; deleting it is a deliberate act outside Pulumi (docs/features.md). A new
                     // namePrefix must not replace it either (projectName is ForceNew): it keeps its name.
                     retainOnDelete: true,
                     ignoreChanges: ["projectName"],
@@ -79,7 +79,7 @@ export class MeshObservability extends pulumi.ComponentResource {
                 `${name}-arms`,
                 { clusterId: args.clusterId, name: "arms-prometheus" },
                 // cleanupCloudResources stays unset: uninstalling the add-on then leaves the ARMS instance and
-                // its metrics (review 2, m5: it keeps billing; README says how to remove it).
+                // its metrics (review 2, m5: it keeps billing; docs/features.md says how to remove it).
                 { ...child, protect: args.protect },
             );
             // The instance the add-on creates, found by cluster id; enableDetails is what fills in the

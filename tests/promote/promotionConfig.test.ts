@@ -104,7 +104,7 @@ describe("promotion config", () => {
                 "minRequests must be a whole number of at least 1 (got 0)",
                 'onNoData must be one of halt, rollback (got "panic")',
                 "maxP99 is not a promotion setting (known: steps, interval, maxErrorRate, maxP99Ms, minRequests, maxWaitIntervals, onNoData, maxErrorRateDelta, maxP99DeltaMs, service, prometheusUrl)",
-                'prometheusUrl must be an http(s) URL without credentials (set those in the environment: see the README) (got "http://u:p@h/")',
+                'prometheusUrl must be an http(s) URL without credentials (set those in the environment: see docs/promotion.md) (got "http://u:p@h/")',
             ],
         });
     });
