@@ -4,6 +4,7 @@
  */
 import type { DestinationRuleSpec, VirtualServiceSpec } from "../istio/manifests";
 import type { FaultInjection, FaultScope } from "./features";
+import type { ServiceSpec } from "./services";
 
 type HttpRoute = NonNullable<VirtualServiceSpec["http"]>[number];
 type TrafficPolicy = NonNullable<DestinationRuleSpec["trafficPolicy"]>;
@@ -27,4 +28,19 @@ export interface RoutingPolicy {
     readonly fault?: { readonly scope: FaultScope; readonly injection: FaultInjection };
     /** Percent (1-100) of the weighted route's requests also sent to the canary as shadow traffic. */
     readonly mirrorPercent?: number;
+}
+
+/**
+ * The policy one service is routed by: the stack's, with the service's own weight and header override
+ * where its config gives them (a demo service takes the stack's).
+ */
+export function routingFor(stack: RoutingPolicy, service: ServiceSpec): RoutingPolicy {
+    if (service.kind !== "described") {
+        return stack;
+    }
+    return {
+        ...stack,
+        canaryWeight: service.canaryWeight ?? stack.canaryWeight,
+        header: service.header ?? stack.header,
+    };
 }

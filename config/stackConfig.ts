@@ -11,7 +11,6 @@ import * as cidr from "./cidr";
 import type { RoutingPolicy } from "./routing";
 import { ISTIO_API_VERSIONS, MTLS_MODES } from "../istio/manifests";
 import {
-    CLIENT_NAME,
     CLUSTER_SPECS,
     DISK_CATEGORIES,
     MAX_NODE_VSWITCHES,
@@ -24,6 +23,7 @@ import {
 } from "./constants";
 import { FAULT_SCOPES, faultOf, OUTBOUND_TRAFFIC_POLICIES } from "./features";
 import { defaultPromotion, parsePromotion } from "./promotion";
+import { parseServices, ServiceSpec } from "./services";
 
 // ---------------------------------------------------------------------------------------------------
 // Field parsers. Stack config reaches the program as strings (arrays as JSON text), whatever the YAML
@@ -37,8 +37,13 @@ class Invalid {
     constructor(readonly message: string) {}
 }
 
+/** Bad values of a structured key: each problem already names its key path and value. */
+class InvalidParts {
+    constructor(readonly problems: string[]) {}
+}
+
 /** A config field: unset gives `def`; otherwise `parse` returns the typed value or an Invalid. */
-function field<T>(def: T, parse: (raw: string) => T | Invalid): Field<T> {
+function field<T>(def: T, parse: (raw: string) => T | Invalid | InvalidParts): Field<T> {
     return z
         .string()
         .optional()
@@ -46,6 +51,12 @@ function field<T>(def: T, parse: (raw: string) => T | Invalid): Field<T> {
             const value = raw === undefined ? def : parse(raw);
             if (value instanceof Invalid) {
                 ctx.addIssue({ code: "custom", message: value.message });
+                return z.NEVER;
+            }
+            if (value instanceof InvalidParts) {
+                for (const message of value.problems) {
+                    ctx.addIssue({ code: "custom", message, params: { verbatim: true } });
+                }
                 return z.NEVER;
             }
             return value;
@@ -108,14 +119,15 @@ function list(def: string[], item: (s: string) => string | undefined, what: stri
 const cidrText = (def: string) => text(def, /^\d+\.\d+\.\d+\.\d+\/\d+$/, "an IPv4 CIDR block such as 10.0.0.0/16");
 const cidrItem = (v: string) => cidr.problem(v);
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-function serviceNameProblem(s: string): string | undefined {
-    if (!DNS_LABEL.test(s) || s.length > 50) {
-        return "is not a DNS-1123 label of at most 50 characters";
-    }
-    // Each name is a Kubernetes Service, a DNS-1035 label (ValidateServiceName in kubernetes/kubernetes
-    // pkg/apis/core/validation/validation.go); Istio would take "1hello" as a host, Kubernetes refuses it.
-    return /^[a-z]/.test(s) ? undefined : "must start with a letter (a Kubernetes Service name)";
-}
+/** A caller the AuthorizationPolicy admits: `<namespace>/<serviceAccount>`, or `<namespace>/*` for any workload there. */
+const callerItem = (v: string) => {
+    const [ns, sa, ...rest] = v.split("/");
+    return rest.length === 0 &&
+        DNS_LABEL.test(ns ?? "") &&
+        (sa === "*" || /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(sa ?? ""))
+        ? undefined
+        : 'is not "<namespace>/<serviceAccount>" or "<namespace>/*"';
+};
 /** A string checked by one of istio/validation's rules (what Istio's admission accepts); "" means none when `optional`. */
 function istioText(def: string, problem: (raw: string) => string | undefined, optional: boolean): Field<string> {
     return field(def, (raw) => {
@@ -196,10 +208,15 @@ const fields = {
     // --- mesh layer ---
     istioApiVersion: oneOf(ISTIO_API_VERSIONS, "v1beta1"),
     namespace: text("canary-demo", DNS_LABEL, "a DNS-1123 label (lower-case letters, digits, dashes; at most 63)"),
-    services: list(["hello"], serviceNameProblem, "service names"),
+    services: field<ServiceSpec[]>([{ kind: "demo", name: "hello" }], (raw) => {
+        const r = parseServices(raw);
+        return "value" in r ? r.value : new InvalidParts(r.problems);
+    }),
     canaryWeight: integer(0, 100, 0),
     mtlsMode: oneOf(MTLS_MODES, "PERMISSIVE"),
     authorizationPolicy: bool(false),
+    allowedCallers: list([], callerItem, "callers"),
+    demoClient: bool(true),
     canaryHeaderName: text("", /^$|^[a-z0-9-]+$/, 'a lower-case HTTP header name such as "x-canary", or ""'),
     canaryHeaderValue: text("", /^[A-Za-z0-9._~+-]*$/, 'letters, digits and . _ ~ + - (or "")'),
     routeTimeout: durationText(""),
@@ -313,7 +330,8 @@ export function parseConfig(raw: Record<string, string | undefined>, hasSecretKu
     if (!result.success) {
         for (const issue of result.error.issues) {
             const key = String(issue.path[0]);
-            problems.push(`${key}: got ${JSON.stringify(raw[key])}; ${issue.message}`);
+            const verbatim = issue.code === "custom" && (issue.params as { verbatim?: boolean } | undefined)?.verbatim;
+            problems.push(verbatim ? issue.message : `${key}: got ${JSON.stringify(raw[key])}; ${issue.message}`);
         }
         throw new ConfigError(problems);
     }
@@ -466,17 +484,38 @@ function meshChecks(c: Parsed): string[] {
             'authorizationPolicy: got true with mtlsMode "DISABLE"; the policy admits the client by its mTLS identity, so every call would be denied: use PERMISSIVE or STRICT',
         );
     }
-    if (c.services.includes(CLIENT_NAME)) {
-        out.push(`services: got ${JSON.stringify(c.services)}; "${CLIENT_NAME}" is the in-mesh client's name`);
-    }
-    if (c.promotion.service !== undefined && !c.services.includes(c.promotion.service)) {
+    const names = c.services.map((s) => s.name);
+    if (c.promotion.service !== undefined && !names.includes(c.promotion.service)) {
         out.push(
-            `promotion: got service ${JSON.stringify(c.promotion.service)}; must be one of services ${JSON.stringify(c.services)}`,
+            `promotion: got service ${JSON.stringify(c.promotion.service)}; must be one of services ${JSON.stringify(names)}`,
         );
     }
-    if (new Set(c.services).size !== c.services.length || c.services.length === 0) {
-        out.push(`services: got ${JSON.stringify(c.services)}; needs one or more distinct names`);
+    if (c.authorizationPolicy && !c.demoClient && c.allowedCallers.length === 0 && !c.ingressGateway) {
+        out.push(
+            "authorizationPolicy: got true with demoClient false and no allowedCallers; the policy would deny every " +
+                'caller: name the callers in allowedCallers (e.g. ["shop/frontend"]) or turn authorizationPolicy off',
+        );
     }
+    c.services.forEach((s, i) => {
+        if (s.kind !== "described") {
+            return;
+        }
+        const weight = s.canaryWeight ?? c.canaryWeight;
+        const from = s.canaryWeight === undefined ? "canaryWeight" : `services[${i}].canaryWeight`;
+        // Weight on a subset without pods is a 503 for that share of requests (Istio answers "no healthy upstream").
+        if (weight > 0 && s.canary.replicas === 0) {
+            out.push(
+                `services[${i}].canary.replicas: got 0 with ${from} ${weight}; a canary without pods cannot take traffic: ` +
+                    "give it replicas or set its weight to 0",
+            );
+        }
+        if (weight < 100 && s.stable.replicas === 0) {
+            out.push(
+                `services[${i}].stable.replicas: got 0 with ${from} ${weight}; the stable version takes ${100 - weight}% ` +
+                    "of the requests: give it replicas, or move the weight to 100 first",
+            );
+        }
+    });
     return out;
 }
 
@@ -552,17 +591,28 @@ function featureChecks(c: Parsed): string[] {
                 "retries off on a route that injects a fault: clear routeTimeout and retryAttempts for the chaos test, or the fault",
         );
     }
-    if (fault && c.faultScope === "canary" && !c.canaryHeaderName) {
+    const own = c.services.filter((s) => s.kind === "described" && s.header !== undefined);
+    const withoutHeader = c.canaryHeaderName ? [] : c.services.filter((s) => !own.includes(s));
+    if (fault && c.faultScope === "canary" && withoutHeader.length > 0) {
+        const which =
+            own.length > 0
+                ? ` (services without a header of their own: ${withoutHeader.map((s) => s.name).join(", ")})`
+                : "";
         out.push(
-            'faultScope: got "canary" without canaryHeaderName/canaryHeaderValue; the canary route is the header-match ' +
-                'route to v2: set the header, or faultScope "service"',
+            `faultScope: got "canary" without canaryHeaderName/canaryHeaderValue${which}; the canary route is the ` +
+                'header-match route to v2: set the header, or faultScope "service"',
         );
     }
-    if (c.mirrorPercent > 0 && c.canaryWeight === 100) {
-        out.push(
-            `mirrorPercent: got ${c.mirrorPercent} with canaryWeight 100; v2 already receives every request, so each ` +
-                "mirrored request would reach v2 twice: mirror at a lower canaryWeight (0 for a dark launch)",
-        );
+    for (const s of c.services) {
+        const own = s.kind === "described" ? s.canaryWeight : undefined;
+        if (c.mirrorPercent > 0 && (own ?? c.canaryWeight) === 100) {
+            const of = own === undefined ? "canaryWeight" : `the canaryWeight of ${s.name}`;
+            out.push(
+                `mirrorPercent: got ${c.mirrorPercent} with ${of} 100; v2 already receives every request, so each ` +
+                    "mirrored request would reach v2 twice: mirror at a lower canaryWeight (0 for a dark launch)",
+            );
+            break;
+        }
     }
     return out;
 }

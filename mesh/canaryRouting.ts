@@ -4,7 +4,7 @@ import { CANARY, componentType, STABLE, withLegacyType } from "../config/constan
 import type { FaultScope } from "../config/features";
 import type { RoutingPolicy } from "../config/routing";
 import { DestinationRuleSpec, IstioApiVersion, istioManifest, Manifest, VirtualServiceSpec } from "../istio/manifests";
-import { DemoApp } from "./demoWorkloads";
+import { CanaryApp } from "./app";
 import { istioResource } from "./istioResource";
 import { MeshNamespace } from "./meshNamespace";
 
@@ -30,8 +30,8 @@ export interface RouteTarget {
 }
 
 export interface CanaryRoutingArgs {
-    /** The demo service to route: its Service and the Deployments whose pods the subsets select. */
-    readonly app: DemoApp;
+    /** The service to route: its Service and the Deployments whose pods the subsets select. */
+    readonly app: CanaryApp;
     /** The namespace component the objects live in (and wait for). */
     readonly namespace: MeshNamespace;
     readonly policy: RoutingPolicy;

@@ -10,12 +10,13 @@ import {
     Version,
     withLegacyType,
 } from "../config/constants";
+import { CanaryApp, DemoClient, sharedLabels, subsetLabelsOf, versionLabels, VersionWorkload } from "./app";
 import { MeshNamespace } from "./meshNamespace";
 
 export interface DemoWorkloadsArgs {
     /** The sidecar-injected namespace; every object waits for it, so every pod gets its sidecar. */
     readonly namespace: MeshNamespace;
-    /** One Service with a v1 and a v2 Deployment per name. */
+    /** One Service with a v1 and a v2 Deployment per name (none: only the client). */
     readonly services: string[];
     /** Image of the app, e.g. hashicorp/http-echo:1.0. */
     readonly image: string;
@@ -24,43 +25,8 @@ export interface DemoWorkloadsArgs {
     /** What v1 and v2 answer. */
     readonly stableText: string;
     readonly canaryText: string;
-    /** Image of the in-mesh client, e.g. curlimages/curl:<tag>. */
-    readonly clientImage: string;
-}
-
-/** One version of one demo service: the Deployment and the labels its pods carry. */
-export interface VersionWorkload {
-    readonly version: Version;
-    /** Deployment and ServiceAccount name, e.g. hello-v1 (also the Istio metrics' destination_workload). */
-    readonly name: string;
-    /** Labels of its pods: `app` is what the Service selects, `version` what the subset selects. */
-    readonly podLabels: Readonly<Record<string, string>>;
-    /** The labels a DestinationRule subset uses to pick exactly these pods among the Service's. */
-    readonly subsetLabels: Readonly<Record<string, string>>;
-    readonly deployment: k8s.apps.v1.Deployment;
-}
-
-/** A demo service: its Service and the stable and canary versions behind it. */
-export interface DemoApp {
-    /** The Service name, also the Istio host. */
-    readonly name: string;
-    /** The Service's selector: matches the pods of both versions and nothing else. */
-    readonly selector: Readonly<Record<string, string>>;
-    readonly service: k8s.core.v1.Service;
-    readonly versions: Readonly<Record<Version, VersionWorkload>>;
-}
-
-/** The in-mesh client: its name, mesh identity and pod labels. */
-export interface DemoClient {
-    readonly name: string;
-    /** Its ServiceAccount, i.e. its mesh identity (its principal ends in /ns/<namespace>/sa/<serviceAccount>). */
-    readonly serviceAccount: string;
-    readonly podLabels: Readonly<Record<string, string>>;
-}
-
-/** Labels of one version's pods: `app` selects the Service, `version` the DestinationRule subset. */
-function versionLabels(app: string, version: Version): Record<string, string> {
-    return { app, version };
+    /** Image of the in-mesh client, e.g. curlimages/curl:<tag>; unset: no client. */
+    readonly clientImage?: string;
 }
 
 /** The Deployment spec of one version of one demo service. */
@@ -103,9 +69,9 @@ function appDeploymentSpec(
  */
 export class DemoWorkloads extends pulumi.ComponentResource {
     /** The demo services, in config order. */
-    public readonly apps: DemoApp[];
-    /** The in-mesh client. */
-    public readonly client: DemoClient;
+    public readonly apps: CanaryApp[];
+    /** The in-mesh client, when there is one. */
+    public readonly client?: DemoClient;
 
     constructor(name: string, args: DemoWorkloadsArgs, opts?: pulumi.ComponentResourceOptions) {
         super(componentType("mesh", "DemoWorkloads"), name, {}, withLegacyType("asmcanary:mesh:DemoWorkloads", opts));
@@ -135,7 +101,7 @@ export class DemoWorkloads extends pulumi.ComponentResource {
                     version,
                     name: workload,
                     podLabels,
-                    subsetLabels: { version: podLabels.version },
+                    subsetLabels: subsetLabelsOf(podLabels),
                     deployment,
                 };
             }
@@ -154,15 +120,29 @@ export class DemoWorkloads extends pulumi.ComponentResource {
                 },
                 child(),
             );
-            return { name: app, selector, service, versions };
+            return { name: app, selector, service, port: SERVICE_PORT.port, protocol: "http" as const, versions };
         });
+        this.client = args.clientImage ? this.demoClient(name, args.clientImage, ns, serviceAccount) : undefined;
 
+        this.registerOutputs({
+            serviceNames: this.apps.map((a) => a.name),
+            clientServiceAccount: this.client?.serviceAccount,
+        });
+    }
+
+    /** The curl client Deployment inside the mesh (so it keeps working under STRICT mTLS). */
+    private demoClient(
+        name: string,
+        image: string,
+        namespace: MeshNamespace,
+        serviceAccount: (saName: string) => k8s.core.v1.ServiceAccount,
+    ): DemoClient {
         const clientLabels = { app: CLIENT_NAME };
         const clientSa = serviceAccount(CLIENT_NAME);
         new k8s.apps.v1.Deployment(
             `${name}-${CLIENT_NAME}`,
             {
-                metadata: { name: CLIENT_NAME, namespace: ns.name, labels: clientLabels },
+                metadata: { name: CLIENT_NAME, namespace: namespace.name, labels: clientLabels },
                 spec: {
                     replicas: 1,
                     selector: { matchLabels: clientLabels },
@@ -173,7 +153,7 @@ export class DemoWorkloads extends pulumi.ComponentResource {
                             containers: [
                                 {
                                     name: CLIENT_NAME,
-                                    image: args.clientImage,
+                                    image,
                                     // The image's entrypoint is curl; keep the pod up for `kubectl exec`
                                     // (as Istio's own client sample does: istio/istio samples/curl/curl.yaml).
                                     command: ["/bin/sleep", "infinity"],
@@ -187,19 +167,8 @@ export class DemoWorkloads extends pulumi.ComponentResource {
                     },
                 },
             },
-            child([clientSa]),
+            namespace.childOptions(this, [clientSa]),
         );
-        this.client = { name: CLIENT_NAME, serviceAccount: CLIENT_NAME, podLabels: clientLabels };
-
-        this.registerOutputs({
-            serviceNames: this.apps.map((a) => a.name),
-            clientServiceAccount: this.client.serviceAccount,
-        });
+        return { name: CLIENT_NAME, serviceAccount: CLIENT_NAME, podLabels: clientLabels };
     }
-}
-
-/** The label pairs that every one of `labelSets` carries. */
-function sharedLabels(labelSets: Readonly<Record<string, string>>[]): Record<string, string> {
-    const [first, ...rest] = labelSets;
-    return Object.fromEntries(Object.entries(first ?? {}).filter(([k, v]) => rest.every((l) => l[k] === v)));
 }

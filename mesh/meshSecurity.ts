@@ -9,7 +9,7 @@ import {
     MtlsMode,
     PeerAuthenticationSpec,
 } from "../istio/manifests";
-import { DemoApp, DemoClient } from "./demoWorkloads";
+import { CanaryApp, MeshCaller } from "./app";
 import { istioResource } from "./istioResource";
 import { MeshNamespace } from "./meshNamespace";
 
@@ -18,10 +18,11 @@ export interface MeshSecurityArgs {
     readonly namespace: MeshNamespace;
     /** PeerAuthentication mode for the whole namespace. */
     readonly mtlsMode: MtlsMode;
-    /** When set, only `allowedClient` may call these services; every other caller is denied. */
+    /** When set, only `allowedCallers` may call these services; every other caller is denied. */
     readonly authorization?: {
-        readonly apps: DemoApp[];
-        readonly allowedClient: DemoClient;
+        readonly apps: CanaryApp[];
+        /** The workloads (or whole namespaces) admitted, e.g. the demo client. */
+        readonly allowedCallers: MeshCaller[];
         /** With the ingress gateway on: the namespace of the gateway, whose proxies are admitted too. */
         readonly allowedGatewayNamespace?: string;
     };
@@ -50,18 +51,23 @@ function principalOf(namespace: string, serviceAccount: string): string {
 }
 
 /**
- * An ALLOW policy on the app's pods that admits only the client's identity (and, with the ingress gateway
- * on, the gateway's).
+ * An ALLOW policy on the app's pods that admits only the callers' identities (a ServiceAccount's principal,
+ * or every workload of a namespace) and, with the ingress gateway on, the gateway's.
  */
 function authorizationPolicyManifest(
-    app: Pick<DemoApp, "name" | "selector">,
+    app: Pick<CanaryApp, "name" | "selector">,
     namespace: string,
-    client: Pick<DemoClient, "serviceAccount">,
+    callers: MeshCaller[],
     apiVersion: IstioApiVersion,
     gatewayNamespace?: string,
 ): Manifest<AuthorizationPolicySpec> {
     type Source = NonNullable<NonNullable<AuthorizationPolicySpec["rules"]>[number]["from"]>[number];
-    const from: Source[] = [{ source: { principals: [principalOf(namespace, client.serviceAccount)] } }];
+    const from: Source[] = callers.map((c) =>
+        c.serviceAccount
+            ? { source: { principals: [principalOf(c.namespace, c.serviceAccount)] } }
+            : // Source.namespaces matches the namespace in the caller's mTLS certificate, like a principal does.
+              { source: { namespaces: [c.namespace] } },
+    );
     if (gatewayNamespace) {
         // The gateway's ServiceAccount name is not documented by ASM (docs/open-points.md), so the gateway is
         // admitted by its namespace, still an mTLS identity: Source.namespaces matches the peer certificate
@@ -102,7 +108,7 @@ export class MeshSecurity extends pulumi.ComponentResource {
                 authorizationPolicyManifest(
                     app,
                     ns.name,
-                    authz!.allowedClient,
+                    authz!.allowedCallers,
                     args.apiVersion,
                     authz!.allowedGatewayNamespace,
                 ),

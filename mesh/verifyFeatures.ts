@@ -3,12 +3,14 @@
  * Each command appears only when its feature is on.
  */
 import { GATEWAY_NAMESPACE, ingressHost, INGRESS_GATEWAY_SERVICE } from "../config/features";
+import { serviceUrl } from "./verify";
 
 export interface FeatureChecks {
     readonly namespace: string;
-    readonly services: string[];
-    /** The in-mesh client Deployment (and container) name. */
-    readonly client: string;
+    /** The first canaried service: its name and port. */
+    readonly service: { readonly name: string; readonly port: number };
+    /** The in-mesh client Deployment (and container) name; without it, no command that runs from it. */
+    readonly client?: string;
     readonly header?: { readonly name: string; readonly value: string };
     /** Ingress gateway on: the domain, and whether the stack has an `ingressAddress` output (mode create). */
     readonly ingress?: { readonly domain: string; readonly addressOutput: boolean };
@@ -25,8 +27,8 @@ function unlistedHost(hosts: string[]): string {
 }
 
 export function featureVerification(c: FeatureChecks): Record<string, string> {
-    const svc = c.services[0];
-    const exec = `kubectl -n ${c.namespace} exec deploy/${c.client} -c ${c.client} --`;
+    const svc = c.service.name;
+    const exec = c.client ? `kubectl -n ${c.namespace} exec deploy/${c.client} -c ${c.client} --` : undefined;
     const out: Record<string, string> = {};
     if (c.ingress) {
         const host = ingressHost(svc, c.ingress.domain);
@@ -40,20 +42,20 @@ export function featureVerification(c: FeatureChecks): Record<string, string> {
             out.ingressCanaryHeader = `curl -s -H 'Host: ${host}' -H '${c.header.name}: ${c.header.value}' http://${address}/`;
         }
     }
-    if (c.egressHosts.length > 0) {
+    if (c.egressHosts.length > 0 && exec) {
         out.egressAllowed = `${exec} curl -sS -o /dev/null -w '%{http_code}\\n' https://${c.egressHosts[0]}/`;
     }
-    if (c.registryOnly) {
+    if (c.registryOnly && exec) {
         // Under REGISTRY_ONLY a host without a ServiceEntry is refused (plain HTTP gets 502 from the sidecar).
         out.egressBlocked = `${exec} curl -sS -o /dev/null -w '%{http_code}\\n' http://${unlistedHost(c.egressHosts)}/`;
     }
     if (c.accessLogs) {
         out.accessLogs = `kubectl -n ${c.namespace} logs deploy/${svc}-v1 -c istio-proxy --tail=5`;
     }
-    if (c.fault) {
+    if (c.fault && exec) {
         // Inside sh -c '…': the header in double quotes.
         const h = c.header ? ` -H "${c.header.name}: ${c.header.value}"` : "";
-        out.fault = `${exec} sh -c 'for i in $(seq 1 20); do curl -s -o /dev/null -w "%{http_code} %{time_total}s\\n"${h} http://${svc}/; done'`;
+        out.fault = `${exec} sh -c 'for i in $(seq 1 20); do curl -s -o /dev/null -w "%{http_code} %{time_total}s\\n"${h} ${serviceUrl(c.service)}; done'`;
     }
     if (c.mirror) {
         // Mirrored requests reach v2 with "-shadow" appended to the Host (https://istio.io/latest/docs/tasks/traffic-management/mirroring/);

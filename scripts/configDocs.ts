@@ -14,7 +14,8 @@ export const BEGIN = "<!-- BEGIN GENERATED from Pulumi.yaml by `npm run docs`: d
 export const END = "<!-- END GENERATED -->";
 
 interface Declared {
-    type: string;
+    /** Unset for a key the program alone checks (see its description). */
+    type?: string;
     default?: unknown;
     description?: string;
 }
@@ -56,7 +57,7 @@ export function configReference(pulumiYaml: string): string {
         for (const k of g.keys) {
             const d = declared[k];
             const def = d.default === undefined ? "" : `\`${JSON.stringify(d.default)}\``;
-            out.push(`| \`${k}\` | ${d.type} | ${def} | ${cell(d.description ?? "")} |`);
+            out.push(`| \`${k}\` | ${d.type ?? "see meaning"} | ${def} | ${cell(d.description ?? "")} |`);
         }
         out.push("");
     }

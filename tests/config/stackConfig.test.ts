@@ -35,7 +35,7 @@ describe("stack config validation", () => {
             appImage: "hashicorp/http-echo:1.0",
             stableText: "hello from v1",
             canaryText: "hello from v2",
-            services: ["hello"],
+            services: [{ kind: "demo", name: "hello" }],
         });
     });
 
@@ -234,15 +234,20 @@ describe("stack config validation", () => {
 
         test("the client's name is reserved", () => {
             expect(problems({ services: '["hello","curl"]' })).toEqual([
-                'services: got ["hello","curl"]; "curl" is the in-mesh client\'s name',
+                'services[1]: got "curl"; "curl" is the in-mesh client\'s name',
             ]);
         });
 
         test("service names must be distinct DNS labels", () => {
             expect(problems({ services: '["hello","hello"]' })).toEqual([
-                'services: got ["hello","hello"]; needs one or more distinct names',
+                'services: got ["hello","hello"] as names; hello twice: names must be distinct',
             ]);
-            expect(problems({ services: '["Hello"]' })[0]).toMatch(/item "Hello" is not a DNS-1123 label/);
+            expect(problems({ services: '["Hello"]' })[0]).toMatch(
+                /^services\[0\]: got "Hello"; must be a DNS-1123 label/,
+            );
+            expect(problems({ services: "[]" })).toEqual([
+                "services: got []; must be a non-empty list of service names or objects",
+            ]);
         });
     });
 
@@ -375,7 +380,7 @@ describe("values Istio's admission rejects are refused up front (istio/validatio
 
     test("service names Kubernetes refuses as Service names", () => {
         expect(problems({ services: '["1hello"]' })).toEqual([
-            'services: got "[\\"1hello\\"]"; item "1hello" must start with a letter (a Kubernetes Service name)',
+            'services[0]: got "1hello"; must start with a letter (a Kubernetes Service name)',
         ]);
     });
 });

@@ -9,7 +9,9 @@ async function security(mtlsMode: MtlsMode, authorization: boolean): Promise<Rec
     new MeshSecurity("security", {
         namespace,
         mtlsMode,
-        authorization: authorization ? { apps: workloads.apps, allowedClient: workloads.client } : undefined,
+        authorization: authorization
+            ? { apps: workloads.apps, allowedCallers: [{ namespace: "canary-demo", serviceAccount: "curl" }] }
+            : undefined,
         apiVersion: "v1beta1",
     });
     await settle();

@@ -40,8 +40,12 @@ describe("Pulumi.yaml", () => {
         expect(Object.keys(project.config).sort()).toEqual([...CONFIG_KEYS].sort());
     });
 
-    test("every key has a type, a default and a description", () => {
+    test("every key has a type (but services, whose items are names or objects), a default and a description", () => {
         for (const [key, decl] of Object.entries(project.config)) {
+            if (key === "services") {
+                expect(decl.type).toBeUndefined();
+                continue;
+            }
             expect({
                 key,
                 type: typeof decl.type,
@@ -61,6 +65,10 @@ describe("Pulumi.yaml", () => {
         for (const [key, decl] of Object.entries(project.config)) {
             if ((SECRET_KEYS as readonly string[]).includes(key)) {
                 expect(decl.default).toBe("");
+                continue;
+            }
+            if (key === "services") {
+                expect(parseConfig({ services: JSON.stringify(decl.default) }).services).toEqual(defaults.services);
                 continue;
             }
             expect({ key, default: decl.default, type: decl.type }).toEqual({

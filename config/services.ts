@@ -1,0 +1,262 @@
+/**
+ * The `services` stack config key: what the stack canaries. A plain name is the built-in demo service
+ * (http-echo, today's behaviour); an object describes a real service: its images, port, protocol, replicas,
+ * env, resources and readiness, and optionally its own weight and header override. Parsed and validated
+ * here, before any resource is declared; every problem names its key path (`services[1].stable.image`).
+ */
+import { z } from "zod";
+import { CLIENT_NAME } from "./constants";
+
+/** How Istio routes a service's port: the Service port's name and appProtocol. */
+export const PROTOCOLS = ["http", "http2", "grpc"] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+/** The demo's own images and texts (the `appImage`, `stableText`, `canaryText` keys) serve every demo entry. */
+export interface DemoService {
+    readonly kind: "demo";
+    readonly name: string;
+}
+
+/** One version (stable or canary) of a described service. */
+export interface VersionSpec {
+    readonly image: string;
+    readonly replicas: number;
+    /** Extra environment on top of the service's `env` (this version's wins). */
+    readonly env: Readonly<Record<string, string>>;
+}
+
+/** Kubernetes resource requests and limits, as quantities (`100m`, `128Mi`). */
+export interface ResourceSpec {
+    readonly requests?: Readonly<Record<string, string>>;
+    readonly limits?: Readonly<Record<string, string>>;
+}
+
+/** A real service, described in config: the program owns its Service, Deployments and routing. */
+export interface DescribedService {
+    readonly kind: "described";
+    readonly name: string;
+    /** The Service port. */
+    readonly port: number;
+    /** The port the containers listen on. */
+    readonly containerPort: number;
+    readonly protocol: Protocol;
+    readonly stable: VersionSpec;
+    readonly canary: VersionSpec;
+    /** This service's canary weight; unset: the stack's `canaryWeight`. */
+    readonly canaryWeight?: number;
+    /** This service's header override; unset: the stack's `canaryHeaderName`/`canaryHeaderValue`. */
+    readonly header?: { readonly name: string; readonly value: string };
+    /** HTTP readiness path (http/http2); a gRPC service gets a gRPC health probe on its port instead. */
+    readonly readinessPath: string;
+    readonly env: Readonly<Record<string, string>>;
+    readonly resources: ResourceSpec;
+    /** The container's command arguments (the image's own when unset). */
+    readonly args?: readonly string[];
+    /** A PodDisruptionBudget per version (maxUnavailable 1) while it runs 2 or more replicas. */
+    readonly disruptionBudget: boolean;
+}
+
+export type ServiceSpec = DemoService | DescribedService;
+
+/** Defaults of a described service: the field reference in docs/services.md shows the same. */
+export const SERVICE_DEFAULTS = {
+    protocol: "http" as Protocol,
+    replicas: 1,
+    readinessPath: "/",
+    resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "256Mi" } },
+    disruptionBudget: true,
+};
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** Why `name` cannot be a service name, or undefined. */
+export function serviceNameProblem(s: string): string | undefined {
+    if (!DNS_LABEL.test(s) || s.length > 50) {
+        return "must be a DNS-1123 label of at most 50 characters (lower-case letters, digits, dashes)";
+    }
+    // Each name is a Kubernetes Service, a DNS-1035 label (ValidateServiceName in kubernetes/kubernetes
+    // pkg/apis/core/validation/validation.go); Istio would take "1hello" as a host, Kubernetes refuses it.
+    if (!/^[a-z]/.test(s)) {
+        return "must start with a letter (a Kubernetes Service name)";
+    }
+    return s === CLIENT_NAME ? `"${CLIENT_NAME}" is the in-mesh client's name` : undefined;
+}
+
+/**
+ * An image reference as the registry's own grammar has it (github.com/distribution/reference, regexp.go):
+ * an optional registry host[:port], lower-case path components separated by `/` (each made of [a-z0-9]
+ * joined by `.`, `_`, `__` or dashes), and a tag (`:` + up to 128 of [\w.-], not starting with `.` or `-`)
+ * or a digest (`@sha256:` + 64 hex), or both. A tag or digest is required here: an untagged image means
+ * `latest`, which changes under a running release.
+ */
+const IMAGE_REFERENCE = new RegExp(
+    "^" +
+        "(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?/)?" +
+        "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*" +
+        "(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$",
+);
+
+export function imageProblem(ref: string): string | undefined {
+    if (!IMAGE_REFERENCE.test(ref) || ref.length > 255) {
+        return "is not an image reference such as registry.example.com/shop/reviews:1.4.0";
+    }
+    return /(:[\w][\w.-]*|@sha256:[a-f0-9]{64})$/.test(ref.replace(/^[^/]*\//, ""))
+        ? undefined
+        : "has no tag or digest (an untagged image is `latest`, which can change under a release)";
+}
+
+/** A Kubernetes quantity (k8s.io/apimachinery resource.Quantity): a number with an optional suffix. */
+const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+/** An environment variable name Kubernetes accepts (a C identifier is the portable subset). */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const HEADER_NAME = /^[a-z0-9-]+$/;
+const HEADER_VALUE = /^[A-Za-z0-9._~+-]+$/;
+
+/** A whole number in a range, with the same message as the program's other integer keys. */
+const whole = (min: number, max: number) => {
+    const error = `must be a whole number from ${min} to ${max}`;
+    return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
+const port = whole(1, 65535);
+const env = z.record(z.string().regex(ENV_NAME, "must be an environment variable name"), z.string());
+const quantities = z.partialRecord(
+    z.enum(["cpu", "memory", "ephemeral-storage"]),
+    z.string().regex(QUANTITY, "must be a Kubernetes quantity such as 100m or 128Mi"),
+);
+const image = z.string().superRefine((v, ctx) => {
+    const p = imageProblem(v);
+    if (p) {
+        ctx.addIssue({ code: "custom", message: p });
+    }
+});
+const version = z.strictObject({
+    image,
+    replicas: whole(0, 50).optional(),
+    env: env.optional(),
+});
+
+const described = z.strictObject({
+    name: z.string(),
+    port,
+    containerPort: port.optional(),
+    protocol: z.enum(PROTOCOLS, { error: `must be one of ${PROTOCOLS.join(", ")}` }).optional(),
+    replicas: whole(1, 50).optional(),
+    stable: version,
+    canary: version,
+    canaryWeight: whole(0, 100).optional(),
+    header: z
+        .strictObject({
+            name: z.string().regex(HEADER_NAME, 'must be a lower-case HTTP header name such as "x-canary"'),
+            value: z.string().regex(HEADER_VALUE, "must be letters, digits and . _ ~ + -"),
+        })
+        .optional(),
+    readinessPath: z
+        .string()
+        .regex(/^\/\S*$/, 'must be an HTTP path such as "/healthz"')
+        .optional(),
+    env: env.optional(),
+    resources: z.strictObject({ requests: quantities.optional(), limits: quantities.optional() }).optional(),
+    args: z.array(z.string()).optional(),
+    disruptionBudget: z.boolean().optional(),
+});
+
+/** `services[1].stable.image` from a zod issue path under `services`. */
+function keyPath(path: readonly PropertyKey[]): string {
+    return path.reduce<string>(
+        (out, p) => (typeof p === "number" ? `${out}[${p}]` : `${out}.${String(p)}`),
+        "services",
+    );
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+    return path.reduce<unknown>(
+        (v, p) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[p] : undefined),
+        root,
+    );
+}
+
+/**
+ * Parses the `services` value (JSON text, as Pulumi hands over arrays) into specs, or every problem, each
+ * naming the key path, the value given and what is allowed.
+ */
+export function parseServices(raw: string): { value: ServiceSpec[] } | { problems: string[] } {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(raw);
+    } catch {
+        return { problems: [`services: got ${JSON.stringify(raw)}; must be a list of service names or objects`] };
+    }
+    if (!Array.isArray(parsed) || parsed.length === 0) {
+        return { problems: [`services: got ${raw}; must be a non-empty list of service names or objects`] };
+    }
+    const problems: string[] = [];
+    const specs: ServiceSpec[] = [];
+    parsed.forEach((item: unknown, i) => {
+        if (typeof item === "string") {
+            const p = serviceNameProblem(item);
+            if (p) {
+                problems.push(`services[${i}]: got ${JSON.stringify(item)}; ${p}`);
+            }
+            specs.push({ kind: "demo", name: item });
+            return;
+        }
+        // zod's own wording for a missing or mistyped field, in the program's "must be" form.
+        const r = described.safeParse(item, {
+            error: (iss) =>
+                iss.code === "invalid_type"
+                    ? iss.input === undefined
+                        ? "is required (docs/services.md lists the fields)"
+                        : `must be ${{ object: "an object", array: "a list", record: "a map of names to values" }[String(iss.expected)] ?? `a ${iss.expected}`}`
+                    : undefined,
+        });
+        if (!r.success) {
+            for (const issue of r.error.issues) {
+                const at = [i, ...issue.path];
+                const unknownKeys = issue.code === "unrecognized_keys" ? issue.keys : undefined;
+                problems.push(
+                    unknownKeys
+                        ? `${keyPath(at)}: unknown key${unknownKeys.length > 1 ? "s" : ""} ${unknownKeys.join(", ")} (the keys are in docs/services.md)`
+                        : `${keyPath(at)}: got ${JSON.stringify(valueAt(parsed, at)) ?? "nothing"}; ${issue.message}`,
+                );
+            }
+            return;
+        }
+        const s = r.data;
+        const nameProblem = serviceNameProblem(s.name);
+        if (nameProblem) {
+            problems.push(`services[${i}].name: got ${JSON.stringify(s.name)}; ${nameProblem}`);
+        }
+        const protocol = s.protocol ?? SERVICE_DEFAULTS.protocol;
+        if (s.readinessPath !== undefined && protocol === "grpc") {
+            problems.push(
+                `services[${i}].readinessPath: got ${JSON.stringify(s.readinessPath)} with protocol grpc; a gRPC service ` +
+                    "gets a gRPC health-check probe (grpc.health.v1) on its port: remove readinessPath",
+            );
+        }
+        const replicas = s.replicas ?? SERVICE_DEFAULTS.replicas;
+        specs.push({
+            kind: "described",
+            name: s.name,
+            port: s.port,
+            containerPort: s.containerPort ?? s.port,
+            protocol,
+            stable: { image: s.stable.image, replicas: s.stable.replicas ?? replicas, env: s.stable.env ?? {} },
+            canary: { image: s.canary.image, replicas: s.canary.replicas ?? replicas, env: s.canary.env ?? {} },
+            canaryWeight: s.canaryWeight,
+            header: s.header,
+            readinessPath: s.readinessPath ?? SERVICE_DEFAULTS.readinessPath,
+            env: s.env ?? {},
+            resources: s.resources ?? SERVICE_DEFAULTS.resources,
+            args: s.args,
+            disruptionBudget: s.disruptionBudget ?? SERVICE_DEFAULTS.disruptionBudget,
+        });
+    });
+    const names = specs.map((s) => s.name);
+    const dup = names.filter((n, i) => names.indexOf(n) !== i);
+    if (dup.length > 0) {
+        problems.push(
+            `services: got ${JSON.stringify(names)} as names; ${[...new Set(dup)].join(", ")} twice: names must be distinct`,
+        );
+    }
+    return problems.length > 0 ? { problems } : { value: specs };
+}
