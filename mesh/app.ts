@@ -18,6 +18,8 @@ export interface VersionWorkload {
     /** The labels a DestinationRule subset uses to pick exactly these pods among the Service's. */
     readonly subsetLabels: Readonly<Record<string, string>>;
     readonly deployment: k8s.apps.v1.Deployment;
+    /** Its replicas: a version with none (an idle canary) is not waited for, and takes no weight. */
+    readonly replicas: number;
 }
 
 /** A canaried service: its Service and the stable and canary versions behind it. */

@@ -146,10 +146,15 @@ export class CanaryRouting extends pulumi.ComponentResource {
         );
         // Subsets first: the VirtualService must never reference a subset that does not exist yet
         // (istio.io/latest/docs/ops/best-practices/traffic-management/#avoid-503-errors-while-reconfiguring-service-routes).
+        // And the versions' Deployments first: the Kubernetes provider waits for a created or updated
+        // Deployment to be Available, so new weight never reaches pods that are not ready (a release's new
+        // stable image rolls out while the canary still holds the traffic). An idle version (0 replicas) is not
+        // waited for: it is scaled down after the route instead (mesh/serviceWorkloads.ts).
+        const running = Object.values(args.app.versions).filter((v) => v.replicas > 0);
         this.virtualService = istioResource(
             `${name}-vs`,
             vs,
-            args.namespace.childOptions(this, [this.destinationRule]),
+            args.namespace.childOptions(this, [this.destinationRule, ...running.map((v) => v.deployment)]),
         );
         this.weights = weightsOf(vs);
         this.registerOutputs({ weights: this.weights });

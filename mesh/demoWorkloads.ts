@@ -103,6 +103,7 @@ export class DemoWorkloads extends pulumi.ComponentResource {
                     podLabels,
                     subsetLabels: subsetLabelsOf(podLabels),
                     deployment,
+                    replicas: args.replicas,
                 };
             }
             // The labels every version's pods share: exactly the app's pods, whatever their version.

@@ -4,7 +4,7 @@
  * (behind the readiness gate). It declares the components at the stack's root, as index.ts did before it
  * was thinned (their URNs are unchanged), and returns the layer's stack outputs.
  */
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { GATEWAY_NAMESPACE, ingressHost, INGRESS_GATEWAY_POD_LABELS } from "../config/features";
 import { routingFor } from "../config/routing";
 import type { StackConfig } from "../config/stackConfig";
@@ -38,10 +38,16 @@ export function meshLayer(cfg: StackConfig, target: MeshTarget, foundation: Foun
                   clientImage: cfg.demoClient ? cfg.clientImage : undefined,
               })
             : undefined;
+    // Each described service's route, handed to its workloads before it exists (ServiceWorkloadsArgs.route).
+    const routeDeclared = new Map<string, (route: pulumi.Resource) => void>();
     const apps: CanaryApp[] = cfg.services.map((s) =>
         s.kind === "demo"
             ? demo!.apps.find((a) => a.name === s.name)!
-            : new ServiceWorkloads(`service-${s.name}`, { namespace, service: s }).app,
+            : new ServiceWorkloads(`service-${s.name}`, {
+                  namespace,
+                  service: s,
+                  route: new Promise<pulumi.Resource>((resolve) => routeDeclared.set(s.name, resolve)),
+              }).app,
     );
     const client = demo?.client;
     const serviceNames = apps.map((a) => a.name);
@@ -61,18 +67,19 @@ export function meshLayer(cfg: StackConfig, target: MeshTarget, foundation: Foun
     if (cfg.accessLogs) {
         new AccessLogging("access-logging", { namespace, apiVersion: cfg.istioApiVersion });
     }
-    const routes = apps.map(
-        (app, i) =>
-            new CanaryRouting(`route-${app.name}`, {
-                app,
-                namespace,
-                policy: routingFor(cfg.routing, cfg.services[i]),
-                apiVersion: cfg.istioApiVersion,
-                ingress: meshIngress
-                    ? { gateway: meshIngress.gatewayRef, host: ingressHost(app.name, cfg.ingressDomain) }
-                    : undefined,
-            }),
-    );
+    const routes = apps.map((app, i) => {
+        const route = new CanaryRouting(`route-${app.name}`, {
+            app,
+            namespace,
+            policy: routingFor(cfg.routing, cfg.services[i]),
+            apiVersion: cfg.istioApiVersion,
+            ingress: meshIngress
+                ? { gateway: meshIngress.gatewayRef, host: ingressHost(app.name, cfg.ingressDomain) }
+                : undefined,
+        });
+        routeDeclared.get(app.name)?.(route.virtualService);
+        return route;
+    });
     const security = new MeshSecurity("security", {
         namespace,
         mtlsMode: cfg.mtlsMode,

@@ -44,7 +44,10 @@ export class MeshNamespace extends pulumi.ComponentResource {
     }
 
     /** Options for a resource in this namespace: created by `parent`, through this provider, after the namespace. */
-    childOptions(parent: pulumi.Resource, dependsOn: pulumi.Resource[] = []): pulumi.CustomResourceOptions {
+    childOptions(
+        parent: pulumi.Resource,
+        dependsOn: pulumi.Input<pulumi.Resource>[] = [],
+    ): pulumi.CustomResourceOptions {
         return { parent, provider: this.provider, dependsOn: [this.namespace, ...dependsOn] };
     }
 }

@@ -10,6 +10,11 @@ export interface ServiceWorkloadsArgs {
     readonly namespace: MeshNamespace;
     /** The service as its config describes it (config/services.ts). */
     readonly service: DescribedService;
+    /**
+     * The route of this service (its VirtualService), resolved once it is declared: an idle canary (0
+     * replicas) is scaled down only after it, so its pods go only once the route no longer sends them weight.
+     */
+    readonly route: Promise<pulumi.Resource>;
 }
 
 /**
@@ -80,15 +85,19 @@ export class ServiceWorkloads extends pulumi.ComponentResource {
                 { metadata: { name: workload, namespace: ns.name } },
                 ns.childOptions(this),
             );
+            const replicas = (version === STABLE ? s.stable : s.canary).replicas;
+            // A version with replicas waits only for its ServiceAccount, and the route waits for it
+            // (mesh/canaryRouting.ts): weight moves onto it once it is Available. A version scaled to 0 is the
+            // opposite case: it goes after the route has taken its weight away (config/services.ts refuses
+            // weight on a version without replicas), so pods never leave while they hold weight.
             const deployment = new k8s.apps.v1.Deployment(
                 `${name}-${version}`,
                 {
                     metadata: { name: workload, namespace: ns.name, labels: podLabels },
                     spec: deploymentSpec(s, version),
                 },
-                ns.childOptions(this, [sa]),
+                ns.childOptions(this, replicas > 0 ? [sa] : [sa, args.route]),
             );
-            const replicas = (version === STABLE ? s.stable : s.canary).replicas;
             if (s.disruptionBudget && replicas >= 2) {
                 // One pod of the version at a time during node drains (ACK's upgrades drain nodes in batches).
                 new k8s.policy.v1.PodDisruptionBudget(
@@ -106,6 +115,7 @@ export class ServiceWorkloads extends pulumi.ComponentResource {
                 podLabels,
                 subsetLabels: subsetLabelsOf(podLabels),
                 deployment,
+                replicas,
             };
         }
         const selector = sharedLabels(Object.values(versions).map((v) => v.podLabels));

@@ -3,7 +3,7 @@
  * between them (which pods each selector picks, which port the Service reaches, which callers the policy
  * admits), a weight and header per service, and what a change of one service's weight touches.
  */
-import { byType, EXISTING_CONFIG, ISTIO, Recorded, runProgram } from "../support/harness";
+import { byType, depsOf, EXISTING_CONFIG, ISTIO, Recorded, runProgram } from "../support/harness";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const SERVICE = "kubernetes:core/v1:Service";
@@ -199,5 +199,64 @@ describe("one object per change, per service", () => {
             ]),
         });
         expect(altered(base, next)).toEqual(["kubernetes:apps/v1:Deployment::service-reviews-v2"]);
+    });
+});
+
+describe("a release finishes: the order inside one `pulumi up`", () => {
+    const VS = "kubernetes:networking.istio.io/v1beta1:VirtualService::route-reviews-vs";
+    const STABLE_DEPLOYMENT = "kubernetes:apps/v1:Deployment::service-reviews-v1";
+    const CANARY_DEPLOYMENT = "kubernetes:apps/v1:Deployment::service-reviews-v2";
+
+    function order(r: { resources: Recorded[] }) {
+        const find = (key: string) => r.resources.find((x) => `${x.type}::${x.name}` === key)!;
+        return {
+            routeWaitsFor: depsOf(r.resources, find(VS)).filter((d) => d.startsWith("kubernetes:apps/v1:Deployment")),
+            canaryWaitsForRoute: depsOf(r.resources, find(CANARY_DEPLOYMENT)).includes(VS),
+            stableWaitsForRoute: depsOf(r.resources, find(STABLE_DEPLOYMENT)).includes(VS),
+        };
+    }
+
+    test("while the canary runs, the route waits for both Deployments (weight moves only onto Available pods)", () => {
+        expect(order(run)).toEqual({
+            routeWaitsFor: [STABLE_DEPLOYMENT, CANARY_DEPLOYMENT],
+            canaryWaitsForRoute: false,
+            stableWaitsForRoute: false,
+        });
+    });
+
+    test("finalize (stable on the canary's image, weight 0, canary idle): stable rolls out, then the route, then the canary goes", async () => {
+        const finalized = await runProgram({
+            ...EXISTING_CONFIG,
+            services: JSON.stringify([
+                {
+                    ...REVIEWS,
+                    stable: { image: REVIEWS.canary.image },
+                    canary: { ...REVIEWS.canary, replicas: 0 },
+                    canaryWeight: 0,
+                },
+            ]),
+        });
+        expect(order(finalized)).toEqual({
+            routeWaitsFor: [STABLE_DEPLOYMENT],
+            canaryWaitsForRoute: true,
+            stableWaitsForRoute: false,
+        });
+        expect(
+            byType(finalized.resources, DEPLOYMENT)
+                .map((d) => [d.inputs.metadata.name, d.inputs.spec.replicas])
+                .sort(),
+        ).toEqual([
+            ["curl", 1],
+            ["reviews-v1", 2],
+            ["reviews-v2", 0],
+        ]);
+    });
+
+    test("the demo's route waits for its Deployments too", () => {
+        const vs = run.resources.find((x) => x.type === ISTIO.vs && x.name === "route-hello-vs")!;
+        expect(depsOf(run.resources, vs).filter((d) => d.startsWith("kubernetes:apps/v1:Deployment"))).toEqual([
+            "kubernetes:apps/v1:Deployment::demo-hello-v1",
+            "kubernetes:apps/v1:Deployment::demo-hello-v2",
+        ]);
     });
 });
