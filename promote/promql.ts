@@ -40,8 +40,14 @@ export function selector(t: Target): string {
     return `reporter="destination",destination_workload_namespace=${quote(t.namespace)},destination_workload=${quote(t.workload)}`;
 }
 
-/** The three queries for one workload over a window of `windowSeconds` (a whole number of seconds). */
-export function buildQueries(t: Target, windowSeconds: number): Queries {
+/**
+ * The three queries for one workload over a window of `windowSeconds` (a whole number of seconds). A gRPC
+ * service reports a failed call as HTTP 200 with a non-OK `grpc_response_status` (0 is OK; the label is
+ * empty on plain HTTP), so for `grpc` a request is an error when either its HTTP code is 5xx or its gRPC
+ * status is not OK: two disjoint counts, each `or vector(0)` so that an empty side adds 0 instead of
+ * emptying the sum (https://istio.io/latest/docs/reference/config/metrics/#labels).
+ */
+export function buildQueries(t: Target, windowSeconds: number, protocol: "http" | "http2" | "grpc" = "http"): Queries {
     if (!Number.isInteger(windowSeconds) || windowSeconds < 1) {
         throw new Error(`analysis window must be a whole number of seconds >= 1, got ${windowSeconds}`);
     }
@@ -49,7 +55,11 @@ export function buildQueries(t: Target, windowSeconds: number): Queries {
     const w = `[${windowSeconds}s]`;
     return {
         requests: `sum(increase(istio_requests_total{${sel}}${w}))`,
-        errors: `sum(increase(istio_requests_total{${sel},response_code=~"5.."}${w}))`,
+        errors:
+            protocol === "grpc"
+                ? `(sum(increase(istio_requests_total{${sel},grpc_response_status!~"0|"}${w})) or vector(0)) + ` +
+                  `(sum(increase(istio_requests_total{${sel},grpc_response_status=~"0|",response_code=~"5.."}${w})) or vector(0))`
+                : `sum(increase(istio_requests_total{${sel},response_code=~"5.."}${w}))`,
         p99: `histogram_quantile(0.99, sum by (le) (increase(istio_request_duration_milliseconds_bucket{${sel}}${w})))`,
     };
 }

@@ -10,6 +10,17 @@ describe("PromQL builder", () => {
         });
     });
 
+    test("gRPC: an error is a non-OK grpc-status behind any HTTP code, or a 5xx without one; both sides count 0 when empty", () => {
+        const sel = 'reporter="destination",destination_workload_namespace="shop",destination_workload="reviews-v2"';
+        expect(buildQueries({ namespace: "shop", workload: "reviews-v2" }, 30, "grpc").errors).toBe(
+            `(sum(increase(istio_requests_total{${sel},grpc_response_status!~"0|"}[30s])) or vector(0)) + ` +
+                `(sum(increase(istio_requests_total{${sel},grpc_response_status=~"0|",response_code=~"5.."}[30s])) or vector(0))`,
+        );
+        expect(buildQueries({ namespace: "shop", workload: "reviews-v2" }, 30, "http2").errors).toBe(
+            `sum(increase(istio_requests_total{${sel},response_code=~"5.."}[30s]))`,
+        );
+    });
+
     test("the window is the interval in seconds", () => {
         expect(buildQueries({ namespace: "shop", workload: "billing-v1" }, 5).requests).toBe(
             'sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="shop",destination_workload="billing-v1"}[5s]))',
