@@ -11,7 +11,7 @@ import type { StackConfig } from "../config/stackConfig";
 import type { Foundation, MeshTarget } from "../foundation/meshTarget";
 import { AccessLogging } from "./accessLogging";
 import { CanaryRouting } from "./canaryRouting";
-import type { CanaryApp, MeshCaller } from "./app";
+import type { CanaryApp, DemoClient, MeshCaller } from "./app";
 import { DemoWorkloads } from "./demoWorkloads";
 import { MeshEgress } from "./meshEgress";
 import { MeshIngress } from "./meshIngress";
@@ -23,50 +23,8 @@ import { featureVerification } from "./verifyFeatures";
 
 export function meshLayer(cfg: StackConfig, target: MeshTarget, foundation: Foundation): Record<string, unknown> {
     const namespace = new MeshNamespace("namespace", { name: cfg.namespace, target });
-    const demoNames = cfg.services.flatMap((s) => (s.kind === "demo" ? [s.name] : []));
-    // The demo (http-echo services and the curl client) keeps its component and names: an existing stack
-    // that canaries the demo sees no change. Described services get a component each.
-    const demo =
-        demoNames.length > 0 || cfg.demoClient
-            ? new DemoWorkloads("demo", {
-                  namespace,
-                  services: demoNames,
-                  image: cfg.appImage,
-                  replicas: cfg.replicas,
-                  stableText: cfg.stableText,
-                  canaryText: cfg.canaryText,
-                  clientImage: cfg.demoClient ? cfg.clientImage : undefined,
-              })
-            : undefined;
-    // Each described service's route, handed to its workloads before it exists (ServiceWorkloadsArgs.route).
-    const routeDeclared = new Map<string, (route: pulumi.Resource) => void>();
-    const apps: CanaryApp[] = cfg.services.map((s) =>
-        s.kind === "demo"
-            ? demo!.apps.find((a) => a.name === s.name)!
-            : new ServiceWorkloads(`service-${s.name}`, {
-                  namespace,
-                  service: s,
-                  route: new Promise<pulumi.Resource>((resolve) => routeDeclared.set(s.name, resolve)),
-              }).app,
-    );
-    const client = demo?.client;
-    const serviceNames = apps.map((a) => a.name);
-    // --- mesh features, mesh side: each object exists only while its switch is on ---
-    const hosts = serviceNames.map((s) => ingressHost(s, cfg.ingressDomain));
-    const meshIngress = cfg.ingressGateway
-        ? new MeshIngress("ingress", {
-              namespace,
-              hosts,
-              gatewayPodLabels: INGRESS_GATEWAY_POD_LABELS,
-              apiVersion: cfg.istioApiVersion,
-          })
-        : undefined;
-    if (cfg.egressHosts.length > 0) {
-        new MeshEgress("egress", { namespace, hosts: cfg.egressHosts, apiVersion: cfg.istioApiVersion });
-    }
-    if (cfg.accessLogs) {
-        new AccessLogging("access-logging", { namespace, apiVersion: cfg.istioApiVersion });
-    }
+    const { apps, client, routeDeclared } = workloads(cfg, namespace);
+    const meshIngress = meshFeatures(cfg, namespace, apps);
     const routes = apps.map((app, i) => {
         const route = new CanaryRouting(`route-${app.name}`, {
             app,
@@ -93,43 +51,100 @@ export function meshLayer(cfg: StackConfig, target: MeshTarget, foundation: Foun
             : undefined,
         apiVersion: cfg.istioApiVersion,
     });
-
-    const firstRouting = routingFor(cfg.routing, cfg.services[0]);
-    const outputs: Record<string, pulumi.Input<unknown>> = {
+    const serviceNames = apps.map((a) => a.name);
+    return {
         namespace: namespace.name,
         services: serviceNames,
         weights: routes[0].weights,
+        // Only for stacks that describe a service of their own: a demo stack's outputs stay as they were.
         ...(cfg.services.some((s) => s.kind === "described")
             ? { serviceWeights: Object.fromEntries(routes.map((r, i) => [serviceNames[i], r.weights])) }
             : {}),
         mtlsMode: security.mtlsMode,
         authorizationPolicy: cfg.authorizationPolicy,
-        ...(cfg.ingressGateway ? { ingressHosts: hosts } : {}),
-        verify: {
-            ...verificationCommands(
-                cfg.namespace,
-                apps[0],
-                client?.name,
-                firstRouting.header,
-                "kubeconfig" in foundation.outputs,
-            ),
-            ...featureVerification({
-                namespace: cfg.namespace,
-                service: apps[0],
-                client: client?.name,
-                header: firstRouting.header,
-                ingress: cfg.ingressGateway
-                    ? { domain: cfg.ingressDomain, addressOutput: "ingressAddress" in foundation.outputs }
-                    : undefined,
-                egressHosts: cfg.egressHosts,
-                registryOnly: cfg.outboundTrafficPolicy === "REGISTRY_ONLY",
-                accessLogs: cfg.accessLogs,
-                fault: cfg.routing.fault !== undefined,
-                mirror: cfg.routing.mirrorPercent !== undefined,
-            }),
-        },
+        ...(cfg.ingressGateway ? { ingressHosts: serviceNames.map((s) => ingressHost(s, cfg.ingressDomain)) } : {}),
+        verify: verification(cfg, apps[0], client, foundation),
     };
-    return outputs;
+}
+
+/**
+ * The workloads, in config order: the demo (http-echo services and the curl client) keeps its component and
+ * names, so an existing stack that canaries the demo sees no change; each described service gets its own.
+ * `routeDeclared` resolves a described service's route once it is declared (ServiceWorkloadsArgs.route).
+ */
+function workloads(
+    cfg: StackConfig,
+    namespace: MeshNamespace,
+): { apps: CanaryApp[]; client?: DemoClient; routeDeclared: Map<string, (route: pulumi.Resource) => void> } {
+    const demoNames = cfg.services.flatMap((s) => (s.kind === "demo" ? [s.name] : []));
+    const demo =
+        demoNames.length > 0 || cfg.demoClient
+            ? new DemoWorkloads("demo", {
+                  namespace,
+                  services: demoNames,
+                  image: cfg.appImage,
+                  replicas: cfg.replicas,
+                  stableText: cfg.stableText,
+                  canaryText: cfg.canaryText,
+                  clientImage: cfg.demoClient ? cfg.clientImage : undefined,
+              })
+            : undefined;
+    const routeDeclared = new Map<string, (route: pulumi.Resource) => void>();
+    const apps = cfg.services.map((s) =>
+        s.kind === "demo"
+            ? demo!.apps.find((a) => a.name === s.name)!
+            : new ServiceWorkloads(`service-${s.name}`, {
+                  namespace,
+                  service: s,
+                  route: new Promise<pulumi.Resource>((resolve) => routeDeclared.set(s.name, resolve)),
+              }).app,
+    );
+    return { apps, client: demo?.client, routeDeclared };
+}
+
+/** The features' mesh-side objects, each only while its switch is on; returns the ingress, if on. */
+function meshFeatures(cfg: StackConfig, namespace: MeshNamespace, apps: CanaryApp[]): MeshIngress | undefined {
+    if (cfg.egressHosts.length > 0) {
+        new MeshEgress("egress", { namespace, hosts: cfg.egressHosts, apiVersion: cfg.istioApiVersion });
+    }
+    if (cfg.accessLogs) {
+        new AccessLogging("access-logging", { namespace, apiVersion: cfg.istioApiVersion });
+    }
+    return cfg.ingressGateway
+        ? new MeshIngress("ingress", {
+              namespace,
+              hosts: apps.map((a) => ingressHost(a.name, cfg.ingressDomain)),
+              gatewayPodLabels: INGRESS_GATEWAY_POD_LABELS,
+              apiVersion: cfg.istioApiVersion,
+          })
+        : undefined;
+}
+
+/** The `verify` output: copy-paste checks on the first service, from the demo client when it runs. */
+function verification(
+    cfg: StackConfig,
+    first: CanaryApp,
+    client: DemoClient | undefined,
+    foundation: Foundation,
+): Record<string, string> {
+    const header = routingFor(cfg.routing, cfg.services[0]).header;
+    return {
+        ...verificationCommands(cfg.namespace, first, client?.name, header, "kubeconfig" in foundation.outputs),
+        ...featureVerification({
+            namespace: cfg.namespace,
+            service: first,
+            client: client?.name,
+            header,
+            ingress: cfg.ingressGateway
+                ? { domain: cfg.ingressDomain, addressOutput: "ingressAddress" in foundation.outputs }
+                : undefined,
+            egressHosts: cfg.egressHosts,
+            registryOnly: cfg.outboundTrafficPolicy === "REGISTRY_ONLY",
+            accessLogs: cfg.accessLogs,
+            fault: cfg.routing.fault !== undefined,
+            mirror: cfg.routing.mirrorPercent !== undefined,
+        }),
+    };
 }
 
 /** Who the AuthorizationPolicies admit: the demo client (when it runs) and the callers the config names. */
