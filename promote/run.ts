@@ -369,7 +369,7 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
             );
         }
         if (deps.interrupt.aborted) {
-            return interrupted("before any change");
+            return await interrupted("before any change");
         }
         if (!plan.allowPendingChanges) {
             const pending = await stack.pendingChanges();
@@ -388,7 +388,7 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
             );
         }
         if (deps.interrupt.aborted) {
-            return interrupted("before any change");
+            return await interrupted("before any change");
         }
         if (plan.dryRun) {
             await settle();
@@ -408,7 +408,7 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
             const rec: StepRecord = { step: i + 1, of: walk.length, weight: w.weight, analyses: [] };
             report.steps.push(rec);
             if (deps.interrupt.aborted) {
-                return interrupted(`before step ${i + 1}`);
+                return await interrupted(`before step ${i + 1}`);
             }
             if (w.needsUp) {
                 ui.line(`${tag}: pulumi up …`);
@@ -422,7 +422,7 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
                     rec.up.error = errorText(e);
                     ui.line(`${tag}: pulumi up FAILED:\n    ${rec.up.error.split("\n").join("\n    ")}`);
                     if (deps.interrupt.aborted) {
-                        return interrupted(`during pulumi up to canaryWeight ${w.weight}`);
+                        return await interrupted(`during pulumi up to canaryWeight ${w.weight}`);
                     }
                     await settle();
                     return finish(
@@ -431,7 +431,7 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
                     );
                 }
                 if (deps.interrupt.aborted) {
-                    return interrupted(`after pulumi up to canaryWeight ${w.weight}, before its analysis`);
+                    return await interrupted(`after pulumi up to canaryWeight ${w.weight}, before its analysis`);
                 }
             } else {
                 ui.line(`${tag}: already in force, analysing it`);
@@ -447,7 +447,7 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
                     left = Math.max(0, Math.ceil((end - clock.now()) / 1000));
                 }
                 if (deps.interrupt.aborted) {
-                    return interrupted(`while analysing canaryWeight ${w.weight}`);
+                    return await interrupted(`while analysing canaryWeight ${w.weight}`);
                 }
                 const windowEnd = clock.now();
                 const a: AnalysisRecord = {
@@ -509,7 +509,7 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
                         a.verdict === "fail"
                             ? `${failed.map(describeCheck).join("; ")} at canaryWeight ${w.weight} (step ${i + 1}/${walk.length})`
                             : `not enough data after ${attempt} intervals at canaryWeight ${w.weight} (${a.error ? "Prometheus query failed" : missing.map(describeCheck).join("; ")}), --on-no-data rollback`;
-                    return rollback(w.weight, reason);
+                    return await rollback(w.weight, reason);
                 }
                 // halt
                 report.failedChecks = missing;
