@@ -31,20 +31,7 @@ export function meshLayer(cfg: StackConfig, target: MeshTarget, foundation: Foun
     });
     // --- mesh features, mesh side: each object exists only while its switch is on ---
     const hosts = cfg.services.map((s) => ingressHost(s, cfg.ingressDomain));
-    const meshIngress = cfg.ingressGateway
-        ? new MeshIngress("ingress", {
-              namespace,
-              hosts,
-              gatewayPodLabels: INGRESS_GATEWAY_POD_LABELS,
-              apiVersion: cfg.istioApiVersion,
-          })
-        : undefined;
-    if (cfg.egressHosts.length > 0) {
-        new MeshEgress("egress", { namespace, hosts: cfg.egressHosts, apiVersion: cfg.istioApiVersion });
-    }
-    if (cfg.accessLogs) {
-        new AccessLogging("access-logging", { namespace, apiVersion: cfg.istioApiVersion });
-    }
+    const meshIngress = meshFeatures(cfg, namespace, hosts);
     const routes = workloads.apps.map(
         (app) =>
             new CanaryRouting(`route-${app.name}`, {
@@ -78,29 +65,53 @@ export function meshLayer(cfg: StackConfig, target: MeshTarget, foundation: Foun
         mtlsMode: security.mtlsMode,
         authorizationPolicy: cfg.authorizationPolicy,
         ...(cfg.ingressGateway ? { ingressHosts: hosts } : {}),
-        verify: {
-            ...verificationCommands(
-                cfg.namespace,
-                cfg.services,
-                workloads.client.name,
-                cfg.routing.header,
-                "kubeconfig" in foundation.outputs,
-            ),
-            ...featureVerification({
-                namespace: cfg.namespace,
-                services: cfg.services,
-                client: workloads.client.name,
-                header: cfg.routing.header,
-                ingress: cfg.ingressGateway
-                    ? { domain: cfg.ingressDomain, addressOutput: "ingressAddress" in foundation.outputs }
-                    : undefined,
-                egressHosts: cfg.egressHosts,
-                registryOnly: cfg.outboundTrafficPolicy === "REGISTRY_ONLY",
-                accessLogs: cfg.accessLogs,
-                fault: cfg.routing.fault !== undefined,
-                mirror: cfg.routing.mirrorPercent !== undefined,
-            }),
-        },
+        verify: verification(cfg, workloads.client.name, foundation),
     };
     return outputs;
+}
+
+/** The `verify` output: commands that show each switched-on behaviour working on the cluster. */
+function verification(cfg: StackConfig, client: string, foundation: Foundation): Record<string, unknown> {
+    return {
+        ...verificationCommands(
+            cfg.namespace,
+            cfg.services,
+            client,
+            cfg.routing.header,
+            "kubeconfig" in foundation.outputs,
+        ),
+        ...featureVerification({
+            namespace: cfg.namespace,
+            services: cfg.services,
+            client,
+            header: cfg.routing.header,
+            ingress: cfg.ingressGateway
+                ? { domain: cfg.ingressDomain, addressOutput: "ingressAddress" in foundation.outputs }
+                : undefined,
+            egressHosts: cfg.egressHosts,
+            registryOnly: cfg.outboundTrafficPolicy === "REGISTRY_ONLY",
+            accessLogs: cfg.accessLogs,
+            fault: cfg.routing.fault !== undefined,
+            mirror: cfg.routing.mirrorPercent !== undefined,
+        }),
+    };
+}
+
+/** The features' mesh-side objects (ingress, egress, access logging), each only while its switch is on. */
+function meshFeatures(cfg: StackConfig, namespace: MeshNamespace, hosts: string[]): MeshIngress | undefined {
+    const meshIngress = cfg.ingressGateway
+        ? new MeshIngress("ingress", {
+              namespace,
+              hosts,
+              gatewayPodLabels: INGRESS_GATEWAY_POD_LABELS,
+              apiVersion: cfg.istioApiVersion,
+          })
+        : undefined;
+    if (cfg.egressHosts.length > 0) {
+        new MeshEgress("egress", { namespace, hosts: cfg.egressHosts, apiVersion: cfg.istioApiVersion });
+    }
+    if (cfg.accessLogs) {
+        new AccessLogging("access-logging", { namespace, apiVersion: cfg.istioApiVersion });
+    }
+    return meshIngress;
 }
