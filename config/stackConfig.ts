@@ -346,22 +346,50 @@ export function parseConfig(raw: Record<string, string | undefined>, hasSecretKu
     return result.data;
 }
 
+/** Rules across keys of the cluster: how mode "existing" reaches it, or the network plan of mode "create". */
 function crossChecks(c: Parsed, hasSecretKubeconfig: boolean): string[] {
-    const out: string[] = [];
     if (c.mode === "existing") {
-        const sources = [
-            hasSecretKubeconfig && "existingKubeconfig",
-            c.existingKubeconfigPath && "existingKubeconfigPath",
-            c.renderYamlDirectory && "renderYamlDirectory",
-        ].filter(Boolean);
-        if (sources.length !== 1) {
-            out.push(
-                `mode: got "existing" with ${sources.length ? sources.join(" and ") : "no cluster access"}; ` +
-                    "set exactly one of existingKubeconfig (secret), existingKubeconfigPath or renderYamlDirectory",
-            );
-        }
+        return existingAccessChecks(c, hasSecretKubeconfig);
+    }
+    const out = createModeChecks(c);
+    // Network plan (https://www.alibabacloud.com/help/doc-detail/86500.htm): the VPC inside 10/8,
+    // 172.16/12 or 192.168/16; vSwitches inside the VPC and disjoint; pod and service CIDRs outside it.
+    const vpcProblem = cidr.problem(c.vpcCidr, { minPrefix: 8, maxPrefix: 24 });
+    if (vpcProblem) {
+        out.push(`vpcCidr: got ${JSON.stringify(c.vpcCidr)}; ${vpcProblem}`);
         return out;
     }
+    if (!cidr.PRIVATE_RANGES.some((r) => cidr.contains(r, c.vpcCidr))) {
+        out.push(`vpcCidr: got ${JSON.stringify(c.vpcCidr)}; must lie inside ${cidr.PRIVATE_RANGES.join(", ")}`);
+    }
+    out.push(...vswitchChecks(c), ...zoneChecks(c), ...clusterCidrChecks(c));
+    if (c.deletionProtection && c.nodeCount < c.nodeVswitchCidrs.length) {
+        out.push(
+            `nodeCount: got ${c.nodeCount}; a protected (prod-like) stack needs at least one node per zone (${c.nodeVswitchCidrs.length})`,
+        );
+    }
+    return out;
+}
+
+/** Mode "existing": exactly one way to reach the cluster. */
+function existingAccessChecks(c: Parsed, hasSecretKubeconfig: boolean): string[] {
+    const sources = [
+        hasSecretKubeconfig && "existingKubeconfig",
+        c.existingKubeconfigPath && "existingKubeconfigPath",
+        c.renderYamlDirectory && "renderYamlDirectory",
+    ].filter(Boolean);
+    if (sources.length !== 1) {
+        return [
+            `mode: got "existing" with ${sources.length ? sources.join(" and ") : "no cluster access"}; ` +
+                "set exactly one of existingKubeconfig (secret), existingKubeconfigPath or renderYamlDirectory",
+        ];
+    }
+    return [];
+}
+
+/** Mode "create": no render directory, and a public API endpoint the program can apply the mesh layer through. */
+function createModeChecks(c: Parsed): string[] {
+    const out: string[] = [];
     if (c.renderYamlDirectory) {
         out.push(
             `renderYamlDirectory: got ${JSON.stringify(c.renderYamlDirectory)}; only allowed with mode "existing"`,
@@ -376,16 +404,12 @@ function crossChecks(c: Parsed, hasSecretKubeconfig: boolean): string[] {
                 'through it); for a private-only cluster use mode "existing" with a kubeconfig that reaches it',
         );
     }
-    // Network plan (https://www.alibabacloud.com/help/doc-detail/86500.htm): the VPC inside 10/8,
-    // 172.16/12 or 192.168/16; vSwitches inside the VPC and disjoint; pod and service CIDRs outside it.
-    const vpcProblem = cidr.problem(c.vpcCidr, { minPrefix: 8, maxPrefix: 24 });
-    if (vpcProblem) {
-        out.push(`vpcCidr: got ${JSON.stringify(c.vpcCidr)}; ${vpcProblem}`);
-        return out;
-    }
-    if (!cidr.PRIVATE_RANGES.some((r) => cidr.contains(r, c.vpcCidr))) {
-        out.push(`vpcCidr: got ${JSON.stringify(c.vpcCidr)}; must lie inside ${cidr.PRIVATE_RANGES.join(", ")}`);
-    }
+    return out;
+}
+
+/** The node (and, with Terway, pod) vSwitch blocks: valid masks, inside the VPC, disjoint, one per zone. */
+function vswitchChecks(c: Parsed): string[] {
+    const out: string[] = [];
     const vswitchKeys: Array<[string, string[]]> = [["nodeVswitchCidrs", c.nodeVswitchCidrs]];
     if (c.networkPlugin === "terway") {
         vswitchKeys.push(["podVswitchCidrs", c.podVswitchCidrs]);
@@ -425,6 +449,12 @@ function crossChecks(c: Parsed, hasSecretKubeconfig: boolean): string[] {
             `podVswitchCidrs: got ${JSON.stringify(c.podVswitchCidrs)}; needs one block per node vSwitch (${c.nodeVswitchCidrs.length})`,
         );
     }
+    return out;
+}
+
+/** Zones given by hand ([] looks them up): distinct, one per node vSwitch, in the region. */
+function zoneChecks(c: Parsed): string[] {
+    const out: string[] = [];
     if (c.zones.length > 0) {
         if (new Set(c.zones).size !== c.zones.length) {
             out.push(`zones: got ${JSON.stringify(c.zones)}; zones must be distinct`);
@@ -438,6 +468,12 @@ function crossChecks(c: Parsed, hasSecretKubeconfig: boolean): string[] {
             out.push(`zones: got ${JSON.stringify(c.zones)}; every zone must be in region ${c.region}`);
         }
     }
+    return out;
+}
+
+/** The service CIDR (and, with Flannel, the pod CIDR): valid, outside the VPC and apart from each other. */
+function clusterCidrChecks(c: Parsed): string[] {
+    const out: string[] = [];
     const clusterBlocks: Array<[string, string]> = [["serviceCidr", c.serviceCidr]];
     if (c.networkPlugin === "flannel") {
         clusterBlocks.unshift(["podCidr", c.podCidr]);
@@ -456,11 +492,6 @@ function crossChecks(c: Parsed, hasSecretKubeconfig: boolean): string[] {
         cidr.overlaps(c.podCidr, c.serviceCidr)
     ) {
         out.push(`serviceCidr: got ${JSON.stringify(c.serviceCidr)}; overlaps podCidr ${c.podCidr}`);
-    }
-    if (c.deletionProtection && c.nodeCount < c.nodeVswitchCidrs.length) {
-        out.push(
-            `nodeCount: got ${c.nodeCount}; a protected (prod-like) stack needs at least one node per zone (${c.nodeVswitchCidrs.length})`,
-        );
     }
     return out;
 }
@@ -496,6 +527,12 @@ function meshChecks(c: Parsed): string[] {
                 'caller: name the callers in allowedCallers (e.g. ["shop/frontend"]) or turn authorizationPolicy off',
         );
     }
+    return [...out, ...serviceChecks(c)];
+}
+
+/** Each described service: no weight on a version without pods. */
+function serviceChecks(c: Parsed): string[] {
+    const out: string[] = [];
     c.services.forEach((s, i) => {
         if (s.kind !== "described") {
             return;
@@ -521,6 +558,11 @@ function meshChecks(c: Parsed): string[] {
 
 /** Rules of the mesh features (ingress gateway, egress, observability, fault injection, mirroring). */
 function featureChecks(c: Parsed): string[] {
+    return [...ingressGatewayChecks(c), ...meshConfigChecks(c), ...routeFeatureChecks(c)];
+}
+
+/** The ASM ingress gateway: the program must be able to reach the ASM control plane that owns it. */
+function ingressGatewayChecks(c: Parsed): string[] {
     const out: string[] = [];
     const create = c.mode === "create";
     if (c.ingressGateway && create && !c.meshApiServerPublic) {
@@ -539,6 +581,13 @@ function featureChecks(c: Parsed): string[] {
                 "renderYamlDirectory to write the Gateway and VirtualService changes for review",
         );
     }
+    return out;
+}
+
+/** Settings of the ASM instance (outbound policy, access logs, metrics): only where the program owns meshConfig. */
+function meshConfigChecks(c: Parsed): string[] {
+    const out: string[] = [];
+    const create = c.mode === "create";
     // meshConfig is Optional+Computed on the ServiceMesh: once set, leaving it out again changes nothing on
     // the mesh, so a switch turned off would silently stay on. The program therefore owns meshConfig only
     // when asked to, and then always sends the off values too.
@@ -579,6 +628,12 @@ function featureChecks(c: Parsed): string[] {
             );
         }
     }
+    return out;
+}
+
+/** Egress hosts, fault injection and mirroring on the routes. */
+function routeFeatureChecks(c: Parsed): string[] {
+    const out: string[] = [];
     if (new Set(c.egressHosts).size !== c.egressHosts.length) {
         out.push(`egressHosts: got ${JSON.stringify(c.egressHosts)}; hosts must be distinct`);
     }

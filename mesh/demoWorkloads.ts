@@ -62,6 +62,36 @@ function appDeploymentSpec(
     };
 }
 
+/** The Deployment spec of the in-mesh curl client. */
+function clientDeploymentSpec(
+    clientLabels: Record<string, string>,
+    image: string,
+): k8s.types.input.apps.v1.DeploymentSpec {
+    return {
+        replicas: 1,
+        selector: { matchLabels: clientLabels },
+        template: {
+            metadata: { labels: clientLabels },
+            spec: {
+                serviceAccountName: CLIENT_NAME,
+                containers: [
+                    {
+                        name: CLIENT_NAME,
+                        image,
+                        // The image's entrypoint is curl; keep the pod up for `kubectl exec`
+                        // (as Istio's own client sample does: istio/istio samples/curl/curl.yaml).
+                        command: ["/bin/sleep", "infinity"],
+                        resources: {
+                            requests: { cpu: "10m", memory: "16Mi" },
+                            limits: { cpu: "100m", memory: "64Mi" },
+                        },
+                    },
+                ],
+            },
+        },
+    };
+}
+
 /**
  * The demo: per service a Service (port 80 named `http`, so Istio routes it as HTTP) and Deployments
  * <svc>-v1 / <svc>-v2 on http-echo, each with its own ServiceAccount (its own mesh identity); plus a curl
@@ -144,29 +174,7 @@ export class DemoWorkloads extends pulumi.ComponentResource {
             `${name}-${CLIENT_NAME}`,
             {
                 metadata: { name: CLIENT_NAME, namespace: namespace.name, labels: clientLabels },
-                spec: {
-                    replicas: 1,
-                    selector: { matchLabels: clientLabels },
-                    template: {
-                        metadata: { labels: clientLabels },
-                        spec: {
-                            serviceAccountName: CLIENT_NAME,
-                            containers: [
-                                {
-                                    name: CLIENT_NAME,
-                                    image,
-                                    // The image's entrypoint is curl; keep the pod up for `kubectl exec`
-                                    // (as Istio's own client sample does: istio/istio samples/curl/curl.yaml).
-                                    command: ["/bin/sleep", "infinity"],
-                                    resources: {
-                                        requests: { cpu: "10m", memory: "16Mi" },
-                                        limits: { cpu: "100m", memory: "64Mi" },
-                                    },
-                                },
-                            ],
-                        },
-                    },
-                },
+                spec: clientDeploymentSpec(clientLabels, image),
             },
             namespace.childOptions(this, [clientSa]),
         );

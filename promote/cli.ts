@@ -13,10 +13,10 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { flagOverrides, parseCli, resolvePlan, UsageError, USAGE } from "./options";
+import { Flags, flagOverrides, parseCli, resolvePlan, UsageError, USAGE } from "./options";
 import { authFromEnv, describeAuth, PrometheusClient } from "./prometheus";
 import { Clock, errorText, EXIT_CODES, runPromotion, Ui } from "./run";
-import { AutomationStack } from "./stack";
+import { AutomationStack, StackInfo } from "./stack";
 
 /** The Pulumi project this tool belongs to: the nearest directory above it with a Pulumi.yaml. */
 function defaultProjectDir(): string {
@@ -90,7 +90,8 @@ function writeReport(file: string | undefined, report: object): void {
     }
 }
 
-async function main(argv: string[]): Promise<number> {
+/** The flags, or the exit code when there is nothing to run (a usage error, --help). */
+function readFlags(argv: string[]): Flags | number {
     let flags;
     try {
         flags = parseCli(argv);
@@ -110,20 +111,25 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`error: ${early.join("\n       ")}\n`);
         return 1;
     }
-    const ui = terminalUi();
-    const fail = (message: string): number => {
-        ui.line(`error: ${message}`);
-        writeReport(flags.report, {
-            tool: "asm-canary promote",
-            stack: flags.stack,
-            outcome: "failed",
-            exitCode: 1,
-            message,
-            finishedAt: new Date().toISOString(),
-        });
-        return 1;
-    };
+    return flags;
+}
 
+/** A failure before the run could start: said on the terminal and in the report file, exit 1. */
+function failEarly(ui: Ui, flags: Flags, message: string): number {
+    ui.line(`error: ${message}`);
+    writeReport(flags.report, {
+        tool: "asm-canary promote",
+        stack: flags.stack,
+        outcome: "failed",
+        exitCode: 1,
+        message,
+        finishedAt: new Date().toISOString(),
+    });
+    return 1;
+}
+
+/** Ctrl-C / SIGTERM, as the header says: the first interrupts, the second force-stops an up, the third exits. */
+function handleSignals(ui: Ui, stackName: string): { interrupt: AbortController; forceStop: AbortController } {
     const interrupt = new AbortController();
     const forceStop = new AbortController();
     let signals = 0;
@@ -141,13 +147,35 @@ async function main(argv: string[]): Promise<number> {
             forceStop.abort();
         } else {
             ui.line(
-                `${sig}: exiting now. Check the weight in force: pulumi config get canaryWeight --stack ${flags.stack}; pulumi preview --diff`,
+                `${sig}: exiting now. Check the weight in force: pulumi config get canaryWeight --stack ${stackName}; pulumi preview --diff`,
             );
             process.exit(130);
         }
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    return { interrupt, forceStop };
+}
+
+/** The stack and what its config says, or why it cannot be opened. */
+async function openStack(flags: Flags): Promise<{ stack: AutomationStack; info: StackInfo } | string> {
+    const projectDir = path.resolve(flags.projectDir ?? defaultProjectDir());
+    try {
+        const stack = await AutomationStack.select(flags.stack, projectDir);
+        return { stack, info: await stack.info() };
+    } catch (e) {
+        return `cannot open stack ${flags.stack} of the project in ${projectDir}: ${errorText(e).split("\n").join("\n  ")}`;
+    }
+}
+
+async function main(argv: string[]): Promise<number> {
+    const flags = readFlags(argv);
+    if (typeof flags === "number") {
+        return flags;
+    }
+    const ui = terminalUi();
+    const fail = (message: string): number => failEarly(ui, flags, message);
+    const { interrupt, forceStop } = handleSignals(ui, flags.stack);
 
     let auth;
     try {
@@ -160,33 +188,25 @@ async function main(argv: string[]): Promise<number> {
             'the pulumi CLI is not on PATH (offline: export PATH="$(bash tools/pulumi-toolchain.sh | tail -1):$PATH")',
         );
     }
-    const projectDir = path.resolve(flags.projectDir ?? defaultProjectDir());
-    let stack: AutomationStack;
-    let info;
-    try {
-        stack = await AutomationStack.select(flags.stack, projectDir);
-        info = await stack.info();
-    } catch (e) {
-        return fail(
-            `cannot open stack ${flags.stack} of the project in ${projectDir}: ${errorText(e).split("\n").join("\n  ")}`,
-        );
+    const opened = await openStack(flags);
+    if (typeof opened === "string") {
+        return fail(opened);
     }
     if (interrupt.signal.aborted) {
         return EXIT_CODES.interrupted;
     }
     let plan;
     try {
-        plan = resolvePlan(flags, info);
+        plan = resolvePlan(flags, opened.info);
     } catch (e) {
         if (e instanceof UsageError) {
             return fail(e.problems.join("\n       "));
         }
         throw e;
     }
-    const metrics = new PrometheusClient({ baseUrl: plan.prometheusUrl, auth });
     const report = await runPromotion(plan, {
-        stack,
-        metrics,
+        stack: opened.stack,
+        metrics: new PrometheusClient({ baseUrl: plan.prometheusUrl, auth }),
         clock,
         ui,
         interrupt: interrupt.signal,

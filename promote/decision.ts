@@ -58,6 +58,9 @@ export function errorRate(s: Sample): number | null {
  */
 export function evaluate(canary: Sample, stable: Sample | undefined, t: Thresholds, weight: number): Evaluation {
     const enough = canary.requests >= t.minRequests;
+    /** Too few canary requests: every check lacks data (a skipped comparison stays skipped). */
+    const gate = (c: Check): Check =>
+        enough || c.status === "skipped" ? c : { ...c, status: "no-data", note: c.note ?? "not enough requests" };
     const checks: Check[] = [
         {
             metric: "requests",
@@ -66,73 +69,52 @@ export function evaluate(canary: Sample, stable: Sample | undefined, t: Threshol
             status: enough ? "pass" : "no-data",
             note: enough ? undefined : "not enough data: too few canary requests in the interval",
         },
+        gate(limitCheck("errorRate", errorRate(canary), t.maxErrorRate, "no requests")),
+        gate(limitCheck("p99Ms", canary.p99Ms ?? null, t.maxP99Ms, "no latency histogram samples")),
+        ...comparisonChecks(canary, stable, t, weight).map(gate),
     ];
-    const gate = (c: Check): Check =>
-        enough || c.status === "skipped" ? c : { ...c, status: "no-data", note: c.note ?? "not enough requests" };
+    return { verdict: verdictOf(checks), checks };
+}
 
-    const rate = errorRate(canary);
-    checks.push(gate(limitCheck("errorRate", rate, t.maxErrorRate, "no requests")));
-    checks.push(gate(limitCheck("p99Ms", canary.p99Ms ?? null, t.maxP99Ms, "no latency histogram samples")));
-
-    if (t.maxErrorRateDelta !== undefined || t.maxP99DeltaMs !== undefined) {
-        const stableNote =
-            weight >= 100
-                ? "skipped: at weight 100 the stable version gets no traffic"
-                : !stable || stable.requests < t.minRequests
-                  ? `stable version has ${stable?.requests === undefined ? "no" : fmtNumber(stable.requests)} requests (< ${t.minRequests})`
-                  : undefined;
-        const delta = (
-            metric: Metric,
-            c: number | null,
-            s: number | null | undefined,
-            threshold: number,
-            missing: string,
-        ): Check => {
-            if (stableNote) {
-                return {
-                    metric,
-                    value: null,
-                    threshold,
-                    status: weight >= 100 ? "skipped" : "no-data",
-                    note: stableNote,
-                };
-            }
-            return limitCheck(metric, c !== null && s !== null && s !== undefined ? c - s : null, threshold, missing);
-        };
-        if (t.maxErrorRateDelta !== undefined) {
-            checks.push(
-                gate(
-                    delta(
-                        "errorRateDelta",
-                        rate,
-                        stable ? errorRate(stable) : null,
-                        t.maxErrorRateDelta,
-                        "no requests",
-                    ),
-                ),
-            );
+/** The canary against the stable version over the same interval: one check per delta threshold that is set. */
+function comparisonChecks(canary: Sample, stable: Sample | undefined, t: Thresholds, weight: number): Check[] {
+    const stableNote =
+        weight >= 100
+            ? "skipped: at weight 100 the stable version gets no traffic"
+            : !stable || stable.requests < t.minRequests
+              ? `stable version has ${stable?.requests === undefined ? "no" : fmtNumber(stable.requests)} requests (< ${t.minRequests})`
+              : undefined;
+    const delta = (
+        metric: Metric,
+        c: number | null,
+        s: number | null | undefined,
+        threshold: number,
+        missing: string,
+    ): Check => {
+        if (stableNote) {
+            return { metric, value: null, threshold, status: weight >= 100 ? "skipped" : "no-data", note: stableNote };
         }
-        if (t.maxP99DeltaMs !== undefined) {
-            checks.push(
-                gate(
-                    delta(
-                        "p99DeltaMs",
-                        canary.p99Ms ?? null,
-                        stable?.p99Ms,
-                        t.maxP99DeltaMs,
-                        "no latency histogram samples",
-                    ),
-                ),
-            );
-        }
+        return limitCheck(metric, c !== null && s !== null && s !== undefined ? c - s : null, threshold, missing);
+    };
+    const checks: Check[] = [];
+    if (t.maxErrorRateDelta !== undefined) {
+        const stableRate = stable ? errorRate(stable) : null;
+        checks.push(delta("errorRateDelta", errorRate(canary), stableRate, t.maxErrorRateDelta, "no requests"));
     }
+    if (t.maxP99DeltaMs !== undefined) {
+        const missing = "no latency histogram samples";
+        checks.push(delta("p99DeltaMs", canary.p99Ms ?? null, stable?.p99Ms, t.maxP99DeltaMs, missing));
+    }
+    return checks;
+}
 
-    const verdict: Verdict = checks.some((c) => c.status === "fail")
+/** Any failed check fails the interval; otherwise any check without data makes it "not enough data". */
+function verdictOf(checks: Check[]): Verdict {
+    return checks.some((c) => c.status === "fail")
         ? "fail"
         : checks.some((c) => c.status === "no-data")
           ? "no-data"
           : "pass";
-    return { verdict, checks };
 }
 
 function limitCheck(metric: Metric, value: number | null, threshold: number, missing: string): Check {

@@ -197,49 +197,9 @@ export function flagOverrides(flags: Flags): { values: Partial<PromotionConfig>;
 /** Combines flags, the stack's `promotion` config and its outputs into a Plan; throws UsageError listing every problem. */
 export function resolvePlan(flags: Flags, info: StackInfo): Plan {
     const problems: string[] = [];
-    const parsedConfig = parsePromotion(info.promotion);
-    let cfg: PromotionConfig;
-    if ("problems" in parsedConfig) {
-        problems.push(...parsedConfig.problems.map((p) => `stack config promotion: ${p}`));
-        cfg = defaultPromotion();
-    } else {
-        cfg = parsedConfig.value;
-    }
-
-    const overrides = flagOverrides(flags);
-    problems.push(...overrides.problems);
-    const merged: PromotionConfig = { ...cfg, ...overrides.values };
-
-    // Outputs: what the program deployed. Without them the stack has never been `up`ed.
-    const namespace = info.namespace;
-    const services = info.services ?? [];
-    if (!namespace || services.length === 0) {
-        problems.push(`stack ${flags.stack} has no "namespace"/"services" outputs: run pulumi up on it first`);
-    }
-    const service = merged.service ?? services.at(0);
-    if (services.length > 0 && service && !services.includes(service)) {
-        problems.push(
-            `service ${JSON.stringify(service)} is not canaried by stack ${flags.stack} (its services: ${services.join(", ")})`,
-        );
-    }
-
-    let prometheusUrl = merged.prometheusUrl;
-    let prometheusUrlSource = flags.prometheusUrl !== undefined ? "--prometheus-url" : "config promotion.prometheusUrl";
-    if (!prometheusUrl && info.prometheusUrl) {
-        if (checks.prometheusUrl(info.prometheusUrl)) {
-            problems.push(
-                `stack output prometheusUrl ${JSON.stringify(info.prometheusUrl)} is not usable: ${checks.prometheusUrl(info.prometheusUrl)}`,
-            );
-        }
-        prometheusUrl = info.prometheusUrl;
-        prometheusUrlSource = "stack output prometheusUrl";
-    }
-    if (!prometheusUrl) {
-        problems.push(
-            "no Prometheus URL: pass --prometheus-url, set promotion.prometheusUrl in the stack config, or export prometheusUrl from the stack",
-        );
-    }
-
+    const merged = mergedSettings(flags, info, problems);
+    const { namespace, service } = canariedService(flags.stack, merged, info, problems);
+    const { prometheusUrl, prometheusUrlSource } = prometheusOf(flags, merged, info, problems);
     if (problems.length) {
         throw new UsageError(problems);
     }
@@ -265,4 +225,67 @@ export function resolvePlan(flags: Flags, info: StackInfo): Plan {
         dryRun: flags.dryRun,
         verbose: flags.verbose,
     };
+}
+
+/** The stack's `promotion` config (defaults when it is invalid, with its problems) with the flags over it. */
+function mergedSettings(flags: Flags, info: StackInfo, problems: string[]): PromotionConfig {
+    const parsedConfig = parsePromotion(info.promotion);
+    let cfg: PromotionConfig;
+    if ("problems" in parsedConfig) {
+        problems.push(...parsedConfig.problems.map((p) => `stack config promotion: ${p}`));
+        cfg = defaultPromotion();
+    } else {
+        cfg = parsedConfig.value;
+    }
+    const overrides = flagOverrides(flags);
+    problems.push(...overrides.problems);
+    return { ...cfg, ...overrides.values };
+}
+
+/** The namespace and the service to promote, from the stack's outputs: what the program deployed. */
+function canariedService(
+    stack: string,
+    merged: PromotionConfig,
+    info: StackInfo,
+    problems: string[],
+): { namespace: string | undefined; service: string | undefined } {
+    // Without the outputs the stack has never been `up`ed.
+    const namespace = info.namespace;
+    const services = info.services ?? [];
+    if (!namespace || services.length === 0) {
+        problems.push(`stack ${stack} has no "namespace"/"services" outputs: run pulumi up on it first`);
+    }
+    const service = merged.service ?? services.at(0);
+    if (services.length > 0 && service && !services.includes(service)) {
+        problems.push(
+            `service ${JSON.stringify(service)} is not canaried by stack ${stack} (its services: ${services.join(", ")})`,
+        );
+    }
+    return { namespace, service };
+}
+
+/** The Prometheus URL and where it came from: --prometheus-url, the config, else the stack's output. */
+function prometheusOf(
+    flags: Flags,
+    merged: PromotionConfig,
+    info: StackInfo,
+    problems: string[],
+): { prometheusUrl: string | undefined; prometheusUrlSource: string } {
+    let prometheusUrl = merged.prometheusUrl;
+    let prometheusUrlSource = flags.prometheusUrl !== undefined ? "--prometheus-url" : "config promotion.prometheusUrl";
+    if (!prometheusUrl && info.prometheusUrl) {
+        if (checks.prometheusUrl(info.prometheusUrl)) {
+            problems.push(
+                `stack output prometheusUrl ${JSON.stringify(info.prometheusUrl)} is not usable: ${checks.prometheusUrl(info.prometheusUrl)}`,
+            );
+        }
+        prometheusUrl = info.prometheusUrl;
+        prometheusUrlSource = "stack output prometheusUrl";
+    }
+    if (!prometheusUrl) {
+        problems.push(
+            "no Prometheus URL: pass --prometheus-url, set promotion.prometheusUrl in the stack config, or export prometheusUrl from the stack",
+        );
+    }
+    return { prometheusUrl, prometheusUrlSource };
 }

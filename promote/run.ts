@@ -4,6 +4,10 @@
  * back. Everything it touches comes in through `Deps`, so tests/promote/run.test.ts drives it with a fake
  * stack, fake metrics and a fake clock.
  *
+ * Reading order: `PromotionRun.run()` is the run as its steps (resume from the weight in force, preflight,
+ * the walk); `step()` is one weight (set + up, then `analyse()`: wait, judge, decide); the ways a run ends
+ * (roll back, halt, interrupted) follow, then the stack read-back and the report.
+ *
  * Invariants a release engineer relies on:
  * - The weight is only ever changed through the stack config + `up` (never behind Pulumi's back).
  * - Nothing is changed before Prometheus has answered a probe and the stack has been found in step with
@@ -179,14 +183,49 @@ export function errorText(e: unknown): string {
     return lines.length > 12 ? ["…", ...lines.slice(-12)].join("\n") : lines.join("\n");
 }
 
-export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
-    const { stack, metrics, clock, ui } = deps;
-    const names = workloads(plan.service);
-    const queries = {
-        canary: buildQueries({ namespace: plan.namespace, workload: names.canary }, plan.intervalSeconds),
-        stable: buildQueries({ namespace: plan.namespace, workload: names.stable }, plan.intervalSeconds),
-    };
-    const report: RunReport = {
+export function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
+    return new PromotionRun(plan, deps).run();
+}
+
+/** The canary and stable queries of the service a step judges. */
+interface ServiceQueries {
+    canary: Queries;
+    stable: Queries;
+}
+
+/** One weight of the walk, as the log lines and the report name it. */
+interface Step {
+    /** 1-based position in the walk, and the walk's length. */
+    n: number;
+    of: number;
+    weight: number;
+    needsUp: boolean;
+    /** "[2/4] canaryWeight 25": the prefix of the step's log lines. */
+    tag: string;
+    rec: StepRecord;
+}
+
+/** One analysis interval: when it started and ended (ms). */
+interface Window {
+    start: number;
+    end: number;
+}
+
+/** What one interval's metrics say about the canary (without the action taken on it). */
+interface Judgement {
+    canary: Sample | null;
+    stable: Sample | null;
+    checks: Check[];
+    verdict: Verdict;
+    error?: string;
+}
+
+/** A step that ends the run returns the final report; one that lets the walk go on returns nothing. */
+type StepEnd = RunReport | undefined;
+
+/** The report as it stands before anything is read from the stack. */
+function newReport(plan: Plan, deps: Deps, queries: ServiceQueries): RunReport {
+    return {
         tool: "asm-canary promote",
         stack: plan.stack,
         service: plan.service,
@@ -206,7 +245,7 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
         },
         queries,
         dryRun: plan.dryRun,
-        startedAt: new Date(clock.now()).toISOString(),
+        startedAt: new Date(deps.clock.now()).toISOString(),
         startWeight: null,
         plannedWeights: [],
         steps: [],
@@ -214,123 +253,79 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
         appliedWeight: null,
         notes: [],
     };
+}
+
+const indented = (text: string): string => text.split("\n").join("\n    ");
+
+/**
+ * One run's state (the plan, its dependencies, the report being written) and its steps as methods. `run()`
+ * reads as the walk; every method that can end the run returns the final report, `undefined` to go on.
+ */
+class PromotionRun {
+    private readonly names: { stable: string; canary: string };
+    private readonly queries: ServiceQueries;
+    private readonly report: RunReport;
     /** Set once this run has written canaryWeight: only then may it reconcile the config with the state. */
-    let touched = false;
-    const retryDelay = deps.retryDelayMs ?? 2000;
+    private touched = false;
+    private readonly retryDelay: number;
 
-    const finish = (outcome: Outcome, message: string): RunReport => {
-        report.outcome = outcome;
-        report.exitCode = EXIT_CODES[outcome];
-        report.message = message;
-        return report;
-    };
-
-    /** Reads back the weight in force; after a failed/interrupted up of ours, realigns the config with the state. */
-    const settle = async (): Promise<void> => {
-        try {
-            const configured = await stack.configuredWeight();
-            const applied = await stack.appliedWeight(plan.service, plan.namespace, CANARY_SUBSET);
-            report.appliedWeight = applied ?? null;
-            report.weightInForce = configured;
-            if (touched && applied !== undefined && applied !== configured) {
-                await stack.setWeight(applied);
-                report.weightInForce = applied;
-                // (printed with the other notes at the end of the run)
-                report.notes.push(
-                    `config canaryWeight set back from ${configured} to ${applied}, the weight the stack's state says is applied`,
-                );
-            } else if (applied !== undefined && applied !== configured) {
-                report.notes.push(
-                    `config canaryWeight is ${configured} but the state applies ${applied}: a pending change, not made by this run`,
-                );
-            }
-        } catch (e) {
-            report.notes.push(`could not read the weight in force back from the stack: ${errorText(e)}`);
-        }
-    };
-
-    const stateSentence = (): string => {
-        if (report.weightInForce === null) {
-            return "The weight in force could not be read back: check `pulumi config get canaryWeight` and `pulumi stack export`.";
-        }
-        const applied = report.appliedWeight;
-        return applied !== null && applied !== report.weightInForce
-            ? `canaryWeight ${report.weightInForce} is configured, ${applied} is applied (a pending change: check \`pulumi preview --diff\`).`
-            : `canaryWeight ${report.weightInForce} is in force.`;
-    };
-
-    const doUp = async (weight: number): Promise<UpResult> => {
-        await stack.setWeight(weight);
-        touched = true;
-        return stack.up({ signal: deps.forceStop, onOutput: deps.onPulumiOutput });
-    };
-
-    const interrupted = async (where: string): Promise<RunReport> => {
-        await settle();
-        return finish(
-            "interrupted",
-            `INTERRUPTED ${where}. ${stateSentence()} Resume with the same command; roll back with \`pulumi config set canaryWeight 0 && pulumi up\`.`,
-        );
-    };
-
-    /** canaryWeight 0 + up, retried once: the one operation that must not be given up lightly. */
-    const rollback = async (from: number, why: string, outcomeIfOk: Outcome = "rolled-back"): Promise<RunReport> => {
-        ui.line(`Rolling back: canaryWeight ${from} -> 0 (${why})`);
-        const rec: RunReport["rollback"] = { weight: 0, attempts: 0 };
-        report.rollback = rec;
-        for (let attempt = 1; attempt <= 2; attempt++) {
-            rec.attempts = attempt;
-            try {
-                const r = await doUp(0);
-                rec.changes = r.changes;
-                rec.seconds = r.seconds;
-                delete rec.error;
-                ui.line(`  pulumi up: ${changesText(r.changes)} (${r.seconds.toFixed(1)} s)`);
-                break;
-            } catch (e) {
-                rec.error = errorText(e);
-                ui.line(`  pulumi up FAILED (attempt ${attempt} of 2):\n    ${rec.error.split("\n").join("\n    ")}`);
-                if (attempt < 2 && !deps.forceStop?.aborted) {
-                    await clock.sleep(retryDelay * 2);
-                }
-            }
-        }
-        await settle();
-        if (rec.error !== undefined) {
-            return finish(
-                "failed",
-                `ROLLBACK FAILED after ${why}. ${stateSentence()} Roll back by hand now: \`pulumi config set canaryWeight 0 && pulumi up --stack ${plan.stack}\`.`,
-            );
-        }
-        return finish(outcomeIfOk, `ROLLED BACK from canaryWeight ${from}: ${why}. ${stateSentence()}`);
-    };
-
-    /** One workload's numbers at `time`; a failing query is retried once. */
-    const sample = async (q: Queries, time: number): Promise<Sample> => {
-        const run = async (): Promise<Sample> => {
-            const [requests, errors, p99] = [
-                await metrics.query(q.requests, time),
-                await metrics.query(q.errors, time),
-                await metrics.query(q.p99, time),
-            ];
-            return { requests: requests ?? 0, errors: errors ?? 0, p99Ms: p99 };
+    constructor(
+        private readonly plan: Plan,
+        private readonly deps: Deps,
+    ) {
+        this.names = workloads(plan.service);
+        this.queries = {
+            canary: buildQueries({ namespace: plan.namespace, workload: this.names.canary }, plan.intervalSeconds),
+            stable: buildQueries({ namespace: plan.namespace, workload: this.names.stable }, plan.intervalSeconds),
         };
-        try {
-            return await run();
-        } catch {
-            await clock.sleep(retryDelay, deps.interrupt);
-            return run();
-        }
-    };
+        this.report = newReport(plan, deps, this.queries);
+        this.retryDelay = deps.retryDelayMs ?? 2000;
+    }
 
-    try {
-        const start = await stack.configuredWeight();
-        report.startWeight = start;
-        const walk = plannedWeights(start, plan.steps);
-        report.plannedWeights = walk.map((w) => w.weight);
+    /** The run, as its steps; whatever ends it, the report ends with the weight in force and the time. */
+    async run(): Promise<RunReport> {
+        try {
+            const { start, walk } = await this.resumeFromCurrentWeight();
+            this.announce(start, walk);
+            const refused = await this.preflight();
+            if (refused) {
+                return refused;
+            }
+            if (this.plan.dryRun) {
+                return await this.showPlan(walk);
+            }
+            return await this.walk(walk);
+        } catch (e) {
+            await this.settle();
+            return this.finish("failed", `unexpected error: ${errorText(e)}. ${this.stateSentence()}`);
+        } finally {
+            this.report.finishedAt = new Date(this.deps.clock.now()).toISOString();
+        }
+    }
+
+    // --- before any change ---
+
+    /** The weights to walk from the one in force (which is analysed first when it is between 1 and 99). */
+    private async resumeFromCurrentWeight(): Promise<{ start: number; walk: Step[] }> {
+        const start = await this.deps.stack.configuredWeight();
+        this.report.startWeight = start;
+        const planned = plannedWeights(start, this.plan.steps);
+        this.report.plannedWeights = planned.map((w) => w.weight);
+        const walk = planned.map((w, i): Step => {
+            const rec: StepRecord = { step: i + 1, of: planned.length, weight: w.weight, analyses: [] };
+            const tag = `[${i + 1}/${planned.length}] canaryWeight ${w.weight}`;
+            return { n: i + 1, of: planned.length, weight: w.weight, needsUp: w.needsUp, tag, rec };
+        });
+        return { start, walk };
+    }
+
+    /** The run's header: the walk, the pass rule, what happens without data, and where the metrics come from. */
+    private announce(start: number, walk: Step[]): void {
+        const { plan, deps } = this;
+        const { ui } = deps;
         const t = plan.thresholds;
         ui.line(
-            `Promoting stack ${plan.stack}: service ${plan.service} (namespace ${plan.namespace}), canaryWeight ${[start, ...walk.filter((w) => w.needsUp).map((w) => w.weight)].join(" -> ")}`,
+            `Promoting stack ${plan.stack}: service ${plan.service} (namespace ${plan.namespace}), canaryWeight ${[start, ...walk.filter((s) => s.needsUp).map((s) => s.weight)].join(" -> ")}`,
         );
         ui.line(
             `  every ${plan.interval}: pass needs >= ${t.minRequests} canary requests, error rate <= ${pct(t.maxErrorRate)}, p99 <= ${t.maxP99Ms} ms` +
@@ -350,186 +345,373 @@ export async function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
         ui.line(`  Prometheus ${plan.prometheusUrl} (${plan.prometheusUrlSource}; ${deps.prometheusAuth})`);
         if (plan.dryRun) {
             ui.line(
-                `  queries (canary ${names.canary}; the same for stable ${names.stable}), evaluated at the end of each interval:`,
+                `  queries (canary ${this.names.canary}; the same for stable ${this.names.stable}), evaluated at the end of each interval:`,
             );
-            for (const [k, q] of Object.entries(queries.canary)) {
+            for (const [k, q] of Object.entries(this.queries.canary)) {
                 ui.line(`    ${k.padEnd(8)} ${q}`);
             }
         }
+    }
 
-        // --- preflight: nothing changes unless the run can judge what it does ---
+    /** Nothing changes unless the run can judge what it does: Prometheus answers, the stack has no pending change. */
+    private async preflight(): Promise<StepEnd> {
+        const { plan, deps } = this;
         try {
-            await metrics.probe();
-            ui.line("  Prometheus answers");
+            await deps.metrics.probe();
+            deps.ui.line("  Prometheus answers");
         } catch (e) {
-            await settle();
-            return finish(
+            await this.settle();
+            return this.finish(
                 "failed",
-                `Prometheus is not usable, nothing was changed: ${errorText(e)}. ${stateSentence()}`,
+                `Prometheus is not usable, nothing was changed: ${errorText(e)}. ${this.stateSentence()}`,
             );
         }
         if (deps.interrupt.aborted) {
-            return interrupted("before any change");
+            return await this.interrupted("before any change");
         }
         if (!plan.allowPendingChanges) {
-            const pending = await stack.pendingChanges();
+            const pending = await deps.stack.pendingChanges();
             if (Object.keys(pending).length > 0) {
-                await settle();
-                return finish(
+                await this.settle();
+                return this.finish(
                     "failed",
                     `stack ${plan.stack} has pending changes (${changesText(pending)}): a pulumi up would apply more than the weight. ` +
-                        `Review them with \`pulumi preview --diff\` and apply them first, or pass --allow-pending-changes. Nothing was changed. ${stateSentence()}`,
+                        `Review them with \`pulumi preview --diff\` and apply them first, or pass --allow-pending-changes. Nothing was changed. ${this.stateSentence()}`,
                 );
             }
-            ui.line("  the stack is in step with its config (pulumi preview: no changes)");
+            deps.ui.line("  the stack is in step with its config (pulumi preview: no changes)");
         } else {
-            ui.line(
+            deps.ui.line(
                 "  pending-changes check skipped (--allow-pending-changes): each pulumi up applies whatever the config says",
             );
         }
         if (deps.interrupt.aborted) {
-            return interrupted("before any change");
+            return await this.interrupted("before any change");
         }
-        if (plan.dryRun) {
-            await settle();
-            ui.line(
-                `  plan: ${walk.map((w, i) => `${i + 1}. canaryWeight ${w.weight}${w.needsUp ? "" : " (in force)"}`).join("; ") || "nothing to do"}`,
-            );
-            return finish("dry-run", `DRY RUN: nothing was changed. ${stateSentence()}`);
-        }
-        if (walk.length === 0) {
-            await settle();
-            return finish("promoted", `Nothing to do: ${stateSentence()}`);
-        }
-
-        const started = clock.now();
-        for (const [i, w] of walk.entries()) {
-            const tag = `[${i + 1}/${walk.length}] canaryWeight ${w.weight}`;
-            const rec: StepRecord = { step: i + 1, of: walk.length, weight: w.weight, analyses: [] };
-            report.steps.push(rec);
-            if (deps.interrupt.aborted) {
-                return interrupted(`before step ${i + 1}`);
-            }
-            if (w.needsUp) {
-                ui.line(`${tag}: pulumi up …`);
-                rec.up = { weight: w.weight };
-                try {
-                    const r = await doUp(w.weight);
-                    rec.up.changes = r.changes;
-                    rec.up.seconds = r.seconds;
-                    ui.line(`${tag}: pulumi up: ${changesText(r.changes)} (${r.seconds.toFixed(1)} s)`);
-                } catch (e) {
-                    rec.up.error = errorText(e);
-                    ui.line(`${tag}: pulumi up FAILED:\n    ${rec.up.error.split("\n").join("\n    ")}`);
-                    if (deps.interrupt.aborted) {
-                        return interrupted(`during pulumi up to canaryWeight ${w.weight}`);
-                    }
-                    await settle();
-                    return finish(
-                        "failed",
-                        `pulumi up to canaryWeight ${w.weight} failed (step ${i + 1}/${walk.length}); no further step was taken. ${stateSentence()}`,
-                    );
-                }
-                if (deps.interrupt.aborted) {
-                    return interrupted(`after pulumi up to canaryWeight ${w.weight}, before its analysis`);
-                }
-            } else {
-                ui.line(`${tag}: already in force, analysing it`);
-            }
-
-            for (let attempt = 1; ; attempt++) {
-                const windowStart = clock.now();
-                const label = `${tag}: interval ${attempt}${plan.maxWaitIntervals > 0 ? ` of up to ${plan.maxWaitIntervals + 1}` : ""}`;
-                const end = windowStart + plan.intervalSeconds * 1000;
-                for (let left = plan.intervalSeconds; left > 0 && !deps.interrupt.aborted;) {
-                    ui.countdown(label, left, plan.intervalSeconds);
-                    await clock.sleep(Math.min(1000, end - clock.now()), deps.interrupt);
-                    left = Math.max(0, Math.ceil((end - clock.now()) / 1000));
-                }
-                if (deps.interrupt.aborted) {
-                    return interrupted(`while analysing canaryWeight ${w.weight}`);
-                }
-                const windowEnd = clock.now();
-                const a: AnalysisRecord = {
-                    attempt,
-                    windowStart: new Date(windowStart).toISOString(),
-                    windowEnd: new Date(windowEnd).toISOString(),
-                    canary: null,
-                    stable: null,
-                    checks: [],
-                    verdict: "no-data",
-                    action: "wait",
-                };
-                rec.analyses.push(a);
-                try {
-                    a.canary = await sample(queries.canary, windowEnd / 1000);
-                    const compare =
-                        plan.thresholds.maxErrorRateDelta !== undefined || plan.thresholds.maxP99DeltaMs !== undefined;
-                    try {
-                        a.stable = await sample(queries.stable, windowEnd / 1000);
-                    } catch (e) {
-                        if (compare) {
-                            throw e; // the comparison needs them: no data
-                        }
-                        // Without a comparison the stable numbers are context only: carry on without them.
-                        a.stable = null;
-                        ui.line(`${tag}: (stable version's metrics unavailable: ${errorText(e)})`);
-                    }
-                    const ev = evaluate(a.canary, a.stable ?? undefined, plan.thresholds, w.weight);
-                    a.checks = ev.checks;
-                    a.verdict = ev.verdict;
-                } catch (e) {
-                    // Metrics lost mid-run count as "not enough data": bounded by --max-wait-intervals, then
-                    // --on-no-data decides, exactly as for a quiet service. The probe already proved the URL.
-                    a.error = errorText(e);
-                    a.verdict = "no-data";
-                }
-                a.action = nextAction(a.verdict, attempt, plan.maxWaitIntervals, plan.onNoData);
-                const failed = a.checks.filter((c) => c.status === "fail");
-                const missing = a.checks.filter((c) => c.status === "no-data");
-                const why =
-                    a.verdict === "pass"
-                        ? "PASS"
-                        : a.verdict === "fail"
-                          ? `FAIL: ${failed.map(describeCheck).join("; ")}`
-                          : `NOT ENOUGH DATA: ${a.error ? `Prometheus query failed: ${a.error}` : missing.map(describeCheck).join("; ")}`;
-                ui.line(
-                    `${tag}: ${describeSample("canary", a.canary)} | ${describeSample("stable", a.stable)} -> ${why}`,
-                );
-                if (a.action === "advance") {
-                    break;
-                }
-                if (a.action === "wait") {
-                    ui.line(`${tag}: waiting another interval (${attempt} of ${plan.maxWaitIntervals} extra)`);
-                    continue;
-                }
-                if (a.action === "rollback") {
-                    report.failedChecks = a.verdict === "fail" ? failed : missing;
-                    const reason =
-                        a.verdict === "fail"
-                            ? `${failed.map(describeCheck).join("; ")} at canaryWeight ${w.weight} (step ${i + 1}/${walk.length})`
-                            : `not enough data after ${attempt} intervals at canaryWeight ${w.weight} (${a.error ? "Prometheus query failed" : missing.map(describeCheck).join("; ")}), --on-no-data rollback`;
-                    return rollback(w.weight, reason);
-                }
-                // halt
-                report.failedChecks = missing;
-                await settle();
-                return finish(
-                    "halted",
-                    `HALTED at canaryWeight ${w.weight} (step ${i + 1}/${walk.length}): not enough data after ${attempt} intervals (${a.error ? `Prometheus query failed: ${a.error}` : missing.map(describeCheck).join("; ")}). ` +
-                        `${stateSentence()} Resume with the same command once there is traffic, or roll back with \`pulumi config set canaryWeight 0 && pulumi up\`.`,
-                );
-            }
-        }
-        await settle();
-        return finish(
-            "promoted",
-            `PROMOTED: ${stateSentence()} (${walk.length} step(s) in ${Math.round((clock.now() - started) / 1000)} s)`,
-        );
-    } catch (e) {
-        await settle();
-        return finish("failed", `unexpected error: ${errorText(e)}. ${stateSentence()}`);
-    } finally {
-        report.finishedAt = new Date(clock.now()).toISOString();
+        return undefined;
     }
+
+    // --- the walk ---
+
+    /** --dry-run: the steps the run would take, after the preflight; nothing is changed. */
+    private async showPlan(walk: Step[]): Promise<RunReport> {
+        await this.settle();
+        this.deps.ui.line(
+            `  plan: ${walk.map((s) => `${s.n}. canaryWeight ${s.weight}${s.needsUp ? "" : " (in force)"}`).join("; ") || "nothing to do"}`,
+        );
+        return this.finish("dry-run", `DRY RUN: nothing was changed. ${this.stateSentence()}`);
+    }
+
+    /** Each step in turn; the run is promoted when the last one passes. */
+    private async walk(walk: Step[]): Promise<RunReport> {
+        if (walk.length === 0) {
+            await this.settle();
+            return this.finish("promoted", `Nothing to do: ${this.stateSentence()}`);
+        }
+        const started = this.deps.clock.now();
+        for (const step of walk) {
+            const end = await this.step(step);
+            if (end) {
+                return end;
+            }
+        }
+        await this.settle();
+        return this.finish(
+            "promoted",
+            `PROMOTED: ${this.stateSentence()} (${walk.length} step(s) in ${Math.round((this.deps.clock.now() - started) / 1000)} s)`,
+        );
+    }
+
+    /** One step: set the weight and `up` (unless it is in force already), then analyse it until a decision. */
+    private async step(step: Step): Promise<StepEnd> {
+        this.report.steps.push(step.rec);
+        if (this.deps.interrupt.aborted) {
+            return await this.interrupted(`before step ${step.n}`);
+        }
+        if (step.needsUp) {
+            const end = await this.setWeightAndUp(step);
+            if (end) {
+                return end;
+            }
+        } else {
+            this.deps.ui.line(`${step.tag}: already in force, analysing it`);
+        }
+        return await this.analyse(step);
+    }
+
+    /** canaryWeight = the step's weight, then `pulumi up`; a failed up ends the run at a known weight. */
+    private async setWeightAndUp(step: Step): Promise<StepEnd> {
+        const { ui, interrupt } = this.deps;
+        ui.line(`${step.tag}: pulumi up …`);
+        const up: UpRecord = { weight: step.weight };
+        step.rec.up = up;
+        try {
+            const r = await this.doUp(step.weight);
+            up.changes = r.changes;
+            up.seconds = r.seconds;
+            ui.line(`${step.tag}: pulumi up: ${changesText(r.changes)} (${r.seconds.toFixed(1)} s)`);
+        } catch (e) {
+            up.error = errorText(e);
+            ui.line(`${step.tag}: pulumi up FAILED:\n    ${indented(up.error)}`);
+            if (interrupt.aborted) {
+                return await this.interrupted(`during pulumi up to canaryWeight ${step.weight}`);
+            }
+            await this.settle();
+            return this.finish(
+                "failed",
+                `pulumi up to canaryWeight ${step.weight} failed (step ${step.n}/${step.of}); no further step was taken. ${this.stateSentence()}`,
+            );
+        }
+        if (interrupt.aborted) {
+            return await this.interrupted(`after pulumi up to canaryWeight ${step.weight}, before its analysis`);
+        }
+        return undefined;
+    }
+
+    /** Interval after interval: wait, judge, decide; until the step advances or the run ends. */
+    private async analyse(step: Step): Promise<StepEnd> {
+        for (let attempt = 1; ; attempt++) {
+            const window = await this.waitInterval(step, attempt);
+            if (!window) {
+                return await this.interrupted(`while analysing canaryWeight ${step.weight}`);
+            }
+            const judgement = await this.judge(this.queries, step, window);
+            const a = this.decide(step, attempt, window, judgement);
+            if (a.action === "advance") {
+                return undefined;
+            }
+            if (a.action === "wait") {
+                this.deps.ui.line(
+                    `${step.tag}: waiting another interval (${attempt} of ${this.plan.maxWaitIntervals} extra)`,
+                );
+                continue;
+            }
+            return a.action === "rollback" ? await this.rollbackStep(step, a) : await this.halt(step, a);
+        }
+    }
+
+    /** Waits one interval, counting down; undefined when interrupted. */
+    private async waitInterval(step: Step, attempt: number): Promise<Window | undefined> {
+        const { plan, deps } = this;
+        const { clock, interrupt } = deps;
+        const start = clock.now();
+        const label = `${step.tag}: interval ${attempt}${plan.maxWaitIntervals > 0 ? ` of up to ${plan.maxWaitIntervals + 1}` : ""}`;
+        const end = start + plan.intervalSeconds * 1000;
+        for (let left = plan.intervalSeconds; left > 0 && !interrupt.aborted;) {
+            deps.ui.countdown(label, left, plan.intervalSeconds);
+            await clock.sleep(Math.min(1000, end - clock.now()), interrupt);
+            left = Math.max(0, Math.ceil((end - clock.now()) / 1000));
+        }
+        if (interrupt.aborted) {
+            return undefined;
+        }
+        return { start, end: clock.now() };
+    }
+
+    /**
+     * Judges one service's canary over the interval that just ended, against the thresholds and (with a delta
+     * threshold) its stable version. Metrics lost mid-run count as "not enough data": bounded by
+     * --max-wait-intervals, then --on-no-data decides, exactly as for a quiet service (the probe already
+     * proved the URL). It takes the service's queries rather than reading the run's, so a step that judges
+     * several services calls it once per service.
+     */
+    private async judge(service: ServiceQueries, step: Step, window: Window): Promise<Judgement> {
+        const { thresholds } = this.plan;
+        const at = window.end / 1000;
+        const j: Judgement = { canary: null, stable: null, checks: [], verdict: "no-data" };
+        try {
+            j.canary = await this.sample(service.canary, at);
+            const compare = thresholds.maxErrorRateDelta !== undefined || thresholds.maxP99DeltaMs !== undefined;
+            try {
+                j.stable = await this.sample(service.stable, at);
+            } catch (e) {
+                if (compare) {
+                    throw e; // the comparison needs them: no data
+                }
+                // Without a comparison the stable numbers are context only: carry on without them.
+                j.stable = null;
+                this.deps.ui.line(`${step.tag}: (stable version's metrics unavailable: ${errorText(e)})`);
+            }
+            const ev = evaluate(j.canary, j.stable ?? undefined, thresholds, step.weight);
+            j.checks = ev.checks;
+            j.verdict = ev.verdict;
+        } catch (e) {
+            j.error = errorText(e);
+            j.verdict = "no-data";
+        }
+        return j;
+    }
+
+    /** One workload's numbers at `time`; a failing query is retried once. */
+    private async sample(q: Queries, time: number): Promise<Sample> {
+        const { metrics, clock, interrupt } = this.deps;
+        const run = async (): Promise<Sample> => {
+            const [requests, errors, p99] = [
+                await metrics.query(q.requests, time),
+                await metrics.query(q.errors, time),
+                await metrics.query(q.p99, time),
+            ];
+            return { requests: requests ?? 0, errors: errors ?? 0, p99Ms: p99 };
+        };
+        try {
+            return await run();
+        } catch {
+            await clock.sleep(this.retryDelay, interrupt);
+            return run();
+        }
+    }
+
+    /** What to do after this interval (advance, wait, roll back, halt): recorded in the step and logged. */
+    private decide(step: Step, attempt: number, window: Window, j: Judgement): AnalysisRecord {
+        const a: AnalysisRecord = {
+            attempt,
+            windowStart: new Date(window.start).toISOString(),
+            windowEnd: new Date(window.end).toISOString(),
+            canary: j.canary,
+            stable: j.stable,
+            checks: j.checks,
+            verdict: j.verdict,
+            action: nextAction(j.verdict, attempt, this.plan.maxWaitIntervals, this.plan.onNoData),
+        };
+        if (j.error !== undefined) {
+            a.error = j.error;
+        }
+        step.rec.analyses.push(a);
+        const why =
+            a.verdict === "pass"
+                ? "PASS"
+                : a.verdict === "fail"
+                  ? `FAIL: ${failedChecks(a).map(describeCheck).join("; ")}`
+                  : `NOT ENOUGH DATA: ${noDataReason(a, `Prometheus query failed: ${a.error}`)}`;
+        this.deps.ui.line(
+            `${step.tag}: ${describeSample("canary", a.canary)} | ${describeSample("stable", a.stable)} -> ${why}`,
+        );
+        return a;
+    }
+
+    // --- the ways a run ends ---
+
+    /** The step failed (or lacked data with --on-no-data rollback): back to canaryWeight 0. */
+    private async rollbackStep(step: Step, a: AnalysisRecord): Promise<RunReport> {
+        const failed = failedChecks(a);
+        this.report.failedChecks = a.verdict === "fail" ? failed : missingChecks(a);
+        const reason =
+            a.verdict === "fail"
+                ? `${failed.map(describeCheck).join("; ")} at canaryWeight ${step.weight} (step ${step.n}/${step.of})`
+                : `not enough data after ${a.attempt} intervals at canaryWeight ${step.weight} (${noDataReason(a, "Prometheus query failed")}), --on-no-data rollback`;
+        return await this.rollback(step.weight, reason);
+    }
+
+    /** Not enough data with --on-no-data halt: the weight stays where it is. */
+    private async halt(step: Step, a: AnalysisRecord): Promise<RunReport> {
+        this.report.failedChecks = missingChecks(a);
+        await this.settle();
+        return this.finish(
+            "halted",
+            `HALTED at canaryWeight ${step.weight} (step ${step.n}/${step.of}): not enough data after ${a.attempt} intervals (${noDataReason(a, `Prometheus query failed: ${a.error}`)}). ` +
+                `${this.stateSentence()} Resume with the same command once there is traffic, or roll back with \`pulumi config set canaryWeight 0 && pulumi up\`.`,
+        );
+    }
+
+    /** canaryWeight 0 + up, retried once: the one operation that must not be given up lightly. */
+    private async rollback(from: number, why: string, outcomeIfOk: Outcome = "rolled-back"): Promise<RunReport> {
+        const { ui, clock, forceStop } = this.deps;
+        ui.line(`Rolling back: canaryWeight ${from} -> 0 (${why})`);
+        const rec: RunReport["rollback"] = { weight: 0, attempts: 0 };
+        this.report.rollback = rec;
+        for (let attempt = 1; attempt <= 2; attempt++) {
+            rec.attempts = attempt;
+            try {
+                const r = await this.doUp(0);
+                rec.changes = r.changes;
+                rec.seconds = r.seconds;
+                delete rec.error;
+                ui.line(`  pulumi up: ${changesText(r.changes)} (${r.seconds.toFixed(1)} s)`);
+                break;
+            } catch (e) {
+                rec.error = errorText(e);
+                ui.line(`  pulumi up FAILED (attempt ${attempt} of 2):\n    ${indented(rec.error)}`);
+                if (attempt < 2 && !forceStop?.aborted) {
+                    await clock.sleep(this.retryDelay * 2);
+                }
+            }
+        }
+        await this.settle();
+        if (rec.error !== undefined) {
+            return this.finish(
+                "failed",
+                `ROLLBACK FAILED after ${why}. ${this.stateSentence()} Roll back by hand now: \`pulumi config set canaryWeight 0 && pulumi up --stack ${this.plan.stack}\`.`,
+            );
+        }
+        return this.finish(outcomeIfOk, `ROLLED BACK from canaryWeight ${from}: ${why}. ${this.stateSentence()}`);
+    }
+
+    /** Ctrl-C / SIGTERM: stop here, say the weight in force. */
+    private async interrupted(where: string): Promise<RunReport> {
+        await this.settle();
+        return this.finish(
+            "interrupted",
+            `INTERRUPTED ${where}. ${this.stateSentence()} Resume with the same command; roll back with \`pulumi config set canaryWeight 0 && pulumi up\`.`,
+        );
+    }
+
+    // --- the stack and the report ---
+
+    private async doUp(weight: number): Promise<UpResult> {
+        await this.deps.stack.setWeight(weight);
+        this.touched = true;
+        return this.deps.stack.up({ signal: this.deps.forceStop, onOutput: this.deps.onPulumiOutput });
+    }
+
+    /** Reads back the weight in force; after a failed/interrupted up of ours, realigns the config with the state. */
+    private async settle(): Promise<void> {
+        const { stack } = this.deps;
+        const report = this.report;
+        try {
+            const configured = await stack.configuredWeight();
+            const applied = await stack.appliedWeight(this.plan.service, this.plan.namespace, CANARY_SUBSET);
+            report.appliedWeight = applied ?? null;
+            report.weightInForce = configured;
+            if (this.touched && applied !== undefined && applied !== configured) {
+                await stack.setWeight(applied);
+                report.weightInForce = applied;
+                // (printed with the other notes at the end of the run)
+                report.notes.push(
+                    `config canaryWeight set back from ${configured} to ${applied}, the weight the stack's state says is applied`,
+                );
+            } else if (applied !== undefined && applied !== configured) {
+                report.notes.push(
+                    `config canaryWeight is ${configured} but the state applies ${applied}: a pending change, not made by this run`,
+                );
+            }
+        } catch (e) {
+            report.notes.push(`could not read the weight in force back from the stack: ${errorText(e)}`);
+        }
+    }
+
+    /** The weight in force, for the final message (read by `settle`). */
+    private stateSentence(): string {
+        const { weightInForce, appliedWeight } = this.report;
+        if (weightInForce === null) {
+            return "The weight in force could not be read back: check `pulumi config get canaryWeight` and `pulumi stack export`.";
+        }
+        return appliedWeight !== null && appliedWeight !== weightInForce
+            ? `canaryWeight ${weightInForce} is configured, ${appliedWeight} is applied (a pending change: check \`pulumi preview --diff\`).`
+            : `canaryWeight ${weightInForce} is in force.`;
+    }
+
+    private finish(outcome: Outcome, message: string): RunReport {
+        this.report.outcome = outcome;
+        this.report.exitCode = EXIT_CODES[outcome];
+        this.report.message = message;
+        return this.report;
+    }
+}
+
+const failedChecks = (a: AnalysisRecord): Check[] => a.checks.filter((c) => c.status === "fail");
+const missingChecks = (a: AnalysisRecord): Check[] => a.checks.filter((c) => c.status === "no-data");
+
+/** Why an interval lacked data: the query error (worded by the caller) or the checks without data. */
+function noDataReason(a: AnalysisRecord, queryFailed: string): string {
+    return a.error ? queryFailed : missingChecks(a).map(describeCheck).join("; ");
 }

@@ -101,65 +101,20 @@ export class AckCluster extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const flannel = args.networkPlugin === "flannel";
-        const cluster = new alicloud.cs.ManagedKubernetes(
-            name,
-            {
-                name: pulumi.interpolate`${args.namePrefix}-${suffix.result}`,
-                clusterSpec: args.clusterSpec,
-                version: args.kubernetesVersion || undefined,
-                vswitchIds: args.vswitchIds,
-                podCidr: flannel ? args.podCidr : undefined,
-                podVswitchIds: flannel ? undefined : args.podVswitchIds,
-                serviceCidr: args.serviceCidr,
-                addons: networkAddons(args.networkPlugin),
-                // ipvs is deprecated upstream from Kubernetes 1.35; iptables works for every version.
-                proxyMode: args.proxyMode,
-                // Outbound internet comes from the Network component's NAT + SNAT, not a cluster-made NAT.
-                newNatGateway: false,
-                slbInternetEnabled: args.apiServerPublic,
-                deletionProtection: args.deletionProtection,
-                // The kubeconfig comes from cs.getClusterCredential (certificate attributes deprecated in 1.248.0).
-                skipSetCertificateAuthority: true,
-                // deleteOptions left at ACK's defaults: its `SLB` option means the CLBs of LoadBalancer
-                // Services (deleted); ALB instances and SLS projects are retained. The API server's CLB belongs
-                // to the cluster and goes with it either way. docs/operations.md (Cleanup) says so.
-            },
-            {
-                ...child,
-                protect,
-                dependsOn: args.dependsOn,
-                // The provider's defaults (create 90m, update and delete 60m): never shorter.
-                customTimeouts: { create: "90m", update: "60m", delete: "60m" },
-            },
-        );
+        const cluster = new alicloud.cs.ManagedKubernetes(name, clusterArgs(args, suffix), {
+            ...child,
+            protect,
+            dependsOn: args.dependsOn,
+            // The provider's defaults (create 90m, update and delete 60m): never shorter.
+            customTimeouts: { create: "90m", update: "60m", delete: "60m" },
+        });
 
-        const pool = new alicloud.cs.NodePool(
-            `${name}-nodes`,
-            {
-                // nodePoolName is effectively required (ExactlyOneOf with the deprecated `name`).
-                nodePoolName: `${args.namePrefix}-nodes`,
-                clusterId: cluster.id,
-                vswitchIds: args.vswitchIds,
-                instanceTypes: args.nodeInstanceTypes,
-                // desiredSize is a string in this provider.
-                desiredSize: String(args.nodeCount),
-                systemDiskCategory: args.nodeDiskCategory,
-                systemDiskSize: args.nodeDiskSizeGb,
-                password: nodePassword.result,
-                // The scaling group's default (PRIORITY) fills the first vSwitch's zone and uses the next only
-                // when that zone cannot create an instance, so all nodes usually land in zone 0. BALANCE spreads
-                // them evenly across the vSwitches' zones, which is what one node per zone is for
-                // (cs/nodePool.d.ts multiAzPolicy; updatable in place).
-                multiAzPolicy: "BALANCE",
-            },
-            {
-                ...child,
-                protect,
-                // The provider's defaults (create 90m, update and delete 60m): never shorter.
-                customTimeouts: { create: "90m", update: "60m", delete: "60m" },
-            },
-        );
+        const pool = new alicloud.cs.NodePool(`${name}-nodes`, nodePoolArgs(args, cluster, nodePassword), {
+            ...child,
+            protect,
+            // The provider's defaults (create 90m, update and delete 60m): never shorter.
+            customTimeouts: { create: "90m", update: "60m", delete: "60m" },
+        });
 
         // Public-endpoint kubeconfig (PrivateIpAddress=false); omitting temporaryDurationMinutes gives ACK's
         // default long-lived credential, so later `pulumi destroy`/`refresh` still work with the stored one.
@@ -188,4 +143,55 @@ export class AckCluster extends pulumi.ComponentResource {
             kubeconfig: this.kubeconfig,
         });
     }
+}
+
+/** The cluster's settings: its name gets a random suffix; no cluster-made NAT (the Network's SNAT serves it). */
+function clusterArgs(args: AckClusterArgs, suffix: random.RandomString): alicloud.cs.ManagedKubernetesArgs {
+    const flannel = args.networkPlugin === "flannel";
+    return {
+        name: pulumi.interpolate`${args.namePrefix}-${suffix.result}`,
+        clusterSpec: args.clusterSpec,
+        version: args.kubernetesVersion || undefined,
+        vswitchIds: args.vswitchIds,
+        podCidr: flannel ? args.podCidr : undefined,
+        podVswitchIds: flannel ? undefined : args.podVswitchIds,
+        serviceCidr: args.serviceCidr,
+        addons: networkAddons(args.networkPlugin),
+        // ipvs is deprecated upstream from Kubernetes 1.35; iptables works for every version.
+        proxyMode: args.proxyMode,
+        // Outbound internet comes from the Network component's NAT + SNAT, not a cluster-made NAT.
+        newNatGateway: false,
+        slbInternetEnabled: args.apiServerPublic,
+        deletionProtection: args.deletionProtection,
+        // The kubeconfig comes from cs.getClusterCredential (certificate attributes deprecated in 1.248.0).
+        skipSetCertificateAuthority: true,
+        // deleteOptions left at ACK's defaults: its `SLB` option means the CLBs of LoadBalancer
+        // Services (deleted); ALB instances and SLS projects are retained. The API server's CLB belongs
+        // to the cluster and goes with it either way. docs/operations.md (Cleanup) says so.
+    };
+}
+
+/** The node pool's settings: the nodes spread across the vSwitches' zones. */
+function nodePoolArgs(
+    args: AckClusterArgs,
+    cluster: alicloud.cs.ManagedKubernetes,
+    nodePassword: random.RandomPassword,
+): alicloud.cs.NodePoolArgs {
+    return {
+        // nodePoolName is effectively required (ExactlyOneOf with the deprecated `name`).
+        nodePoolName: `${args.namePrefix}-nodes`,
+        clusterId: cluster.id,
+        vswitchIds: args.vswitchIds,
+        instanceTypes: args.nodeInstanceTypes,
+        // desiredSize is a string in this provider.
+        desiredSize: String(args.nodeCount),
+        systemDiskCategory: args.nodeDiskCategory,
+        systemDiskSize: args.nodeDiskSizeGb,
+        password: nodePassword.result,
+        // The scaling group's default (PRIORITY) fills the first vSwitch's zone and uses the next only
+        // when that zone cannot create an instance, so all nodes usually land in zone 0. BALANCE spreads
+        // them evenly across the vSwitches' zones, which is what one node per zone is for
+        // (cs/nodePool.d.ts multiAzPolicy; updatable in place).
+        multiAzPolicy: "BALANCE",
+    };
 }

@@ -71,6 +71,22 @@ export function checkNatZone(zones: string[], natZones: string[]): string[] {
     return zones;
 }
 
+/** The node vSwitches' zones: configured or already the stack's (zones[0] checked for Enhanced NAT on a first `up`), else looked up. */
+function networkZones(args: NetworkArgs, invoke: pulumi.InvokeOutputOptions): pulumi.Output<string[]> {
+    return args.zones.length > 0
+        ? args.checkNatZone
+            ? alicloud.vpc.getEnhancedNatAvailableZonesOutput({}, invoke).apply((n) =>
+                  checkNatZone(
+                      args.zones,
+                      n.zones.map((z) => z.zoneId),
+                  ),
+              )
+            : pulumi.output(args.zones)
+        : lookUpZones(args, invoke).apply(({ candidates, nat }) =>
+              pickZones(candidates, nat, args.nodeVswitchCidrs.length),
+          );
+}
+
 /**
  * The zones look-up: zones that can create a vSwitch and `instanceType` with `diskCategory` as its system
  * disk, and the zones that offer Enhanced NAT. Runs only when a stack has no zones yet.
@@ -124,19 +140,7 @@ export class Network extends pulumi.ComponentResource {
         const child = { ...invoke, protect: args.protect ?? false };
         const prefix = args.namePrefix;
 
-        const zoneIds: pulumi.Output<string[]> =
-            args.zones.length > 0
-                ? args.checkNatZone
-                    ? alicloud.vpc.getEnhancedNatAvailableZonesOutput({}, invoke).apply((n) =>
-                          checkNatZone(
-                              args.zones,
-                              n.zones.map((z) => z.zoneId),
-                          ),
-                      )
-                    : pulumi.output(args.zones)
-                : lookUpZones(args, invoke).apply(({ candidates, nat }) =>
-                      pickZones(candidates, nat, args.nodeVswitchCidrs.length),
-                  );
+        const zoneIds = networkZones(args, invoke);
 
         const vpc = new alicloud.vpc.Network(
             `${name}-vpc`,
@@ -144,25 +148,7 @@ export class Network extends pulumi.ComponentResource {
             { ...child, customTimeouts: { delete: NETWORK_DELETE_TIMEOUT } },
         );
 
-        const vswitch = (role: string, block: string, i: number, zoneId: pulumi.Input<string>) =>
-            new alicloud.vpc.Switch(
-                `${name}-${role}-${i}`,
-                {
-                    vswitchName: `${prefix}-${role}-${i}`,
-                    vpcId: vpc.id,
-                    cidrBlock: block,
-                    zoneId,
-                },
-                {
-                    ...child,
-                    customTimeouts: { delete: NETWORK_DELETE_TIMEOUT },
-                    // zone_id is ForceNew, and a replacement with the same CIDR in the same VPC fails. The
-                    // program passes the zones the stack already has, so this only matters when it has no
-                    // record of them (e.g. after a failed first `up`): a re-run look-up that picks other
-                    // zones then changes nothing instead of planning a replacement that cannot succeed.
-                    ignoreChanges: ["zoneId"],
-                },
-            );
+        const vswitch = vswitchMaker(name, prefix, vpc, child);
         const nodeSwitches = args.nodeVswitchCidrs.map((b, i) =>
             vswitch(
                 "node",
@@ -174,49 +160,8 @@ export class Network extends pulumi.ComponentResource {
         // Pod vSwitch i sits in node vSwitch i's zone (the one it actually has).
         const podSwitches = args.podVswitchCidrs.map((b, i) => vswitch("pod", b, i, nodeSwitches[i].zoneId));
 
-        // Nodes get no public IP: without SNAT they cannot pull hashicorp/http-echo or curlimages/curl.
-        const nat = new alicloud.vpc.NatGateway(
-            `${name}-nat`,
-            {
-                natGatewayName: `${prefix}-nat`,
-                vpcId: vpc.id,
-                vswitchId: nodeSwitches[0].id,
-                natType: "Enhanced",
-                networkType: "internet",
-                paymentType: "PayAsYouGo",
-                internetChargeType: "PayByLcu",
-            },
-            child,
-        );
-        const eip = new alicloud.ecs.EipAddress(
-            `${name}-eip`,
-            {
-                addressName: `${prefix}-nat-eip`,
-                paymentType: "PayAsYouGo",
-                internetChargeType: "PayByTraffic",
-                bandwidth: "100",
-            },
-            child,
-        );
-        // instanceType "Nat" is what the provider would infer from the ngw- id anyway; set explicitly, it
-        // reads back as Nat, so there is no drift.
-        const association = new alicloud.ecs.EipAssociation(
-            `${name}-eip-assoc`,
-            { allocationId: eip.id, instanceId: nat.id, instanceType: "Nat" },
-            child,
-        );
-        // Terway pods take their IPs from the pod vSwitches, so those need SNAT too.
-        this.snatEntries = [
-            ...nodeSwitches.map((s, i) => [`node-${i}`, s] as const),
-            ...podSwitches.map((s, i) => [`pod-${i}`, s] as const),
-        ].map(
-            ([suffix, sw]) =>
-                new alicloud.vpc.SnatEntry(
-                    `${name}-snat-${suffix}`,
-                    { snatTableId: nat.snatTableIds, sourceVswitchId: sw.id, snatIp: eip.ipAddress },
-                    { ...child, dependsOn: [association] },
-                ),
-        );
+        const { nat, eip, snatEntries } = natEgress(name, args, child, vpc, nodeSwitches, podSwitches);
+        this.snatEntries = snatEntries;
 
         this.vpcId = vpc.id;
         // The zones the vSwitches actually have (state), not the look-up's answer of the day.
@@ -234,4 +179,91 @@ export class Network extends pulumi.ComponentResource {
             egressIp: this.egressIp,
         });
     }
+}
+
+/**
+ * Outbound internet for the nodes: an Enhanced NAT gateway in the first node vSwitch, its EIP, and one SNAT
+ * entry per vSwitch.
+ */
+function natEgress(
+    name: string,
+    args: NetworkArgs,
+    child: pulumi.CustomResourceOptions,
+    vpc: alicloud.vpc.Network,
+    nodeSwitches: alicloud.vpc.Switch[],
+    podSwitches: alicloud.vpc.Switch[],
+): { nat: alicloud.vpc.NatGateway; eip: alicloud.ecs.EipAddress; snatEntries: alicloud.vpc.SnatEntry[] } {
+    const prefix = args.namePrefix;
+    // Nodes get no public IP: without SNAT they cannot pull hashicorp/http-echo or curlimages/curl.
+    const nat = new alicloud.vpc.NatGateway(
+        `${name}-nat`,
+        {
+            natGatewayName: `${prefix}-nat`,
+            vpcId: vpc.id,
+            vswitchId: nodeSwitches[0].id,
+            natType: "Enhanced",
+            networkType: "internet",
+            paymentType: "PayAsYouGo",
+            internetChargeType: "PayByLcu",
+        },
+        child,
+    );
+    const eip = new alicloud.ecs.EipAddress(
+        `${name}-eip`,
+        {
+            addressName: `${prefix}-nat-eip`,
+            paymentType: "PayAsYouGo",
+            internetChargeType: "PayByTraffic",
+            bandwidth: "100",
+        },
+        child,
+    );
+    // instanceType "Nat" is what the provider would infer from the ngw- id anyway; set explicitly, it
+    // reads back as Nat, so there is no drift.
+    const association = new alicloud.ecs.EipAssociation(
+        `${name}-eip-assoc`,
+        { allocationId: eip.id, instanceId: nat.id, instanceType: "Nat" },
+        child,
+    );
+    // Terway pods take their IPs from the pod vSwitches, so those need SNAT too.
+    const snatEntries = [
+        ...nodeSwitches.map((s, i) => [`node-${i}`, s] as const),
+        ...podSwitches.map((s, i) => [`pod-${i}`, s] as const),
+    ].map(
+        ([suffix, sw]) =>
+            new alicloud.vpc.SnatEntry(
+                `${name}-snat-${suffix}`,
+                { snatTableId: nat.snatTableIds, sourceVswitchId: sw.id, snatIp: eip.ipAddress },
+                { ...child, dependsOn: [association] },
+            ),
+    );
+    return { nat, eip, snatEntries };
+}
+
+/** Declares vSwitch `i` of a role ("node", "pod") in the VPC: `${name}-${role}-${i}`. */
+function vswitchMaker(
+    name: string,
+    prefix: string,
+    vpc: alicloud.vpc.Network,
+    child: pulumi.CustomResourceOptions,
+): (role: string, block: string, i: number, zoneId: pulumi.Input<string>) => alicloud.vpc.Switch {
+    return (role, block, i, zoneId) =>
+        new alicloud.vpc.Switch(
+            `${name}-${role}-${i}`,
+            {
+                vswitchName: `${prefix}-${role}-${i}`,
+                vpcId: vpc.id,
+                cidrBlock: block,
+                zoneId,
+            },
+            {
+                ...child,
+                customTimeouts: { delete: NETWORK_DELETE_TIMEOUT },
+                // zone_id is ForceNew, and a replacement with the same CIDR in the same VPC fails. The
+                // program passes the zones the stack already has, so this only matters when it has no
+                // record of them (e.g. after a failed first `up`): a re-run look-up that picks other
+                // zones then changes nothing instead of planning a replacement that cannot succeed.
+                ignoreChanges: ["zoneId"],
+            },
+        );
 }

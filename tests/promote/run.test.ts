@@ -332,6 +332,35 @@ describe("promotion run", () => {
         expect(r.weightInForce).toBe(0);
     });
 
+    test("the report's finishedAt is stamped when the run ends, after the rollback's up and after an interrupt's read-back", async () => {
+        const stack = new FakeStack(0);
+        const h = harness(stack, (w, wl) =>
+            wl === "hello-v2" ? { requests: 60, errors: 30, p99Ms: 40 } : healthy(w, wl),
+        );
+        // The rollback's up takes 30 s on the fake clock.
+        stack.onUp = (w) => w === 0 && void h.deps.clock.sleep(30_000);
+        const r = await h.run();
+        expect(r.outcome).toBe("rolled-back");
+        // Started 03:00:00, up to 10, one 60 s interval, then a 30 s rollback.
+        expect(r.startedAt).toBe("2026-01-01T03:00:00.000Z");
+        expect(r.finishedAt).toBe("2026-01-01T03:01:30.000Z");
+
+        const stack2 = new FakeStack(0);
+        const h2 = harness(stack2, healthy);
+        stack2.onUp = () => h2.interrupt.abort();
+        const configuredWeight = stack2.configuredWeight.bind(stack2);
+        // Reading the weight back after the interrupt takes 5 s.
+        stack2.configuredWeight = async () => {
+            if (h2.interrupt.signal.aborted) {
+                await h2.deps.clock.sleep(5_000);
+            }
+            return configuredWeight();
+        };
+        const r2 = await h2.run();
+        expect(r2.outcome).toBe("interrupted");
+        expect(r2.finishedAt).toBe("2026-01-01T03:00:05.000Z");
+    });
+
     test("a rollback that keeps failing says so loudly (exit 1) and gives the command", async () => {
         const stack = new FakeStack(0);
         stack.failUpAt = [0, 0];

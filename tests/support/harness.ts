@@ -131,6 +131,88 @@ const NO_OPTIONS: RegistrationOptions = {
     aliases: [],
 };
 
+/**
+ * The invokes the program makes, answered with realistic shapes (from @pulumi/alicloud types/output.d.ts);
+ * an invoke missing here fails the test.
+ */
+const MOCK_INVOKES: Record<string, (inputs: Record<string, any>) => Record<string, any>> = {
+    "alicloud:index/getZones:getZones": () => ({
+        ids: MOCK_ZONES,
+        zones: MOCK_ZONES.map((id) => ({ id, localName: id })),
+    }),
+    "alicloud:vpc/getEnhancedNatAvailableZones:getEnhancedNatAvailableZones": () => ({
+        ids: MOCK_NAT_ZONES,
+        zones: MOCK_NAT_ZONES.map((zoneId) => ({ zoneId, localName: zoneId })),
+    }),
+    "alicloud:ecs/getInstanceTypes:getInstanceTypes": (inputs) => ({
+        id: "mock",
+        ids: [inputs.instanceType],
+        instanceTypes: [
+            {
+                id: inputs.instanceType,
+                availabilityZones: inputs.systemDiskCategory === "cloud_auto" ? MOCK_AUTOPL_ZONES : MOCK_ZONES,
+                cpuCoreCount: 4,
+                memorySize: 8,
+                family: "ecs.c7",
+                eniAmount: 4,
+            },
+        ],
+    }),
+    "alicloud:servicemesh/getVersions:getVersions": (inputs) => ({
+        ids: MOCK_MESH_VERSIONS.map((v) => `${inputs.edition}:${v}`),
+        versions: MOCK_MESH_VERSIONS.map((version) => ({
+            edition: inputs.edition,
+            id: `${inputs.edition}:${version}`,
+            version,
+        })),
+    }),
+    "alicloud:cs/getClusterCredential:getClusterCredential": (inputs) => ({
+        id: inputs.clusterId,
+        clusterId: inputs.clusterId,
+        clusterName: "mock",
+        kubeConfig: MOCK_KUBECONFIG,
+        expiration: "2029-11-27T00:00:00Z",
+        certificateAuthority: {},
+    }),
+    // --- mesh features: shapes from @pulumi/alicloud types/output.d.ts ---
+    "alicloud:servicemesh/getServiceMeshes:getServiceMeshes": (inputs) => ({
+        id: "servicemeshes",
+        ids: inputs.ids,
+        names: ["asm-canary-mesh"],
+        meshes: (inputs.ids as string[]).map((id) => ({
+            id,
+            serviceMeshId: id,
+            serviceMeshName: "asm-canary-mesh",
+            status: "running",
+            kubeConfig: MOCK_KUBECONFIG.replace("47.0.0.10", "192.168.0.5"),
+            endpoints: [
+                {
+                    intranetApiServerEndpoint: "https://192.168.0.5:6443",
+                    publicApiServerEndpoint: MOCK_MESH_PUBLIC_ENDPOINT,
+                    intranetPilotEndpoint: "",
+                    publicPilotEndpoint: "",
+                },
+            ],
+        })),
+    }),
+    // Two instances in the account: another cluster's, and the stack's (its cluster id is the
+    // ManagedKubernetes mock id).
+    "alicloud:arms/getPrometheus:getPrometheus": () => ({
+        id: "prometheis",
+        ids: ["prom-other", "prom-mock"],
+        names: ["other", "mock"],
+        prometheis: [
+            { id: "prom-other", clusterId: "cother", httpApiInterUrl: "https://other", authToken: "x" },
+            {
+                id: "prom-mock",
+                clusterId: `c${hex("alicloud:cs/managedKubernetes:ManagedKubernetes/ack", 32)}`,
+                httpApiInterUrl: MOCK_PROMETHEUS_URL,
+                authToken: MOCK_PROMETHEUS_TOKEN,
+            },
+        ],
+    }),
+};
+
 export class Recorder implements pulumi.runtime.Mocks {
     public readonly resources: Recorded[] = [];
     public readonly invokes: { token: string; inputs: Record<string, any> }[] = [];
@@ -156,87 +238,11 @@ export class Recorder implements pulumi.runtime.Mocks {
 
     call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
         this.invokes.push({ token: args.token, inputs: args.inputs });
-        switch (args.token) {
-            case "alicloud:index/getZones:getZones":
-                return { ids: MOCK_ZONES, zones: MOCK_ZONES.map((id) => ({ id, localName: id })) };
-            case "alicloud:vpc/getEnhancedNatAvailableZones:getEnhancedNatAvailableZones":
-                return { ids: MOCK_NAT_ZONES, zones: MOCK_NAT_ZONES.map((zoneId) => ({ zoneId, localName: zoneId })) };
-            case "alicloud:ecs/getInstanceTypes:getInstanceTypes":
-                return {
-                    id: "mock",
-                    ids: [args.inputs.instanceType],
-                    instanceTypes: [
-                        {
-                            id: args.inputs.instanceType,
-                            availabilityZones:
-                                args.inputs.systemDiskCategory === "cloud_auto" ? MOCK_AUTOPL_ZONES : MOCK_ZONES,
-                            cpuCoreCount: 4,
-                            memorySize: 8,
-                            family: "ecs.c7",
-                            eniAmount: 4,
-                        },
-                    ],
-                };
-            case "alicloud:servicemesh/getVersions:getVersions":
-                return {
-                    ids: MOCK_MESH_VERSIONS.map((v) => `${args.inputs.edition}:${v}`),
-                    versions: MOCK_MESH_VERSIONS.map((version) => ({
-                        edition: args.inputs.edition,
-                        id: `${args.inputs.edition}:${version}`,
-                        version,
-                    })),
-                };
-            case "alicloud:cs/getClusterCredential:getClusterCredential":
-                return {
-                    id: args.inputs.clusterId,
-                    clusterId: args.inputs.clusterId,
-                    clusterName: "mock",
-                    kubeConfig: MOCK_KUBECONFIG,
-                    expiration: "2029-11-27T00:00:00Z",
-                    certificateAuthority: {},
-                };
-            // --- mesh features: shapes from @pulumi/alicloud types/output.d.ts ---
-            case "alicloud:servicemesh/getServiceMeshes:getServiceMeshes":
-                return {
-                    id: "servicemeshes",
-                    ids: args.inputs.ids,
-                    names: ["asm-canary-mesh"],
-                    meshes: (args.inputs.ids as string[]).map((id) => ({
-                        id,
-                        serviceMeshId: id,
-                        serviceMeshName: "asm-canary-mesh",
-                        status: "running",
-                        kubeConfig: MOCK_KUBECONFIG.replace("47.0.0.10", "192.168.0.5"),
-                        endpoints: [
-                            {
-                                intranetApiServerEndpoint: "https://192.168.0.5:6443",
-                                publicApiServerEndpoint: MOCK_MESH_PUBLIC_ENDPOINT,
-                                intranetPilotEndpoint: "",
-                                publicPilotEndpoint: "",
-                            },
-                        ],
-                    })),
-                };
-            case "alicloud:arms/getPrometheus:getPrometheus":
-                // Two instances in the account: another cluster's, and the stack's (its cluster id is the
-                // ManagedKubernetes mock id).
-                return {
-                    id: "prometheis",
-                    ids: ["prom-other", "prom-mock"],
-                    names: ["other", "mock"],
-                    prometheis: [
-                        { id: "prom-other", clusterId: "cother", httpApiInterUrl: "https://other", authToken: "x" },
-                        {
-                            id: "prom-mock",
-                            clusterId: `c${hex("alicloud:cs/managedKubernetes:ManagedKubernetes/ack", 32)}`,
-                            httpApiInterUrl: MOCK_PROMETHEUS_URL,
-                            authToken: MOCK_PROMETHEUS_TOKEN,
-                        },
-                    ],
-                };
-            default:
-                throw new Error(`unexpected invoke ${args.token} in tests: add a realistic mock for it`);
+        const answer = MOCK_INVOKES[args.token];
+        if (!answer) {
+            throw new Error(`unexpected invoke ${args.token} in tests: add a realistic mock for it`);
         }
+        return answer(args.inputs);
     }
 
     /** Hooks the mock monitor so each registration also records its dependencies and parent. */
