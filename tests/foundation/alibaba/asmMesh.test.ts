@@ -112,10 +112,10 @@ describe("a stack whose mesh exists (its previous meshVersion output)", () => {
 
     test("pinned: the pin wins (a deliberate upgrade)", async () => {
         const run = await runProgram(
-            { ...CREATE_CONFIG, meshVersion: "v1.24.6.60-ge2d7d9ed-aliyun" },
+            { ...CREATE_CONFIG, meshVersion: "v1.23.6.46-g1a2b3c4d-aliyun" },
             { previousOutputs: { meshVersion: current } },
         );
-        expect(one(run.resources, MESH).inputs.version).toBe("v1.24.6.60-ge2d7d9ed-aliyun");
+        expect(one(run.resources, MESH).inputs.version).toBe("v1.23.6.46-g1a2b3c4d-aliyun");
     });
 });
 
