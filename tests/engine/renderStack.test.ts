@@ -190,6 +190,21 @@ test("fault (service scope, 503 on 10%) and mirror 20%: each one update, the Vir
     expect([weighted.mirror, weighted.mirrorPercentage]).toEqual([{ host: "hello", subset: "v2" }, { value: 20 }]);
 });
 
+test("review 2 (issue 16.2): every render-side feature on, the stack converges: after up, a preview, a refresh and a preview after it plan nothing", async () => {
+    // On at this point: ingressGateway (Gateway + binding), egressHosts, accessLogs, fault, mirror, STRICT.
+    const m = manifests();
+    expect(Object.keys(m).filter((k) => /^(Gateway|ServiceEntry|Telemetry)\//.test(k)).sort()).toEqual([
+        "Gateway/canary-demo/ingress",
+        "ServiceEntry/canary-demo/httpbin.org",
+        "Telemetry/canary-demo/access-logs",
+    ]);
+    expect(await plan()).toEqual({ counts: {}, changed: [] });
+    const refreshed = await stack.refresh();
+    const { same: _same, ...refreshChanges } = (refreshed.summary.resourceChanges ?? {}) as Record<string, number>;
+    expect(refreshChanges).toEqual({});
+    expect(await plan()).toEqual({ counts: {}, changed: [] });
+});
+
 test("canaryWeight 101: preview fails with the program's message, no stack trace, and changes nothing", async () => {
     const state = JSON.stringify(await stack.exportStack());
     const files = JSON.stringify(manifests());
