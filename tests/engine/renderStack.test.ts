@@ -193,7 +193,11 @@ test("fault (service scope, 503 on 10%) and mirror 20%: each one update, the Vir
 test("review 2 (issue 16.2): every render-side feature on, the stack converges: after up, a preview, a refresh and a preview after it plan nothing", async () => {
     // On at this point: ingressGateway (Gateway + binding), egressHosts, accessLogs, fault, mirror, STRICT.
     const m = manifests();
-    expect(Object.keys(m).filter((k) => /^(Gateway|ServiceEntry|Telemetry)\//.test(k)).sort()).toEqual([
+    expect(
+        Object.keys(m)
+            .filter((k) => /^(Gateway|ServiceEntry|Telemetry)\//.test(k))
+            .sort(),
+    ).toEqual([
         "Gateway/canary-demo/ingress",
         "ServiceEntry/canary-demo/httpbin.org",
         "Telemetry/canary-demo/access-logs",
