@@ -9,7 +9,8 @@
  *
  * The module exports an async function (Pulumi runs it and exports what it returns): in mode=create it
  * first reads the stack's own previous outputs, to refuse a change of a create-only key or an upgrade that
- * cannot succeed before any resource is declared, and to reuse the zones and the mesh version it has.
+ * cannot succeed before any resource is declared, and to reuse the zones and the mesh version it has; in
+ * mode=existing with a kubeconfig, to refuse a switch from mode=create.
  */
 import { alicloudProviderArgs } from "./config/alicloud";
 import { createOnlyProblems, modeSwitchProblems } from "./config/createOnly";
