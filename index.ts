@@ -9,10 +9,11 @@
  *
  * The module exports an async function (Pulumi runs it and exports what it returns): in mode=create it
  * first reads the stack's own previous outputs, to refuse a change of a create-only key or an upgrade that
- * cannot succeed before any resource is declared, and to reuse the zones and the mesh version it has.
+ * cannot succeed before any resource is declared, and to reuse the zones and the mesh version it has; in
+ * mode=existing with a kubeconfig, to refuse a switch from mode=create.
  */
 import { alicloudProviderArgs } from "./config/alicloud";
-import { createOnlyProblems } from "./config/createOnly";
+import { createOnlyProblems, modeSwitchProblems } from "./config/createOnly";
 import { readPreviousOutputs } from "./config/previous";
 import { ConfigError, loadConfig, StackConfig } from "./config/stackConfig";
 import { upgradeProblems } from "./config/upgrades";
@@ -24,6 +25,12 @@ import { meshLayer } from "./mesh/meshLayer";
 
 async function foundationFor(cfg: StackConfig): Promise<Foundation> {
     if (cfg.mode === "existing") {
+        // A create-mode stack switched to existing would delete its cloud resources (review 2, m12). The
+        // render stack (renderYamlDirectory) never reads itself: it has no cloud resources and no reference.
+        const problems = cfg.renderYamlDirectory ? [] : modeSwitchProblems(cfg.mode, await readPreviousOutputs());
+        if (problems.length > 0) {
+            throw new ConfigError(problems);
+        }
         return new ExistingMesh("existing", {
             kubeconfig: cfg.existingKubeconfig,
             kubeconfigPath: cfg.existingKubeconfigPath,

@@ -123,3 +123,20 @@ export function createOnlyProblems(c: CreateOnlyConfig, previous: PreviousOutput
     }
     return out;
 }
+
+/**
+ * A stack created in mode=create holds the cloud resources (its `createdWith` record says so): switched to
+ * mode=existing, the program would declare none of them and Pulumi would delete them all, with nothing but
+ * deletionProtection in the way (review 2, m12). So the switch is refused while the stack has them.
+ */
+export function modeSwitchProblems(mode: StackConfig["mode"], previous: PreviousOutputs): string[] {
+    if (mode !== "existing" || previous.createdWith === undefined) {
+        return [];
+    }
+    return [
+        'mode: got "existing"; this stack was created in mode "create" and holds its Alibaba Cloud resources (VPC, ' +
+            "ACK cluster, ASM instance: output createdWith), which mode existing would delete. Set mode back to " +
+            '"create"; to run the mesh layer on an existing cluster use a new stack (pulumi stack init), or ' +
+            "destroy this one's resources first (pulumi destroy)",
+    ];
+}

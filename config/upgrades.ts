@@ -85,11 +85,25 @@ function meshProblems(c: UpgradeConfig, previous: PreviousOutputs): string[] {
         return [];
     }
     const [w, n] = [versionNumbers(was), versionNumbers(now)];
-    if (w && n && compare(n, w) < 0) {
+    if (!w || !n) {
+        return [];
+    }
+    if (compare(n, w) < 0) {
         return [
             `meshVersion: got ${show(now)}; the mesh runs ${show(was)}, and ASM cannot downgrade a mesh. Set it to ` +
                 `${show(was)}, or to the version ASM offers as the next upgrade: ` +
                 "aliyun servicemesh DescribeUpgradeVersion --ServiceMeshId <meshId>",
+        ];
+    }
+    // The provider upgrades in place (UpgradeMeshEditionPartially), and an in-place upgrade goes "to the next
+    // adjacent version" (https://www.alibabacloud.com/help/en/asm/sidecar/update-an-asm-instance); only a
+    // canary upgrade, which the provider does not do, skips a minor. Which exact version ASM accepts only
+    // ASM knows (ExpectedVersion must equal the one it computes), so the refusal names the command.
+    if (n[0] !== w[0] || n[1] > w[1] + 1) {
+        return [
+            `meshVersion: got ${show(now)}; the mesh runs ${show(was)}, and ASM upgrades a mesh in place one minor ` +
+                `version at a time: the next is v${w[0]}.${w[1] + 1}. Upgrade to the v${w[0]}.${w[1] + 1} version ASM ` +
+                "offers first (pulumi up), then on: aliyun servicemesh DescribeUpgradeVersion --ServiceMeshId <meshId>",
         ];
     }
     return [];

@@ -48,7 +48,7 @@ describe("kubernetesVersion (M3)", () => {
 
 describe("meshVersion (M1)", () => {
     test("a later version is left to ASM (only it knows the next one); a lower one is refused", () => {
-        expect(problems({ meshVersion: "v1.24.6.60-ge2d7d9ed-aliyun" }, K8S)).toEqual([]);
+        expect(problems({ meshVersion: "v1.23.6.46-g1a2b3c4d-aliyun" }, K8S)).toEqual([]);
         expect(problems({ meshVersion: "v1.9.7.93-gaaa-aliyun" }, K8S)).toEqual([
             'meshVersion: got "v1.9.7.93-gaaa-aliyun"; the mesh runs "v1.22.6.28-g8f5ebc7d-aliyun", and ASM cannot ' +
                 'downgrade a mesh. Set it to "v1.22.6.28-g8f5ebc7d-aliyun", or to the version ASM offers as the next ' +
@@ -57,10 +57,20 @@ describe("meshVersion (M1)", () => {
     });
 });
 
+test("review 2 M1: a meshVersion that skips a minor is refused, naming the next minor and where ASM tells the exact version", () => {
+    expect(problems({ meshVersion: "v1.23.6.46-g1a2b3c4d-aliyun" }, K8S)).toEqual([]);
+    expect(problems({ meshVersion: "v1.22.9.12-g5e6f7a8b-aliyun" }, K8S)).toEqual([]);
+    expect(problems({ meshVersion: "v1.24.6.60-ge2d7d9ed-aliyun" }, K8S)).toEqual([
+        'meshVersion: got "v1.24.6.60-ge2d7d9ed-aliyun"; the mesh runs "v1.22.6.28-g8f5ebc7d-aliyun", and ASM ' +
+            "upgrades a mesh in place one minor version at a time: the next is v1.23. Upgrade to the v1.23 version " +
+            "ASM offers first (pulumi up), then on: aliyun servicemesh DescribeUpgradeVersion --ServiceMeshId <meshId>",
+    ]);
+});
+
 test("both upgrades in one up are refused: the mesh goes first (M3, ordering)", () => {
-    expect(problems({ kubernetesVersion: "1.32.1-aliyun.1", meshVersion: "v1.24.6.60-ge2d7d9ed-aliyun" }, K8S)).toEqual(
+    expect(problems({ kubernetesVersion: "1.32.1-aliyun.1", meshVersion: "v1.23.6.46-g1a2b3c4d-aliyun" }, K8S)).toEqual(
         [
-            'kubernetesVersion: got "1.32.1-aliyun.1" together with meshVersion "v1.24.6.60-ge2d7d9ed-aliyun"; in one ' +
+            'kubernetesVersion: got "1.32.1-aliyun.1" together with meshVersion "v1.23.6.46-g1a2b3c4d-aliyun"; in one ' +
                 "pulumi up the cluster would be upgraded before the mesh (the mesh depends on it). Upgrade the mesh " +
                 'first: set kubernetesVersion back to "1.31.9-aliyun.1", pulumi up, then set it again',
         ],

@@ -190,6 +190,27 @@ test("fault (service scope, 503 on 10%) and mirror 20%: each one update, the Vir
     expect([weighted.mirror, weighted.mirrorPercentage]).toEqual([{ host: "hello", subset: "v2" }, { value: 20 }]);
 });
 
+test("review 2 (issue 16.2): every render-side feature on, the stack converges: after up, a preview plans nothing and another up changes nothing", async () => {
+    // On at this point: ingressGateway (Gateway + binding), egressHosts, accessLogs, fault, mirror, STRICT.
+    // A refresh cannot run here: the render provider has no cluster to read ("failed to read resource state
+    // due to unreachable cluster"); the refresh side is the mock tests' (tests/foundation/alibaba/asmMesh.test.ts).
+    const m = manifests();
+    expect(
+        Object.keys(m)
+            .filter((k) => /^(Gateway|ServiceEntry|Telemetry)\//.test(k))
+            .sort(),
+    ).toEqual([
+        "Gateway/canary-demo/ingress",
+        "ServiceEntry/canary-demo/httpbin.org",
+        "Telemetry/canary-demo/access-logs",
+    ]);
+    expect(await plan()).toEqual({ counts: {}, changed: [] });
+    const again = await stack.up();
+    const { same: _same, ...changes } = (again.summary.resourceChanges ?? {}) as Record<string, number>;
+    expect(changes).toEqual({});
+    expect(await plan()).toEqual({ counts: {}, changed: [] });
+});
+
 test("canaryWeight 101: preview fails with the program's message, no stack trace, and changes nothing", async () => {
     const state = JSON.stringify(await stack.exportStack());
     const files = JSON.stringify(manifests());

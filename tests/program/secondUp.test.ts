@@ -136,6 +136,21 @@ describe("a second `up` of a create-mode stack", () => {
         expect(invokes).toEqual([]);
     });
 
+    test("review 2 m12: switched to mode=existing (a cluster's kubeconfig), it is refused before any resource is declared", async () => {
+        const { problems, resources, invokes } = await refused(
+            { ...CREATE_CONFIG, mode: "existing", existingKubeconfigPath: "/home/me/.kube/ack" },
+            { previousOutputs },
+        );
+        expect(problems).toEqual([
+            'mode: got "existing"; this stack was created in mode "create" and holds its Alibaba Cloud resources ' +
+                "(VPC, ACK cluster, ASM instance: output createdWith), which mode existing would delete. Set mode " +
+                'back to "create"; to run the mesh layer on an existing cluster use a new stack (pulumi stack init), ' +
+                "or destroy this one's resources first (pulumi destroy)",
+        ]);
+        expect(resources.map((r) => r.type)).toEqual([REF]);
+        expect(invokes).toEqual([]);
+    });
+
     test("the same change on a stack's first `up` is simply its configuration", async () => {
         const run = await runProgram({ ...CREATE_CONFIG, serviceCidr: "172.30.0.0/20" });
         expect(one(run.resources, "alicloud:cs/managedKubernetes:ManagedKubernetes").inputs.serviceCidr).toBe(
@@ -144,7 +159,14 @@ describe("a second `up` of a create-mode stack", () => {
     });
 });
 
-test("mode=existing never reads the stack's previous outputs (the render stack needs no reference)", async () => {
+test("review 2 m12: a brownfield stack (mode=existing, never created) reads its own outputs and goes ahead", async () => {
+    const run = await runProgram({ mode: "existing", existingKubeconfigPath: "/home/me/.kube/ack" });
+    expect(one(run.resources, REF).inputs.name).toBe("organization/asm-canary/dev");
+    expect(run.resources.filter((r) => r.type.startsWith("alicloud:"))).toEqual([]);
+    expect(run.outputs.mode).toBe("existing");
+});
+
+test("mode=existing rendering YAML never reads the stack's previous outputs (the render stack needs no reference)", async () => {
     const run = await runProgram(EXISTING_CONFIG, { previousOutputs: { createdWith: { serviceCidr: "x" } } });
     expect(run.resources.map((r) => r.type)).not.toContain(REF);
     expect(run.outputs.createdWith).toBeUndefined();
