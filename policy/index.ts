@@ -5,6 +5,8 @@
  * not the directory).
  */
 import { PolicyPack } from "@pulumi/policy";
+import { installConfigGuard } from "./configGuard";
 import { POLICIES } from "./policies";
 
+installConfigGuard();
 new PolicyPack("asm-canary", { policies: POLICIES });

@@ -71,6 +71,13 @@ const SETTINGS: Readonly<Partial<Record<PolicyName, readonly string[]>>> = {
 const show = (v: unknown) => JSON.stringify(v);
 const isLevel = (v: unknown): v is Level => (LEVELS as readonly unknown[]).includes(v);
 
+/** One problem per name that is neither a policy of the pack nor "all", with the names allowed. */
+export function unknownPolicyProblems(names: Iterable<string>): string[] {
+    return [...names]
+        .filter((n) => n !== "all" && !(POLICY_NAMES as readonly string[]).includes(n))
+        .map((n) => `unknown policy ${show(n)}; the policies are: all, ${POLICY_NAMES.join(", ")}`);
+}
+
 /**
  * Every problem of a parsed pack config, each naming the key, the value given and what is allowed. The
  * engine itself lets an unknown policy name through and refuses a bad level without listing the levels.
@@ -82,8 +89,9 @@ export function packConfigProblems(config: unknown): string[] {
     const problems: string[] = [];
     const levels = LEVELS.join(", ");
     for (const [key, value] of Object.entries(config)) {
-        if (key !== "all" && !(POLICY_NAMES as readonly string[]).includes(key)) {
-            problems.push(`unknown policy ${show(key)}; the policies are: all, ${POLICY_NAMES.join(", ")}`);
+        const unknown = unknownPolicyProblems([key]);
+        if (unknown.length > 0) {
+            problems.push(...unknown);
             continue;
         }
         if (typeof value === "string" || key === "all") {
