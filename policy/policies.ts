@@ -28,6 +28,7 @@ const MANAGED_KUBERNETES = "alicloud:cs/managedKubernetes:ManagedKubernetes";
 const SERVICE_MESH = "alicloud:servicemesh/serviceMesh:ServiceMesh";
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const NAMESPACE = "kubernetes:core/v1:Namespace";
+const SERVICE = "kubernetes:core/v1:Service";
 
 /** An Istio kind as the Kubernetes SDK types a CustomResource: `kubernetes:<group>/<version>:<Kind>`. */
 function isIstio(type: string, group: "networking" | "security", kind: string): boolean {
@@ -183,28 +184,46 @@ function selects(matchLabels: Record<string, string> | undefined, labels: Record
     return Object.entries(matchLabels ?? {}).every(([k, v]) => labels[k] === v);
 }
 
+interface PodOwner {
+    metadata?: { name?: string; namespace?: string };
+    spec?: { selector?: Record<string, string>; template?: { metadata?: { labels?: Record<string, string> } } };
+}
+
 export const productionAuthorizationPolicy: StackValidationPolicy = {
     name: POLICY.authorization,
     description:
-        "Production: the pods behind every DestinationRule are selected by an AuthorizationPolicy (authorizationPolicy on).",
+        "Production: every Deployment behind a DestinationRule's host is selected by an AuthorizationPolicy (authorizationPolicy on).",
     enforcementLevel: DEFAULT_LEVELS[POLICY.authorization],
     validateStack: (args: StackValidationArgs, report: ReportViolation) => {
         const policies = ofKind<AuthorizationPolicySpec>(args.resources, "security", "AuthorizationPolicy").map(
             (r) => r.m,
         );
-        for (const { urn, m: rule } of ofKind<DestinationRuleSpec>(args.resources, "networking", "DestinationRule")) {
+        const ofType = (type: string) =>
+            args.resources.filter((r) => r.type === type).map((r) => ({ urn: r.urn, k: r.props as PodOwner }));
+        const services = ofType(SERVICE);
+        const deployments = ofType(DEPLOYMENT);
+        for (const { m: rule } of ofKind<DestinationRuleSpec>(args.resources, "networking", "DestinationRule")) {
             const ns = rule.metadata?.namespace;
-            for (const subset of rule.spec?.subsets ?? []) {
+            // The host is the Service's short name or its FQDN (<name>.<namespace>.svc.<domain>).
+            const service = services.find(
+                (s) => s.k.metadata?.namespace === ns && s.k.metadata?.name === rule.spec?.host?.split(".")[0],
+            );
+            if (!service) {
+                continue;
+            }
+            for (const { urn, k: d } of deployments) {
+                const labels = d.spec?.template?.metadata?.labels ?? {};
+                if (d.metadata?.namespace !== ns || !selects(service.k.spec?.selector, labels)) {
+                    continue;
+                }
+                // A policy without a selector covers the whole namespace.
                 const covered = policies.some(
-                    (p) =>
-                        p.metadata?.namespace === ns &&
-                        // A policy without a selector covers the whole namespace.
-                        selects(p.spec?.selector?.matchLabels, subset.labels ?? {}),
+                    (p) => p.metadata?.namespace === ns && selects(p.spec?.selector?.matchLabels, labels),
                 );
                 if (!covered) {
                     report(
-                        `DestinationRule ${objectName(rule)}: the pods of subset ${subset.name} are selected by no ` +
-                            `AuthorizationPolicy in namespace ${ns}; production needs one (authorizationPolicy true)`,
+                        `Deployment ${objectName(d)} (behind DestinationRule ${objectName(rule)}): its pods are ` +
+                            `selected by no AuthorizationPolicy; production needs one (authorizationPolicy true)`,
                         urn,
                     );
                 }

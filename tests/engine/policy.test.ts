@@ -45,7 +45,7 @@ const production = () => path.join(work, "policy", "production.json");
 interface Outcome {
     /** The preview's error (stdout and stderr of the CLI), or undefined when it passed. */
     error?: string;
-    /** Every policy violation the engine reported: "<level> <policy>: <message>". */
+    /** Every policy violation the engine reported: "<level> <policy>: <the policy's message>". */
     violations: string[];
 }
 
@@ -65,10 +65,11 @@ async function previewWith(config: Record<string, string>, packConfig?: string |
             policyPacks: [path.join(work, "policy", "analyzer")],
             policyPackConfigs: configFile ? [configFile] : undefined,
             onEvent: (e: EngineEvent) => {
-                if (e.policyEvent) {
-                    violations.push(
-                        `${e.policyEvent.enforcementLevel} ${e.policyEvent.policyName}: ${e.policyEvent.message}`,
-                    );
+                const p = e.policyEvent;
+                if (p) {
+                    // The message's last line is the policy's own; the engine may put the description before it.
+                    const last = p.message.trim().split("\n").pop() ?? "";
+                    violations.push(`${p.enforcementLevel} ${p.policyName}: ${last.trim()}`);
                 }
             },
         });
@@ -102,7 +103,7 @@ const VIOLATIONS: [string, Record<string, string>, string][] = [
     [
         "production-authorization-policy",
         { ...PROD_LIKE, authorizationPolicy: "false" },
-        "DestinationRule canary-demo/hello: the pods of subset v1 are selected by no AuthorizationPolicy",
+        "Deployment canary-demo/hello-v1 (behind DestinationRule canary-demo/hello): its pods are selected by no AuthorizationPolicy",
     ],
     [
         "production-no-fault-injection",

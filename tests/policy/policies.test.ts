@@ -200,39 +200,48 @@ describe("production-authorization-policy", () => {
             spec: { selector: matchLabels ? { matchLabels } : undefined, action: "ALLOW", rules: [] },
         },
     });
-    const rule = {
-        type: DR,
-        props: {
-            kind: "DestinationRule",
-            metadata: { name: "hello", namespace: "demo" },
-            spec: {
-                host: "hello",
-                subsets: [
-                    { name: "v1", labels: { app: "hello", version: "v1" } },
-                    { name: "v2", labels: { app: "hello", version: "v2" } },
-                ],
-            },
-        },
+    const service = {
+        type: "kubernetes:core/v1:Service",
+        props: { metadata: { name: "hello", namespace: "demo" }, spec: { selector: { app: "hello" } } },
     };
+    const deployment = (name: string, labels: Record<string, string>) => ({
+        type: "kubernetes:apps/v1:Deployment",
+        props: { metadata: { name, namespace: "demo" }, spec: { template: { metadata: { labels } } } },
+    });
+    const objects = [
+        dr(["v1", "v2"]),
+        service,
+        deployment("hello-v1", { app: "hello", version: "v1" }),
+        deployment("hello-v2", { app: "hello", version: "v2" }),
+        deployment("curl", { app: "curl" }),
+    ];
 
-    test("no AuthorizationPolicy: each subset's pods are named", () => {
-        expect(checkStack(productionAuthorizationPolicy, [rule])).toEqual([
-            "DestinationRule demo/hello: the pods of subset v1 are selected by no AuthorizationPolicy in namespace demo; production needs one (authorizationPolicy true)",
-            "DestinationRule demo/hello: the pods of subset v2 are selected by no AuthorizationPolicy in namespace demo; production needs one (authorizationPolicy true)",
+    test("no AuthorizationPolicy: each Deployment behind the host is named (not the client)", () => {
+        expect(checkStack(productionAuthorizationPolicy, objects)).toEqual([
+            "Deployment demo/hello-v1 (behind DestinationRule demo/hello): its pods are selected by no AuthorizationPolicy; production needs one (authorizationPolicy true)",
+            "Deployment demo/hello-v2 (behind DestinationRule demo/hello): its pods are selected by no AuthorizationPolicy; production needs one (authorizationPolicy true)",
         ]);
     });
 
-    test("a policy on the app's pods passes", () => {
-        expect(checkStack(productionAuthorizationPolicy, [rule, ap({ app: "hello" })])).toEqual([]);
+    test("a policy on the app's pods passes (the program's: selector = the Service's)", () => {
+        expect(checkStack(productionAuthorizationPolicy, [...objects, ap({ app: "hello" })])).toEqual([]);
     });
 
     test("a namespace-wide policy (no selector) passes", () => {
-        expect(checkStack(productionAuthorizationPolicy, [rule, ap(undefined)])).toEqual([]);
+        expect(checkStack(productionAuthorizationPolicy, [...objects, ap(undefined)])).toEqual([]);
+    });
+
+    test("a policy on one version only leaves the other named", () => {
+        expect(checkStack(productionAuthorizationPolicy, [...objects, ap({ app: "hello", version: "v1" })])).toEqual([
+            "Deployment demo/hello-v2 (behind DestinationRule demo/hello): its pods are selected by no AuthorizationPolicy; production needs one (authorizationPolicy true)",
+        ]);
     });
 
     test("a policy on other pods, or in another namespace, does not count", () => {
-        expect(checkStack(productionAuthorizationPolicy, [rule, ap({ app: "other" })])).toHaveLength(2);
-        expect(checkStack(productionAuthorizationPolicy, [rule, ap({ app: "hello" }, "elsewhere")])).toHaveLength(2);
+        expect(checkStack(productionAuthorizationPolicy, [...objects, ap({ app: "other" })])).toHaveLength(2);
+        expect(checkStack(productionAuthorizationPolicy, [...objects, ap({ app: "hello" }, "elsewhere")])).toHaveLength(
+            2,
+        );
     });
 });
 
