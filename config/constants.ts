@@ -14,6 +14,13 @@ export type Version = typeof STABLE | typeof CANARY;
 /** Name of the in-mesh client workload: its Deployment, ServiceAccount (mesh identity) and container. */
 export const CLIENT_NAME = "curl";
 
+/**
+ * The label that turns on automatic sidecar injection in a namespace (mesh/meshNamespace.ts sets it; the
+ * policy pack checks it); ASM honours it on the data-plane (ACK) namespace, where the injection webhook
+ * runs (https://www.alibabacloud.com/help/en/asm/sidecar/install-a-sidecar-proxy).
+ */
+export const INJECTION_LABEL = { "istio-injection": "enabled" } as const;
+
 /** http-echo's listen port (https://github.com/hashicorp/http-echo, -listen=:5678). */
 export const APP_PORT = 5678;
 /** The Service port of every demo service, and its name: `http` makes Istio treat it as HTTP (IST0118). */

@@ -1,13 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { MeshTarget } from "../foundation/meshTarget";
-import { componentType, withLegacyType } from "../config/constants";
+import { componentType, INJECTION_LABEL, withLegacyType } from "../config/constants";
 
-/**
- * The label that turns on automatic sidecar injection; ASM honours it on the data-plane (ACK) namespace,
- * where the injection webhook runs (https://www.alibabacloud.com/help/en/asm/sidecar/install-a-sidecar-proxy).
- */
-const INJECTION_LABEL = { "istio-injection": "enabled" } as const;
+// INJECTION_LABEL (config/constants.ts) turns on automatic sidecar injection.
 // On ASM >= 1.28 labels of the control-plane namespace are synced down to the data plane; whether an
 // unlabelled control-plane namespace can strip this label is UNCONFIRMED: `verify.sidecars` shows 2/2.
 
