@@ -278,13 +278,13 @@ describe("checkMesh", () => {
 
     test("an unreachable API server is one problem, not one per kind", async () => {
         // What fetch (undici) rejects with when the connection fails: the socket's error is the cause.
-        const refused = new TypeError("fetch failed", { cause: new Error("connect ECONNREFUSED 127.0.0.1:1") });
+        const refused = new TypeError("fetch failed", { cause: new Error("connect ECONNREFUSED 47.0.0.10:6443") });
         const api: MeshApi = {
             apiResources: () => Promise.reject(refused),
             mutatingWebhookConfigurations: () => Promise.reject(refused),
         };
         expect(await checkMesh(api, APIS)).toEqual({
-            missing: [{ item: "the API server", reason: "connect ECONNREFUSED 127.0.0.1:1", cause: "unreachable" }],
+            missing: [{ item: "the API server", reason: "connect ECONNREFUSED 47.0.0.10:6443", cause: "unreachable" }],
             injectors: [],
         });
     });
