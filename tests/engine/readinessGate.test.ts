@@ -106,9 +106,14 @@ test("on the default provider: the gate is satisfied, and a config change plans 
 test("moved to the gate's own provider: the resource is kept (no replace, no new check), only the provider is new", async () => {
     const before = await gateState();
     fs.writeFileSync(path.join(work, "phase"), "own\n");
-    const moved = await plan(stack);
-    expect(moved.changed.filter((s) => s.type !== "pulumi:providers:pulumi-nodejs")).toEqual([]);
-    expect(moved.changed).toContainEqual({ op: "create", name: "mesh-ready", type: "pulumi:providers:pulumi-nodejs" });
+    // The gate's own provider is created, the default one (used by nothing now) deleted; the gate is `same`.
+    expect(await plan(stack)).toEqual({
+        counts: { create: 1 },
+        changed: [
+            { op: "create", name: "mesh-ready", type: "pulumi:providers:pulumi-nodejs" },
+            { op: "delete", name: "default", type: "pulumi:providers:pulumi-nodejs" },
+        ],
+    });
     await stack.up();
     const after = await gateState();
     expect({ id: after.id, outputs: after.outputs }).toEqual({ id: before.id, outputs: before.outputs });
