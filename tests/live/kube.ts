@@ -1,12 +1,13 @@
 /**
- * A minimal Kubernetes API client for the live test: HTTPS with the kubeconfig's client certificate, JSON
- * in and out, no retries. It reads the kubeconfig with the readiness gate's own parser (foundation/readiness/check),
- * so the test reaches the API server exactly as the program's gate does; no kubectl is needed.
+ * A minimal Kubernetes API client for the live test: raw HTTPS requests (any method and path, the status and
+ * the parsed body back, no retries), authenticated by `@kubernetes/client-node` (`applyToHTTPSOptions`: CA,
+ * client certificate, token or exec plugin) for the kubeconfig as the readiness gate's own loader reads it
+ * (foundation/readiness/check), so the test reaches the API server as the program's gate does; no kubectl.
  */
 import * as fs from "fs";
 import * as https from "https";
 import * as path from "path";
-import { kubeAccess } from "../../foundation/readiness/check";
+import { loadKubeconfig } from "../../foundation/readiness/check";
 
 export interface KubeResponse {
     status: number;
@@ -21,17 +22,19 @@ export interface Kube {
 
 /** A client for the current context of the kubeconfig at `kubeconfigPath` (client certificate or token). */
 export function kubeClient(kubeconfigPath: string, timeoutMs = 15_000): Kube {
-    const access = kubeAccess(fs.readFileSync(kubeconfigPath, "utf8"), path.dirname(kubeconfigPath));
-    const url = new URL(access.server);
-    const request = (method: string, apiPath: string, body?: unknown, contentType = "application/json") =>
-        new Promise<KubeResponse>((resolve, reject) => {
+    const kc = loadKubeconfig(fs.readFileSync(kubeconfigPath, "utf8"), path.dirname(kubeconfigPath));
+    const url = new URL(kc.getCurrentCluster()?.server ?? "");
+    const request = async (method: string, apiPath: string, body?: unknown, contentType = "application/json") => {
+        const auth: https.RequestOptions = {};
+        await kc.applyToHTTPSOptions(auth);
+        return new Promise<KubeResponse>((resolve, reject) => {
             const data = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
-            const headers: Record<string, string> = { Accept: "application/json" };
+            const headers: Record<string, string> = {
+                ...(auth.headers as Record<string, string>),
+                Accept: "application/json",
+            };
             if (data !== undefined) {
                 headers["Content-Type"] = contentType;
-            }
-            if (access.token) {
-                headers.Authorization = `Bearer ${access.token}`;
             }
             const req = https.request(
                 {
@@ -40,10 +43,12 @@ export function kubeClient(kubeconfigPath: string, timeoutMs = 15_000): Kube {
                     path: url.pathname.replace(/\/+$/, "") + apiPath,
                     method,
                     headers,
-                    ca: access.ca,
-                    cert: access.cert,
-                    key: access.key,
-                    rejectUnauthorized: !access.insecure,
+                    ca: auth.ca,
+                    cert: auth.cert,
+                    key: auth.key,
+                    auth: auth.auth,
+                    servername: auth.servername,
+                    rejectUnauthorized: auth.rejectUnauthorized,
                     agent: false,
                     timeout: timeoutMs,
                 },
@@ -70,6 +75,7 @@ export function kubeClient(kubeconfigPath: string, timeoutMs = 15_000): Kube {
             }
             req.end();
         });
+    };
     return { request, get: (apiPath) => request("GET", apiPath) };
 }
 

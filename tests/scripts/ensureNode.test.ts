@@ -1,6 +1,7 @@
 /**
  * scripts/ensure-node.sh picks the Node.js the npm scripts run on (scripts/node.sh): the machine's own when it
- * is at least 22.18 (type stripping and module.registerHooks, which the tests use), else a cached official
+ * is at least 22.19 (type stripping and module.registerHooks, which the tests use; undici 8 under
+ * @kubernetes/client-node declares 22.19), else a cached official
  * binary. A stand-in `node` that only reports a version shows which one it chose.
  */
 import { execFileSync } from "child_process";
@@ -22,12 +23,12 @@ function chosenFor(version: string): { fake: string; chosen: string } {
     return { fake, chosen };
 }
 
-test.each(["22.18.0", "22.23.3", "24.1.0"])("node %s on PATH is used as is", (version) => {
+test.each(["22.19.0", "22.23.3", "24.1.0"])("node %s on PATH is used as is", (version) => {
     const { fake, chosen } = chosenFor(version);
     expect(chosen).toBe(fake);
 });
 
-test.each(["22.12.0", "22.17.1", "20.20.2"])("node %s on PATH is too old: another binary is chosen", (version) => {
+test.each(["22.12.0", "22.18.0", "20.20.2"])("node %s on PATH is too old: another binary is chosen", (version) => {
     const { fake, chosen } = chosenFor(version);
     expect(chosen).not.toBe(fake);
     expect(fs.existsSync(path.join(chosen, "node"))).toBe(true);

@@ -84,11 +84,9 @@ export interface Step {
 }
 
 /**
- * The engine's own plan: the change summary without `same`, and each resource step that is not `same`.
- * Provider steps are left out, as the change summary and `pulumi preview` leave them out: the readiness
- * gate's dynamic provider (`pulumi:providers:pulumi-nodejs`, "default") receives the whole stack config as
- * its own, so every config change re-configures it and shows as its "update"; nothing in the cluster
- * changes by it. A provider that is replaced still shows: every resource it manages is replaced with it.
+ * The engine's own plan: the change summary without `same`, and each resource step that is not `same`,
+ * provider steps included (the readiness gate has its own dynamic-provider instance with no inputs, so a
+ * config change re-configures no provider: tests/engine/readinessGate.test.ts).
  */
 export async function plan(stack: Stack): Promise<{ counts: Record<string, number>; changed: Step[] }> {
     const steps: { op: string; urn: string; type: string }[] = [];
@@ -103,7 +101,7 @@ export async function plan(stack: Stack): Promise<{ counts: Record<string, numbe
     return {
         counts,
         changed: steps
-            .filter((s) => s.op !== "same" && !s.type.startsWith("pulumi:providers:"))
+            .filter((s) => s.op !== "same")
             .map((s) => ({ op: s.op, name: s.urn.split("::").pop() ?? "", type: s.type })),
     };
 }

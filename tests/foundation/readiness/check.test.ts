@@ -1,29 +1,38 @@
 /**
- * The readiness check without a network: kubeconfig parsing, one check against a fake API server, the
- * wait loop on a fake clock (backoff, progress lines, the timeout message), and when the gate re-runs.
- * One test talks HTTP to a local server to cover the real client and `runGate` end to end.
+ * The readiness check: the kubeconfig as `@kubernetes/client-node` loads it (with the two gaps this project
+ * fills), one check against answers fed through the `MeshApi` seam, the wait loop on a fake clock (backoff,
+ * progress lines, the timeout message), and when the gate re-runs. The library's clients themselves are
+ * driven against a real local HTTPS API server (test-only CA and certificates in ./tls, made by
+ * ./tls/make.sh): client certificate, token and exec-plugin credentials, TLS verification, refused
+ * credentials, no answer, and `runGate` end to end.
  */
 import * as fs from "fs";
-import * as http from "http";
+import * as https from "https";
+import type * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import type * as k8s from "@kubernetes/client-node" with { "resolution-mode": "import" };
 import { istioApis } from "../../../istio/manifests";
 import {
     checkMesh,
     gateChanges,
     GateInputs,
     GateOutputs,
-    Getter,
-    kubeAccess,
-    kubeGetter,
+    kubeApi,
+    loadKubeconfig,
+    MeshApi,
     Missing,
     readinessProvider,
     runGate,
     waitForMesh,
 } from "../../../foundation/readiness/check";
 
+const { ApiException } = require("@kubernetes/client-node") as typeof k8s;
+
 const APIS = istioApis("v1beta1");
 const b64 = (s: string) => Buffer.from(s).toString("base64");
+const TLS = path.join(__dirname, "tls");
+const pem = (file: string) => fs.readFileSync(path.join(TLS, file), "utf8");
 
 function kubeconfig(server: string, user: Record<string, unknown>, cluster: Record<string, unknown> = {}): string {
     return JSON.stringify({
@@ -57,25 +66,24 @@ users:
     client-key-data: ${b64("KEY PEM")}
 `;
 
-describe("kubeAccess", () => {
-    test("an ACK kubeconfig: server, CA and client certificate", () => {
-        const a = kubeAccess(ACK_KUBECONFIG, "/nowhere");
-        expect(a.server).toBe("https://47.0.0.10:6443");
-        expect(a.ca?.toString()).toBe("CA PEM");
-        expect(a.cert?.toString()).toBe("CERT PEM");
-        expect(a.key?.toString()).toBe("KEY PEM");
-        expect(a.insecure).toBe(false);
-        expect(a.token).toBeUndefined();
+describe("loadKubeconfig", () => {
+    test("an ACK kubeconfig: server, CA and client certificate of the current context", () => {
+        const kc = loadKubeconfig(ACK_KUBECONFIG, "/nowhere");
+        expect(kc.getCurrentCluster()).toMatchObject({
+            server: "https://47.0.0.10:6443",
+            caData: b64("CA PEM"),
+            skipTLSVerify: false,
+        });
+        expect(kc.getCurrentUser()).toMatchObject({ certData: b64("CERT PEM"), keyData: b64("KEY PEM") });
     });
 
-    test("files are read relative to the kubeconfig's directory; token, TLS name and insecure flag", () => {
+    test("files are read relative to the kubeconfig's directory; tokenFile (trimmed), TLS name, insecure flag", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gate-kc-"));
-        fs.writeFileSync(path.join(dir, "ca.crt"), "CA FILE");
         fs.writeFileSync(path.join(dir, "token"), "tok-123\n");
-        const a = kubeAccess(
+        const kc = loadKubeconfig(
             kubeconfig(
                 "https://10.0.0.1",
-                { tokenFile: "token" },
+                { tokenFile: "token", "client-certificate": "certs/admin.crt" },
                 {
                     "certificate-authority": "ca.crt",
                     "tls-server-name": "kubernetes",
@@ -84,57 +92,81 @@ describe("kubeAccess", () => {
             ),
             dir,
         );
-        expect(a).toMatchObject({ token: "tok-123", tlsServerName: "kubernetes", insecure: true });
-        expect(a.ca?.toString()).toBe("CA FILE");
+        expect(kc.getCurrentCluster()).toMatchObject({
+            caFile: path.join(dir, "ca.crt"),
+            tlsServerName: "kubernetes",
+            skipTLSVerify: true,
+        });
+        expect(kc.getCurrentUser()).toMatchObject({ token: "tok-123", certFile: path.join(dir, "certs/admin.crt") });
         fs.rmSync(dir, { recursive: true });
     });
 
     test("the only context is used when current-context is unset", () => {
         const doc = JSON.parse(kubeconfig("https://x", { token: "t" })) as Record<string, unknown>;
         delete doc["current-context"];
-        expect(kubeAccess(JSON.stringify(doc), "/").server).toBe("https://x");
+        expect(loadKubeconfig(JSON.stringify(doc), "/").getCurrentCluster()?.server).toBe("https://x");
     });
 
     test("unusable kubeconfigs are refused with the reason", () => {
-        expect(() => kubeAccess(kubeconfig("https://x", { exec: { command: "aliyun" } }), "/")).toThrow(
-            'the kubeconfig\'s user "u" gets its credentials from an exec or auth-provider plugin, which the mesh ' +
-                "readiness gate does not run: use a kubeconfig with a client certificate or a token (ACK's admin " +
-                "kubeconfig has one), or set meshReadyTimeout to 0 to skip the gate",
-        );
         const doc = JSON.parse(kubeconfig("https://x", {})) as Record<string, unknown>;
         doc["current-context"] = "other";
-        expect(() => kubeAccess(JSON.stringify(doc), "/")).toThrow('the kubeconfig has no context named "other"');
-        expect(() => kubeAccess("", "/")).toThrow("the kubeconfig is empty or not a YAML mapping");
-        expect(() => kubeAccess("a: [", "/")).toThrow(/^the kubeconfig is not valid YAML/);
+        expect(() => loadKubeconfig(JSON.stringify(doc), "/")).toThrow('the kubeconfig has no context named "other"');
+        expect(() => loadKubeconfig(kubeconfig("", {}), "/")).toThrow(
+            "the kubeconfig is not usable: clusters[0].cluster.server is missing",
+        );
+        expect(() => loadKubeconfig("", "/")).toThrow("the kubeconfig is empty or not a YAML mapping");
+        expect(() => loadKubeconfig("a: [", "/")).toThrow(/^the kubeconfig is not valid YAML/);
     });
 });
 
-/** A fake API server: discovery answers per group/version, and the webhook configurations. */
+/** The library's error for an HTTP error status, as its generated clients raise it. */
+const httpError = (status: number, body?: unknown) =>
+    new ApiException(status, "Unknown API Status Code!", body, { "content-type": "application/json" });
+
+/** A fake API server behind the `MeshApi` seam: discovery answers per group/version, and the webhooks. */
 function fakeApi(
     discovery: Record<string, { status: number; plurals?: string[]; message?: string }>,
     webhooks: { status: number; names?: string[] } = { status: 200, names: [] },
-): { get: Getter; paths: string[] } {
+): { api: MeshApi; paths: string[] } {
     const paths: string[] = [];
-    const get: Getter = (p) => {
-        paths.push(p);
-        if (p === "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations") {
+    const api: MeshApi = {
+        apiResources: (group, version) => {
+            const gv = `${group}/${version}`;
+            paths.push(`/apis/${gv}`);
+            const d = discovery[gv] ?? { status: 404, message: "the server could not find the requested resource" };
+            if (d.status !== 200) {
+                return Promise.reject(
+                    httpError(d.status, JSON.stringify({ kind: "Status", message: d.message ?? "" })),
+                );
+            }
+            const resources = (d.plurals ?? []).map((name) => ({
+                name,
+                kind: "",
+                namespaced: true,
+                singularName: "",
+                verbs: [],
+            }));
+            return Promise.resolve({ groupVersion: gv, resources });
+        },
+        mutatingWebhookConfigurations: () => {
+            paths.push("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations");
+            if (webhooks.status !== 200) {
+                return Promise.reject(httpError(webhooks.status));
+            }
+            const webhook = (name: string) =>
+                ({
+                    name,
+                    admissionReviewVersions: ["v1"],
+                    clientConfig: {},
+                    sideEffects: "None",
+                }) as k8s.V1MutatingWebhook;
             const items = [
-                {
-                    metadata: { name: "istio-sidecar-injector" },
-                    webhooks: (webhooks.names ?? []).map((name) => ({ name })),
-                },
+                { metadata: { name: "istio-sidecar-injector" }, webhooks: (webhooks.names ?? []).map(webhook) },
             ];
-            return Promise.resolve({ status: webhooks.status, body: JSON.stringify({ items }) });
-        }
-        const gv = p.replace(/^\/apis\//, "");
-        const d = discovery[gv] ?? { status: 404, message: "the server could not find the requested resource" };
-        const body =
-            d.status === 200
-                ? JSON.stringify({ groupVersion: gv, resources: (d.plurals ?? []).map((name) => ({ name })) })
-                : JSON.stringify({ kind: "Status", message: d.message ?? "" });
-        return Promise.resolve({ status: d.status, body });
+            return Promise.resolve({ items });
+        },
     };
-    return { get, paths };
+    return { api, paths };
 }
 
 const SERVED = {
@@ -145,15 +177,15 @@ const INJECTORS = ["rev.namespace.sidecar-injector.istio.io", "namespace.sidecar
 
 describe("checkMesh", () => {
     test("ready: every kind listed and an injector webhook registered; two discovery calls and one list", async () => {
-        const api = fakeApi(SERVED, { status: 200, names: INJECTORS });
-        expect(await checkMesh(api.get, APIS)).toEqual({
+        const fake = fakeApi(SERVED, { status: 200, names: INJECTORS });
+        expect(await checkMesh(fake.api, APIS)).toEqual({
             missing: [],
             injectors: [
                 "istio-sidecar-injector/rev.namespace.sidecar-injector.istio.io",
                 "istio-sidecar-injector/namespace.sidecar-injector.istio.io",
             ],
         });
-        expect(api.paths).toEqual([
+        expect(fake.paths).toEqual([
             "/apis/networking.istio.io/v1beta1",
             "/apis/security.istio.io/v1beta1",
             "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
@@ -161,7 +193,7 @@ describe("checkMesh", () => {
     });
 
     test("data-plane KubeAPI access off: the Istio groups are not served (404) and no injector", async () => {
-        const { missing } = await checkMesh(fakeApi({}).get, APIS);
+        const { missing } = await checkMesh(fakeApi({}).api, APIS);
         expect(missing).toEqual([
             {
                 item: "VirtualService (networking.istio.io/v1beta1)",
@@ -192,14 +224,17 @@ describe("checkMesh", () => {
     });
 
     test("an aggregated API not serving yet (503), a kind not listed, a look-alike webhook name", async () => {
-        const api = fakeApi(
+        const fake = fakeApi(
             {
                 "networking.istio.io/v1beta1": { status: 503, message: "service unavailable" },
                 "security.istio.io/v1beta1": { status: 200, plurals: ["peerauthentications"] },
             },
-            { status: 200, names: ["sidecar-injector.istio.io.example.com", "validation.istio.io"] },
+            {
+                status: 200,
+                names: ["sidecar-injector.istio.io.example.com", "validation.istio.io", "xsidecar-injector.istio.io"],
+            },
         );
-        const { missing } = await checkMesh(api.get, APIS);
+        const { missing } = await checkMesh(fake.api, APIS);
         expect(missing.map((m) => `${m.item}: ${m.reason}`)).toEqual([
             "VirtualService (networking.istio.io/v1beta1): GET /apis/networking.istio.io/v1beta1: registered but not serving yet (HTTP 503: service unavailable)",
             "DestinationRule (networking.istio.io/v1beta1): GET /apis/networking.istio.io/v1beta1: registered but not serving yet (HTTP 503: service unavailable)",
@@ -208,28 +243,59 @@ describe("checkMesh", () => {
         ]);
     });
 
+    test("the webhook named exactly sidecar-injector.istio.io counts", async () => {
+        const fake = fakeApi(SERVED, { status: 200, names: ["sidecar-injector.istio.io"] });
+        expect(await checkMesh(fake.api, APIS)).toEqual({
+            missing: [],
+            injectors: ["istio-sidecar-injector/sidecar-injector.istio.io"],
+        });
+    });
+
     test("the v1 APIs are asked for at v1", async () => {
-        const api = fakeApi({}, { status: 200, names: INJECTORS });
-        await checkMesh(api.get, istioApis("v1"));
-        expect(api.paths.slice(0, 2)).toEqual(["/apis/networking.istio.io/v1", "/apis/security.istio.io/v1"]);
+        const fake = fakeApi({}, { status: 200, names: INJECTORS });
+        await checkMesh(fake.api, istioApis("v1"));
+        expect(fake.paths.slice(0, 2)).toEqual(["/apis/networking.istio.io/v1", "/apis/security.istio.io/v1"]);
     });
 
     test("refused credentials count as an auth problem", async () => {
-        const api = fakeApi(
+        const fake = fakeApi(
             {
                 "networking.istio.io/v1beta1": { status: 403, message: "forbidden" },
                 ...{ "security.istio.io/v1beta1": SERVED["security.istio.io/v1beta1"] },
             },
-            { status: 403 },
+            { status: 401 },
         );
-        const { missing } = await checkMesh(api.get, APIS);
-        expect(missing.map((m) => m.cause)).toEqual(["auth", "auth", "auth"]);
+        const { missing } = await checkMesh(fake.api, APIS);
+        expect(missing.map((m) => [m.cause, m.reason])).toEqual([
+            ["auth", "GET /apis/networking.istio.io/v1beta1: forbidden (HTTP 403: forbidden)"],
+            ["auth", "GET /apis/networking.istio.io/v1beta1: forbidden (HTTP 403: forbidden)"],
+            [
+                "auth",
+                "GET /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations: credentials refused (HTTP 401)",
+            ],
+        ]);
     });
 
     test("an unreachable API server is one problem, not one per kind", async () => {
-        const get: Getter = () => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:1"));
-        expect(await checkMesh(get, APIS)).toEqual({
-            missing: [{ item: "the API server", reason: "connect ECONNREFUSED 127.0.0.1:1", cause: "unreachable" }],
+        // What fetch (undici) rejects with when the connection fails: the socket's error is the cause.
+        const refused = new TypeError("fetch failed", { cause: new Error("connect ECONNREFUSED 47.0.0.10:6443") });
+        const api: MeshApi = {
+            apiResources: () => Promise.reject(refused),
+            mutatingWebhookConfigurations: () => Promise.reject(refused),
+        };
+        expect(await checkMesh(api, APIS)).toEqual({
+            missing: [{ item: "the API server", reason: "connect ECONNREFUSED 47.0.0.10:6443", cause: "unreachable" }],
+            injectors: [],
+        });
+    });
+
+    test("credentials that cannot be had (a failing exec plugin) are an auth problem, not an unreachable server", async () => {
+        const api: MeshApi = {
+            apiResources: () => Promise.reject(new Error("spawn aliyun ENOENT")),
+            mutatingWebhookConfigurations: () => Promise.reject(new Error("spawn aliyun ENOENT")),
+        };
+        expect(await checkMesh(api, APIS)).toEqual({
+            missing: [{ item: "the kubeconfig's credentials", reason: "spawn aliyun ENOENT", cause: "auth" }],
             injectors: [],
         });
     });
@@ -434,52 +500,155 @@ describe("when the gate runs again (diff)", () => {
     });
 });
 
-describe("runGate over HTTP", () => {
-    let server: http.Server;
+describe("over HTTPS, with the library's clients", () => {
+    let server: https.Server;
     let url = "";
-    const seen: Array<{ path?: string; auth?: string }> = [];
+    /** Each request: its path and who the server took the caller for. */
+    const seen: Array<{ path?: string; user: string }> = [];
     let injectors: string[] = [];
+    /** Hang instead of answering (a server that accepts the connection and says nothing). */
+    let hang = false;
     beforeAll(async () => {
-        server = http.createServer((req, res) => {
-            seen.push({ path: req.url, auth: req.headers.authorization });
-            const gv = (req.url ?? "").replace(/^\/prefix\/apis\//, "");
-            res.setHeader("Content-Type", "application/json");
-            if (gv === "admissionregistration.k8s.io/v1/mutatingwebhookconfigurations") {
-                res.end(
-                    JSON.stringify({
-                        items: [
-                            {
-                                metadata: { name: "istio-sidecar-injector" },
-                                webhooks: injectors.map((name) => ({ name })),
-                            },
-                        ],
-                    }),
-                );
-            } else if (gv in SERVED) {
-                res.end(
-                    JSON.stringify({ resources: SERVED[gv as keyof typeof SERVED].plurals.map((name) => ({ name })) }),
-                );
-            } else {
-                res.statusCode = 404;
-                res.end(JSON.stringify({ message: "not found" }));
-            }
-        });
+        server = https.createServer(
+            {
+                key: pem("server.key"),
+                cert: pem("server.crt"),
+                ca: pem("ca.crt"),
+                requestCert: true,
+                rejectUnauthorized: false,
+            },
+            (req, res) => {
+                const socket = req.socket as import("tls").TLSSocket;
+                const user = socket.authorized
+                    ? `cert:${String(socket.getPeerCertificate().subject.CN)}`
+                    : req.headers.authorization === "Bearer tok"
+                      ? "token"
+                      : "";
+                seen.push({ path: req.url, user });
+                if (hang) {
+                    return;
+                }
+                res.setHeader("Content-Type", "application/json");
+                if (!user) {
+                    res.statusCode = 401;
+                    res.end(JSON.stringify({ kind: "Status", message: "Unauthorized" }));
+                    return;
+                }
+                const gv = (req.url ?? "").replace(/^\/prefix\/apis\//, "");
+                if (gv === "admissionregistration.k8s.io/v1/mutatingwebhookconfigurations") {
+                    const webhooks = injectors.map((name) => ({ name }));
+                    res.end(JSON.stringify({ items: [{ metadata: { name: "istio-sidecar-injector" }, webhooks }] }));
+                } else if (gv in SERVED) {
+                    const plurals = SERVED[gv as keyof typeof SERVED].plurals;
+                    res.end(JSON.stringify({ groupVersion: gv, resources: plurals.map((name) => ({ name })) }));
+                } else {
+                    res.statusCode = 404;
+                    res.end(JSON.stringify({ kind: "Status", message: "not found" }));
+                }
+            },
+        );
         await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-        url = `http://127.0.0.1:${(server.address() as { port: number }).port}/prefix`;
+        url = `https://127.0.0.1:${(server.address() as net.AddressInfo).port}/prefix`;
     });
-    afterAll(() => new Promise<void>((r) => server.close(() => r())));
-
-    test("the client sends the bearer token under the server's path prefix", async () => {
-        const get = kubeGetter(kubeAccess(kubeconfig(url, { token: "tok" }), "/"));
-        expect((await get("/apis/security.istio.io/v1beta1")).status).toBe(200);
-        expect(seen.at(-1)).toEqual({ path: "/prefix/apis/security.istio.io/v1beta1", auth: "Bearer tok" });
+    afterAll(() => {
+        server.closeAllConnections();
+        return new Promise<void>((r) => server.close(() => r()));
     });
 
-    test("a ready cluster: outputs record what was found and no credentials", async () => {
+    const CA = { "certificate-authority-data": b64(pem("ca.crt")) };
+    const ADMIN_CERT = { "client-certificate-data": b64(pem("client.crt")), "client-key-data": b64(pem("client.key")) };
+
+    test("ACK's admin kubeconfig: the server verified against its CA, the client certificate presented, under the path prefix", async () => {
+        const api = kubeApi(loadKubeconfig(kubeconfig(url, ADMIN_CERT, CA), "/"));
+        const list = await api.apiResources("security.istio.io", "v1beta1");
+        expect(list.resources.map((r) => r.name)).toEqual(["peerauthentications", "authorizationpolicies"]);
+        expect(seen.at(-1)).toEqual({ path: "/prefix/apis/security.istio.io/v1beta1", user: "cert:kubernetes-admin" });
+    });
+
+    test("a bearer token", async () => {
+        await kubeApi(loadKubeconfig(kubeconfig(url, { token: "tok" }, CA), "/")).apiResources(
+            "security.istio.io",
+            "v1beta1",
+        );
+        expect(seen.at(-1)).toEqual({ path: "/prefix/apis/security.istio.io/v1beta1", user: "token" });
+    });
+
+    test("an exec credential plugin (which the hand-written client refused): its token is sent", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gate-exec-"));
+        const plugin = path.join(dir, "plugin.js");
+        const credential = {
+            apiVersion: "client.authentication.k8s.io/v1",
+            kind: "ExecCredential",
+            status: { token: "tok" },
+        };
+        fs.writeFileSync(plugin, `process.stdout.write(${JSON.stringify(JSON.stringify(credential))});\n`);
+        const exec = { apiVersion: "client.authentication.k8s.io/v1", command: process.execPath, args: [plugin] };
+        const api = kubeApi(loadKubeconfig(kubeconfig(url, { exec }, CA), "/"));
+        await api.mutatingWebhookConfigurations();
+        expect(seen.at(-1)).toEqual({
+            path: "/prefix/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+            user: "token",
+        });
+        fs.rmSync(dir, { recursive: true });
+    });
+
+    test("without the cluster's CA the server is not trusted: unreachable, with TLS's reason", async () => {
+        const before = seen.length;
+        const { missing } = await checkMesh(kubeApi(loadKubeconfig(kubeconfig(url, ADMIN_CERT), "/")), APIS);
+        expect(missing).toEqual([
+            { item: "the API server", reason: "self-signed certificate in certificate chain", cause: "unreachable" },
+        ]);
+        expect(seen.length).toBe(before);
+    });
+
+    test("refused credentials: every item an auth problem, with the server's word", async () => {
+        const { missing } = await checkMesh(
+            kubeApi(loadKubeconfig(kubeconfig(url, { token: "wrong" }, CA), "/")),
+            APIS,
+        );
+        expect(missing.map((m) => [m.item, m.cause, m.reason])).toEqual([
+            ...APIS.map((a) => [
+                `${a.kind} (${a.group}/v1beta1)`,
+                "auth",
+                `GET /apis/${a.group}/v1beta1: credentials refused (HTTP 401)`,
+            ]),
+            [
+                "the sidecar-injector webhook",
+                "auth",
+                "GET /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations: credentials refused (HTTP 401)",
+            ],
+        ]);
+    });
+
+    test("nothing listening: unreachable, with the connection's error", async () => {
+        const closed = https.createServer();
+        await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+        const port = (closed.address() as net.AddressInfo).port;
+        await new Promise<void>((r) => closed.close(() => r()));
+        const api = kubeApi(loadKubeconfig(kubeconfig(`https://127.0.0.1:${port}`, { token: "tok" }, CA), "/"));
+        expect((await checkMesh(api, APIS)).missing).toEqual([
+            { item: "the API server", reason: `connect ECONNREFUSED 127.0.0.1:${port}`, cause: "unreachable" },
+        ]);
+    });
+
+    test("a server that does not answer: given up after the request timeout", async () => {
+        hang = true;
+        try {
+            const api = kubeApi(loadKubeconfig(kubeconfig(url, { token: "tok" }, CA), "/"), 300);
+            expect((await checkMesh(api, APIS)).missing).toEqual([
+                { item: "the API server", reason: "no answer within 0.3 s", cause: "unreachable" },
+            ]);
+        } finally {
+            hang = false;
+            server.closeAllConnections();
+        }
+    });
+
+    test("runGate on a ready cluster: outputs record what was found, and no credentials in outputs or lines", async () => {
         injectors = INJECTORS;
         const lines: string[] = [];
         const outs = await runGate(
-            { kubeconfig: kubeconfig(url, { token: "tok" }), clusterId: "", apis: APIS, timeoutSeconds: 5 },
+            { kubeconfig: kubeconfig(url, ADMIN_CERT, CA), clusterId: "", apis: APIS, timeoutSeconds: 5 },
             (l) => lines.push(l),
         );
         expect(outs).toEqual({
@@ -494,7 +663,19 @@ describe("runGate over HTTP", () => {
             `mesh readiness: checking cluster ${url} for VirtualService, DestinationRule, PeerAuthentication, ` +
                 "AuthorizationPolicy at v1beta1 and the sidecar-injector webhook (timeout 5 s)",
         ]);
-        expect(JSON.stringify(outs)).not.toContain("tok");
+        const recorded = JSON.stringify({ outs, lines });
+        for (const secret of [ADMIN_CERT["client-key-data"], "PRIVATE KEY", "kubeconfig"]) {
+            expect(recorded).not.toContain(secret);
+        }
+    });
+
+    test("with a cluster id, the id is the identity diff compares, not the server URL", async () => {
+        injectors = INJECTORS;
+        const outs = await runGate(
+            { kubeconfig: kubeconfig(url, { token: "tok" }, CA), clusterId: "c1", apis: APIS, timeoutSeconds: 5 },
+            () => undefined,
+        );
+        expect(outs.identity).toBe("c1");
     });
 
     test("a kubeconfig file that does not exist fails at once, naming it", async () => {
@@ -511,7 +692,7 @@ describe("runGate over HTTP", () => {
         const lines: string[] = [];
         await expect(
             runGate(
-                { kubeconfig: kubeconfig(url, { token: "tok" }), clusterId: "c1", apis: APIS, timeoutSeconds: 1 },
+                { kubeconfig: kubeconfig(url, { token: "tok" }, CA), clusterId: "c1", apis: APIS, timeoutSeconds: 1 },
                 (l) => lines.push(l),
             ),
         ).rejects.toThrow(

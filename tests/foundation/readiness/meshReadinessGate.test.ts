@@ -3,17 +3,21 @@
  * that reaches a cluster, absent when rendering YAML; its inputs (the kubeconfig secret, the Istio kinds at
  * the configured version, the timeout); and nothing in the mesh layer registered without waiting for it.
  */
+import * as k8s from "@pulumi/kubernetes";
 import { parseConfig } from "../../../config/stackConfig";
+import { MeshReadinessGate } from "../../../foundation/readiness/meshReadinessGate";
 import {
     CREATE_CONFIG,
     dependencyClosure,
     EXISTING_CONFIG,
+    installMocks,
     isSecretInput,
     MOCK_KUBECONFIG,
     one,
     plain,
     Recorded,
     runProgram,
+    settle,
 } from "../../support/harness";
 
 const GATE = "asm-canary:foundation:MeshReadinessGate";
@@ -46,6 +50,16 @@ describe("mode=create", () => {
         const component = one(run.resources, GATE, "mesh-ready");
         const ready = one(run.resources, READY, "mesh-ready");
         expect(ready.parent).toBe(component.urn);
+    });
+
+    test("its own dynamic-provider instance, with no inputs: a config change is no provider update", () => {
+        const component = one(run.resources, GATE, "mesh-ready");
+        const provider = one(run.resources, "pulumi:providers:pulumi-nodejs", "mesh-ready");
+        expect(provider.parent).toBe(component.urn);
+        expect(provider.inputs).toEqual({});
+        // A provider reference is "<provider URN>::<provider id>".
+        const reference = one(run.resources, READY).provider;
+        expect(reference.slice(0, reference.lastIndexOf("::"))).toBe(provider.urn);
     });
 
     test("inputs: the ACK kubeconfig as a secret, the cluster id, every Istio kind at v1beta1, 600 s", () => {
@@ -136,5 +150,22 @@ describe("config", () => {
                 `meshReadyTimeout: got "${bad}"; must be a whole number from 0 to 3600`,
             );
         }
+    });
+});
+
+describe("MeshReadinessGate on its own", () => {
+    test("a kubeconfig handed in as plain text still reaches the state only as a secret", async () => {
+        const rec = await installMocks();
+        const provider = new k8s.Provider("k", { kubeconfig: "unused" });
+        new MeshReadinessGate("g", {
+            target: { provider, dependsOn: [] },
+            kubeconfig: "apiVersion: v1\nkind: Config\n",
+            apiVersion: "v1beta1",
+            timeoutSeconds: 60,
+        });
+        await settle();
+        const ready = one(rec.resources, READY, "g");
+        expect(isSecretInput(ready.inputs.kubeconfig)).toBe(true);
+        expect(plain(ready.inputs.kubeconfig)).toBe("apiVersion: v1\nkind: Config\n");
     });
 });
