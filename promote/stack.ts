@@ -66,6 +66,11 @@ const NON_MODIFYING_OPS: ReadonlySet<OpType> = new Set<OpType>([
 ]);
 
 /** A preview's change summary without the operations that modify nothing: {} when the stack is in step. */
+/** Whether a step of this op changes anything (not a `same`, a read or a refresh). */
+export function modifies(op: string): boolean {
+    return !NON_MODIFYING_OPS.has(op as OpType);
+}
+
 export function changesThatModify(summary: Partial<Record<OpType, number>>): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [op, n] of Object.entries(summary)) {

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { changesThatModify, modifies } from "../../promote/stack";
 import { engineEnv, toolchain } from "../../scripts/engine";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -84,9 +85,11 @@ export interface Step {
 }
 
 /**
- * The engine's own plan: the change summary without `same`, and each resource step that is not `same`,
- * provider steps included (the readiness gate has its own dynamic-provider instance with no inputs, so a
- * config change re-configures no provider: tests/engine/readinessGate.test.ts).
+ * The engine's own plan: the change summary and each resource step that changes something, provider steps
+ * included (the readiness gate has its own dynamic-provider instance with no inputs, so a config change
+ * re-configures no provider: tests/engine/readinessGate.test.ts). `same` and reads are left out by promote's own
+ * rule (promote/stack.ts): the stack's read of its own previous outputs (mode=create, and mode=existing with a
+ * kubeconfig) changes nothing.
  */
 export async function plan(stack: Stack): Promise<{ counts: Record<string, number>; changed: Step[] }> {
     const steps: { op: string; urn: string; type: string }[] = [];
@@ -97,11 +100,10 @@ export async function plan(stack: Stack): Promise<{ counts: Record<string, numbe
             }
         },
     });
-    const { same: _same, ...counts } = result.changeSummary as Record<string, number>;
     return {
-        counts,
+        counts: changesThatModify(result.changeSummary ?? {}),
         changed: steps
-            .filter((s) => s.op !== "same")
+            .filter((s) => modifies(s.op))
             .map((s) => ({ op: s.op, name: s.urn.split("::").pop() ?? "", type: s.type })),
     };
 }
