@@ -382,29 +382,50 @@ export async function runProgram(config: Record<string, string>, opts: MockOptio
  */
 async function failingAsPulumiDoes<T>(evaluate: () => Promise<T>): Promise<T> {
     const escaped: unknown[] = [];
-    const onRejection = (e: unknown) => escaped.push(e);
+    let reportEscape = () => {};
+    const firstEscape = new Promise<void>((resolve) => (reportEscape = resolve));
+    const onRejection = (e: unknown) => {
+        escaped.push(e);
+        reportEscape();
+    };
     process.on("unhandledRejection", onRejection);
-    let result: { value: T } | { error: unknown };
+    const evaluation = evaluate().then((value) => ({ value }));
+    // Whatever it does after an escape is not waited for, and must not escape itself once the listener is gone.
+    evaluation.catch(() => {});
+    let result: { value: T } | { error: unknown } | undefined;
     try {
-        result = { value: await evaluate() };
+        // An Output whose apply threw never resolves: the escaped rejection ends the wait instead.
+        result = await Promise.race([evaluation, firstEscape.then(() => undefined)]);
     } catch (error) {
         result = { error };
     }
     try {
-        await settle();
+        // The same for the RPCs: one stuck behind the rejected value would keep settle() waiting forever,
+        // so after an escape the rest gets a bounded time to drain.
+        await Promise.race([settle(), firstEscape]);
+        if (escaped.length > 0) {
+            await within(settle(), 5000);
+        }
     } catch (error) {
         escaped.push(error);
     }
     // One more turn, so rejections of the last RPCs are reported before the listener goes.
     await new Promise((r) => setImmediate(r));
     process.off("unhandledRejection", onRejection);
-    if ("error" in result) {
+    if (result && "error" in result) {
         throw result.error;
     }
-    if (escaped.length > 0) {
+    if (escaped.length > 0 || result === undefined) {
         throw escaped[0];
     }
     return result.value;
+}
+
+/** Waits for `p`, or at most `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([p, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
 }
 
 /**
