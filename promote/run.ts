@@ -474,6 +474,14 @@ class PromotionRun {
         this.deps.ui.line(
             `  plan: ${walk.map((s) => `${s.n}. ${this.key} ${s.weight}${s.needsUp ? "" : " (in force)"}`).join("; ") || "nothing to do"}`,
         );
+        const finish = this.release.finish;
+        if (finish && walk.length > 0) {
+            this.deps.ui.line(
+                this.plan.noFinalize
+                    ? `  then: stop at 100 (--no-finalize)`
+                    : `  then: finish the release of ${finish.name} (stable.image := ${finish.canaryImage}, its canaryWeight and canary.replicas := 0, one pulumi up)`,
+            );
+        }
         return this.finish("dry-run", `DRY RUN: nothing was changed. ${this.stateSentence()}`);
     }
 

@@ -212,6 +212,17 @@ describe("promotion of one service by its own weight", () => {
     });
 });
 
+test("--dry-run says the release would be finished, and changes nothing", async () => {
+    const stack = new ConfigStack();
+    const h = harness(stack, healthy);
+    const r = await h.run(["--service", "reviews", "--dry-run"]);
+    expect(r.outcome).toBe("dry-run");
+    expect(stack.log).toEqual(["preview"]);
+    expect(h.lines).toContain(
+        "  then: finish the release of reviews (stable.image := reg.example/shop/reviews:1.1, its canaryWeight and canary.replicas := 0, one pulumi up)",
+    );
+});
+
 describe("a step of the stack's canaryWeight judges every service it moves", () => {
     test("both healthy: promoted, both judged at every step; not finished, and the output says why", async () => {
         const stack = new ConfigStack();
