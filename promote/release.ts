@@ -24,6 +24,11 @@ export interface Release {
     judged: JudgedService[];
     /** The described service moved by its own weight: its release can be finished at 100. */
     finish?: { index: number; name: string; canaryImage: string };
+    /**
+     * Why a stack with described services will not have this release finished by promote (its services
+     * follow the stack's weight); absent on a demo-only stack, which has no release to finish.
+     */
+    notFinished?: string;
 }
 
 const STACK_KEY = "canaryWeight";
@@ -34,6 +39,17 @@ const judgedOf = (s: ServiceSpec): JudgedService => ({
 });
 
 const ownWeight = (s: ServiceSpec): boolean => s.kind === "described" && s.canaryWeight !== undefined;
+
+/** The release of the stack's `canaryWeight` moving `moved`; on a stack with described services, why it is not finished. */
+function stackWeight(services: readonly ServiceSpec[], moved: readonly ServiceSpec[]): Release {
+    const release: Release = { weightKey: STACK_KEY, weightKeyIsPath: false, judged: moved.map(judgedOf) };
+    if (services.some((s) => s.kind === "described")) {
+        release.notFinished =
+            `${moved.map((s) => s.name).join(", ")} ${moved.length > 1 ? "follow" : "follows"} the stack's canaryWeight ` +
+            "(only a described service promoted by its own canaryWeight is finished by promote; by hand: docs/services.md)";
+    }
+    return release;
+}
 
 /**
  * The release for `requested` (--service or config promotion.service; undefined: the stack's weight and every
@@ -54,7 +70,7 @@ export function resolveRelease(
                     `pass --service <name> (${services.map((s) => s.name).join(", ")})`,
             };
         }
-        return { weightKey: STACK_KEY, weightKeyIsPath: false, judged: followers.map(judgedOf) };
+        return stackWeight(services, followers);
     }
     const index = services.findIndex((s) => s.name === requested);
     const service = services[index];
@@ -82,5 +98,5 @@ export function resolveRelease(
                 `moving it would move them too. Promote without --service to move and judge all of them${fix}`,
         };
     }
-    return { weightKey: STACK_KEY, weightKeyIsPath: false, judged: [judgedOf(service)] };
+    return stackWeight(services, [service]);
 }

@@ -522,11 +522,8 @@ class PromotionRun {
         const { ui, stack, interrupt } = this.deps;
         const finish = this.release.finish;
         if (!finish) {
-            if (this.plan.release) {
-                ui.line(
-                    `  not finished: ${this.judged.map((j) => j.name).join(", ")} ${this.judged.length > 1 ? "follow" : "follows"} the stack's canaryWeight ` +
-                        "(only a described service promoted by its own canaryWeight is finished by promote; by hand: docs/services.md)",
-                );
+            if (this.release.notFinished) {
+                ui.line(`  not finished: ${this.release.notFinished}`);
             }
             return undefined;
         }

@@ -46,6 +46,8 @@ describe("the release a promotion walks", () => {
                 { name: "hello", protocol: "http" },
                 { name: "ratings", protocol: "grpc" },
             ],
+            notFinished:
+                "hello, ratings follow the stack's canaryWeight (only a described service promoted by its own canaryWeight is finished by promote; by hand: docs/services.md)",
         });
         expect(plan([]).service).toBe("hello");
     });
@@ -68,6 +70,20 @@ describe("the release a promotion walks", () => {
             weightKey: "canaryWeight",
             weightKeyIsPath: false,
             judged: [{ name: "hello", protocol: "http" }],
+            notFinished:
+                "hello follows the stack's canaryWeight (only a described service promoted by its own canaryWeight is finished by promote; by hand: docs/services.md)",
+        });
+    });
+
+    test("a demo-only stack: the stack's canaryWeight, nothing to finish and nothing said about it", () => {
+        const info = { ...INFO, services: ["hello", "world"], servicesConfig: '["hello","world"]' };
+        expect(plan([], info).release).toEqual({
+            weightKey: "canaryWeight",
+            weightKeyIsPath: false,
+            judged: [
+                { name: "hello", protocol: "http" },
+                { name: "world", protocol: "http" },
+            ],
         });
     });
 
