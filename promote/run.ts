@@ -8,6 +8,10 @@
  * the walk); `step()` is one weight (set + up, then `analyse()`: wait, judge, decide); the ways a run ends
  * (roll back, halt, interrupted) follow, then the stack read-back and the report.
  *
+ * What moves and what is judged (promote/release.ts): the stack's `canaryWeight`, judging every service it
+ * moves (a step passes when all pass; any failing rolls them all back), or one described service's own
+ * `services[<i>].canaryWeight`, whose release is finished at 100 in one config change + up (`finishRelease`).
+ *
  * Invariants a release engineer relies on:
  * - The weight is only ever changed through the stack config + `up` (never behind Pulumi's back).
  * - Nothing is changed before Prometheus has answered a probe and the stack has been found in step with

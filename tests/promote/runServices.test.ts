@@ -19,6 +19,9 @@ class ConfigStack implements StackDriver {
     readonly name = "dev";
     log: string[] = [];
     config: Record<string, string> = { canaryWeight: "0", "services[1].canaryWeight": "0" };
+    /** The n-th up (1-based) fails before applying anything. */
+    failUp?: number;
+    private ups = 0;
     /** The canary weight each service's VirtualService applies. */
     applied: Record<string, number> = { hello: 0, reviews: 0, ratings: 0 };
     async info(): Promise<StackInfo> {
@@ -49,6 +52,11 @@ class ConfigStack implements StackDriver {
     }
     async up(): Promise<UpResult> {
         this.log.push("up");
+        if (++this.ups === this.failUp) {
+            throw new Error(
+                "error: update failed\nkubernetes:apps/v1:Deployment (reviews-v1): timed out waiting to be Ready",
+            );
+        }
         for (const [key, services] of Object.entries(MOVED_BY)) {
             for (const s of services) {
                 this.applied[s] = Number(this.config[key]);
@@ -210,6 +218,26 @@ describe("promotion of one service by its own weight", () => {
             "ROLLED BACK from services[1].canaryWeight 50: error rate 10.00% > max 1.00% at services[1].canaryWeight 50 (step 2/3). services[1].canaryWeight 0 is in force.",
         );
     });
+});
+
+test("a failed finishing up: exit 1, the config keeps the finished release (no weight set back), a plain up applies it", async () => {
+    const stack = new ConfigStack();
+    stack.failUp = 4;
+    const h = harness(stack, healthy);
+    const r = await h.run(["--service", "reviews"]);
+    expect(r.outcome).toBe("failed");
+    expect(r.exitCode).toBe(1);
+    expect(stack.log.slice(-2)).toEqual([
+        "set-all --path services[1].stable.image=reg.example/shop/reviews:1.1 services[1].canaryWeight=0 services[1].canary.replicas=0",
+        "up",
+    ]);
+    expect(stack.config["services[1].canaryWeight"]).toBe("0");
+    expect(r.finalize?.up?.error).toContain("timed out waiting to be Ready");
+    expect(r.message).toBe(
+        "PROMOTED to 100, but finishing the release of reviews did not complete: the config holds the finished release; " +
+            "apply it with `pulumi up --stack dev` (`pulumi preview --diff` shows what is left). " +
+            "services[1].canaryWeight 0 is configured, 100 is applied (a pending change: check `pulumi preview --diff`).",
+    );
 });
 
 test("--dry-run says the release would be finished, and changes nothing", async () => {
