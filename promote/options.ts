@@ -13,6 +13,8 @@ import {
     parsePromotion,
     PromotionConfig,
 } from "../config/promotion";
+import { parseServices } from "../config/services";
+import { Release, resolveRelease } from "./release";
 import type { StackInfo } from "./stack";
 
 export class UsageError extends Error {
@@ -24,8 +26,9 @@ export class UsageError extends Error {
 
 export const USAGE = `Usage: npm run promote -- --stack <name> [options]
 
-Walks the stack's canaryWeight through steps (pulumi config set + pulumi up at each), judging the canary
-on live Istio metrics from Prometheus after each; rolls back to 0 by itself when a step fails.
+Walks the stack's canaryWeight (or one service's own) through steps (pulumi config set + pulumi up at each),
+judging every canary it moves on live Istio metrics from Prometheus after each; rolls back to 0 by itself
+when a step fails.
 
   --stack <name>               stack to promote (required)
   --steps <list>               weights to walk, e.g. 10,50,100 (strictly increasing, ending in 100)
@@ -39,7 +42,11 @@ on live Istio metrics from Prometheus after each; rolls back to 0 by itself when
   --on-no-data <halt|rollback> then: stay at the weight in force (exit 3) or roll back (exit 2)
   --max-error-rate-delta <r>   fail when the canary's error ratio exceeds stable (v1)'s by more than r
   --max-p99-delta-ms <ms>      fail when the canary's p99 exceeds stable (v1)'s by more than this
-  --service <name>             which canaried service's metrics gate the promotion (default: the first)
+  --service <name>             promote only this service: its own canaryWeight (services[i].canaryWeight)
+                               when it has one; refused when the stack's canaryWeight would move others
+                               (default: the stack's canaryWeight, judging every service it moves)
+  --no-finalize                stop at 100: do not finish a service's release (stable.image := the
+                               canary's, its canaryWeight and canary.replicas := 0, in one pulumi up)
   --allow-pending-changes      start even if a plain pulumi up would change something besides the weight
   --dry-run                    print the plan and the PromQL, probe Prometheus, change nothing
   --report <file>              write the whole run as JSON
@@ -68,6 +75,8 @@ export interface Flags {
     maxErrorRateDelta?: string;
     maxP99DeltaMs?: string;
     service?: string;
+    /** --no-finalize (absent when not given). */
+    noFinalize?: boolean;
     allowPendingChanges: boolean;
     dryRun: boolean;
     report?: string;
@@ -96,6 +105,7 @@ export function parseCli(argv: string[]): Flags | "help" {
                 "max-error-rate-delta": { type: "string" },
                 "max-p99-delta-ms": { type: "string" },
                 service: { type: "string" },
+                "no-finalize": { type: "boolean" },
                 "allow-pending-changes": { type: "boolean" },
                 "dry-run": { type: "boolean" },
                 report: { type: "string" },
@@ -127,6 +137,7 @@ export function parseCli(argv: string[]): Flags | "help" {
         maxErrorRateDelta: v["max-error-rate-delta"],
         maxP99DeltaMs: v["max-p99-delta-ms"],
         service: v.service,
+        noFinalize: v["no-finalize"] ? true : undefined,
         allowPendingChanges: Boolean(v["allow-pending-changes"]),
         dryRun: Boolean(v["dry-run"]),
         report: v.report,
@@ -152,6 +163,14 @@ export interface Plan {
     allowPendingChanges: boolean;
     dryRun: boolean;
     verbose: boolean;
+    /**
+     * The key the walk moves and the services it moves (each judged), from the stack's `services` config.
+     * Absent when that config is not set (the Pulumi.yaml default, one demo service): the stack's
+     * canaryWeight, judging `service`.
+     */
+    release?: Release;
+    /** --no-finalize: stop at 100 (absent: finish a release moved by a service's own weight). */
+    noFinalize?: boolean;
 }
 
 /** A number flag: Number() of the text, or NaN for "" (so the shared check reports it). */
@@ -198,7 +217,9 @@ export function flagOverrides(flags: Flags): { values: Partial<PromotionConfig>;
 export function resolvePlan(flags: Flags, info: StackInfo): Plan {
     const problems: string[] = [];
     const merged = mergedSettings(flags, info, problems);
-    const { namespace, service } = canariedService(flags.stack, merged, info, problems);
+    const { namespace, service: requested } = canariedService(flags.stack, merged, info, problems);
+    const release = releaseOf(flags.stack, merged.service, info, problems);
+    const service = release?.judged[0]?.name ?? requested;
     const { prometheusUrl, prometheusUrlSource } = prometheusOf(flags, merged, info, problems);
     if (problems.length) {
         throw new UsageError(problems);
@@ -224,7 +245,35 @@ export function resolvePlan(flags: Flags, info: StackInfo): Plan {
         allowPendingChanges: flags.allowPendingChanges,
         dryRun: flags.dryRun,
         verbose: flags.verbose,
+        release,
+        noFinalize: flags.noFinalize,
     };
+}
+
+/**
+ * The release (promote/release.ts) from the stack's `services` config, parsed as the program parses it; a
+ * problem when the config is invalid or the request would move services nobody asked for.
+ */
+function releaseOf(
+    stack: string,
+    requested: string | undefined,
+    info: StackInfo,
+    problems: string[],
+): Release | undefined {
+    if (info.servicesConfig === undefined) {
+        return undefined;
+    }
+    const parsed = parseServices(info.servicesConfig);
+    if ("problems" in parsed) {
+        problems.push(...parsed.problems.map((p) => `stack config ${p}`));
+        return undefined;
+    }
+    const r = resolveRelease(stack, parsed.value, requested);
+    if ("problem" in r) {
+        problems.push(r.problem);
+        return undefined;
+    }
+    return r;
 }
 
 /** The stack's `promotion` config (defaults when it is invalid, with its problems) with the flags over it. */

@@ -8,6 +8,10 @@
  * the walk); `step()` is one weight (set + up, then `analyse()`: wait, judge, decide); the ways a run ends
  * (roll back, halt, interrupted) follow, then the stack read-back and the report.
  *
+ * What moves and what is judged (promote/release.ts): the stack's `canaryWeight`, judging every service it
+ * moves (a step passes when all pass; any failing rolls them all back), or one described service's own
+ * `services[<i>].canaryWeight`, whose release is finished at 100 in one config change + up (`finishRelease`).
+ *
  * Invariants a release engineer relies on:
  * - The weight is only ever changed through the stack config + `up` (never behind Pulumi's back).
  * - Nothing is changed before Prometheus has answered a probe and the stack has been found in step with
@@ -29,6 +33,7 @@ import {
 } from "./decision";
 import type { Plan } from "./options";
 import { buildQueries, Queries, workloads } from "./promql";
+import type { JudgedService, Release } from "./release";
 import type { StackDriver, UpResult } from "./stack";
 
 /** The canary's subset (= pod `version` label), as mesh/demoWorkloads.ts names it. */
@@ -96,7 +101,25 @@ export interface AnalysisRecord {
     verdict: Verdict;
     action: Action;
     error?: string;
+    /**
+     * Each judged service's own verdict, when the step moved more than one (the fields above are then the
+     * step's: checks of every service, each naming it; the verdict is "pass" only when every service passed).
+     */
+    services?: ServiceVerdict[];
 }
+
+/** One service's judgement in an interval of a step that moved several. */
+export interface ServiceVerdict {
+    service: string;
+    canary: Sample | null;
+    stable: Sample | null;
+    checks: Check[];
+    verdict: Verdict;
+    error?: string;
+}
+
+/** A check of a step that judged several services names its service. */
+export type ServiceCheck = Check & { service?: string };
 
 export interface StepRecord {
     step: number;
@@ -133,6 +156,12 @@ export interface RunReport {
     plannedWeights: number[];
     steps: StepRecord[];
     rollback?: UpRecord & { attempts: number };
+    /** The config key the walk moved: `canaryWeight`, or `services[<i>].canaryWeight` (the service's own). */
+    weightKey: string;
+    /** Every service the key moves, each judged at every step. */
+    judged: Array<{ service: string; protocol: string; queries: ServiceQueries }>;
+    /** The release finished at 100 in one up: the config keys set, then that up. */
+    finalize?: { service: string; config: Record<string, string | number>; up?: UpRecord };
     outcome?: Outcome;
     exitCode?: number;
     message?: string;
@@ -188,7 +217,7 @@ export function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {
 }
 
 /** The canary and stable queries of the service a step judges. */
-interface ServiceQueries {
+export interface ServiceQueries {
     canary: Queries;
     stable: Queries;
 }
@@ -224,7 +253,7 @@ interface Judgement {
 type StepEnd = RunReport | undefined;
 
 /** The report as it stands before anything is read from the stack. */
-function newReport(plan: Plan, deps: Deps, queries: ServiceQueries): RunReport {
+function newReport(plan: Plan, deps: Deps, release: Release, judged: Judged[]): RunReport {
     return {
         tool: "asm-canary promote",
         stack: plan.stack,
@@ -243,7 +272,9 @@ function newReport(plan: Plan, deps: Deps, queries: ServiceQueries): RunReport {
             maxErrorRateDelta: plan.thresholds.maxErrorRateDelta ?? null,
             maxP99DeltaMs: plan.thresholds.maxP99DeltaMs ?? null,
         },
-        queries,
+        queries: judged[0].queries,
+        weightKey: release.weightKey,
+        judged: judged.map((j) => ({ service: j.name, protocol: j.protocol, queries: j.queries })),
         dryRun: plan.dryRun,
         startedAt: new Date(deps.clock.now()).toISOString(),
         startWeight: null,
@@ -257,29 +288,74 @@ function newReport(plan: Plan, deps: Deps, queries: ServiceQueries): RunReport {
 
 const indented = (text: string): string => text.split("\n").join("\n    ");
 
+/** A service a step judges, with its queries. */
+interface Judged extends JudgedService {
+    queries: ServiceQueries;
+}
+
+function judgedService(plan: Plan, s: JudgedService): Judged {
+    const names = workloads(s.name);
+    const target = (workload: string) => ({ namespace: plan.namespace, workload });
+    return {
+        ...s,
+        queries: {
+            canary: buildQueries(target(names.canary), plan.intervalSeconds, s.protocol),
+            stable: buildQueries(target(names.stable), plan.intervalSeconds, s.protocol),
+        },
+    };
+}
+
+/** The step's verdict from its services': a fail fails it, then missing data holds it, else it passes. */
+function stepVerdict(verdicts: Verdict[]): Verdict {
+    return verdicts.includes("fail") ? "fail" : verdicts.includes("no-data") ? "no-data" : "pass";
+}
+
 /**
  * One run's state (the plan, its dependencies, the report being written) and its steps as methods. `run()`
  * reads as the walk; every method that can end the run returns the final report, `undefined` to go on.
  */
 class PromotionRun {
-    private readonly names: { stable: string; canary: string };
-    private readonly queries: ServiceQueries;
+    /** The key the walk moves and the services it moves (plan.release, or the stack's weight and plan.service). */
+    private readonly release: Release;
+    /** Every service the key moves, each judged. */
+    private readonly judged: Judged[];
     private readonly report: RunReport;
     /** Set once this run has written canaryWeight: only then may it reconcile the config with the state. */
     private touched = false;
+    /** Set once the config holds the finished release: the weight is then never set back (the up applies it). */
+    private finalizing = false;
     private readonly retryDelay: number;
 
     constructor(
         private readonly plan: Plan,
         private readonly deps: Deps,
     ) {
-        this.names = workloads(plan.service);
-        this.queries = {
-            canary: buildQueries({ namespace: plan.namespace, workload: this.names.canary }, plan.intervalSeconds),
-            stable: buildQueries({ namespace: plan.namespace, workload: this.names.stable }, plan.intervalSeconds),
+        this.release = plan.release ?? {
+            weightKey: "canaryWeight",
+            weightKeyIsPath: false,
+            judged: [{ name: plan.service, protocol: "http" }],
         };
-        this.report = newReport(plan, deps, this.queries);
+        this.judged = this.release.judged.map((s) => judgedService(plan, s));
+        this.report = newReport(plan, deps, this.release, this.judged);
         this.retryDelay = deps.retryDelayMs ?? 2000;
+    }
+
+    /** The config key the walk moves, as the log lines name it. */
+    private get key(): string {
+        return this.release.weightKey;
+    }
+
+    /** The command that sets the key by hand. */
+    private setCommand(weight: number): string {
+        return this.release.weightKeyIsPath
+            ? `pulumi config set --path '${this.key}' ${weight}`
+            : `pulumi config set ${this.key} ${weight}`;
+    }
+
+    private getCommand(): string {
+        return this.release.weightKeyIsPath
+            ? `pulumi config get --path '${this.key}'`
+            : `pulumi config get ${this.key}`;
     }
 
     /** The run, as its steps; whatever ends it, the report ends with the weight in force and the time. */
@@ -307,13 +383,13 @@ class PromotionRun {
 
     /** The weights to walk from the one in force (which is analysed first when it is between 1 and 99). */
     private async resumeFromCurrentWeight(): Promise<{ start: number; walk: Step[] }> {
-        const start = await this.deps.stack.configuredWeight();
+        const start = await this.deps.stack.configuredWeight(this.weightKey);
         this.report.startWeight = start;
         const planned = plannedWeights(start, this.plan.steps);
         this.report.plannedWeights = planned.map((w) => w.weight);
         const walk = planned.map((w, i): Step => {
             const rec: StepRecord = { step: i + 1, of: planned.length, weight: w.weight, analyses: [] };
-            const tag = `[${i + 1}/${planned.length}] canaryWeight ${w.weight}`;
+            const tag = `[${i + 1}/${planned.length}] ${this.key} ${w.weight}`;
             return { n: i + 1, of: planned.length, weight: w.weight, needsUp: w.needsUp, tag, rec };
         });
         return { start, walk };
@@ -325,7 +401,7 @@ class PromotionRun {
         const { ui } = deps;
         const t = plan.thresholds;
         ui.line(
-            `Promoting stack ${plan.stack}: service ${plan.service} (namespace ${plan.namespace}), canaryWeight ${[start, ...walk.filter((s) => s.needsUp).map((s) => s.weight)].join(" -> ")}`,
+            `Promoting stack ${plan.stack}: ${this.judged.length > 1 ? `services ${this.judged.map((j) => j.name).join(", ")}` : `service ${this.judged[0].name}`} (namespace ${plan.namespace}), ${this.key} ${[start, ...walk.filter((s) => s.needsUp).map((s) => s.weight)].join(" -> ")}`,
         );
         ui.line(
             `  every ${plan.interval}: pass needs >= ${t.minRequests} canary requests, error rate <= ${pct(t.maxErrorRate)}, p99 <= ${t.maxP99Ms} ms` +
@@ -339,16 +415,19 @@ class PromotionRun {
         );
         if (walk.length > 0 && !walk[0].needsUp) {
             ui.line(
-                `  canaryWeight ${start} is already in force: it is analysed first, before any more traffic is moved`,
+                `  ${this.key} ${start} is already in force: it is analysed first, before any more traffic is moved`,
             );
         }
         ui.line(`  Prometheus ${plan.prometheusUrl} (${plan.prometheusUrlSource}; ${deps.prometheusAuth})`);
         if (plan.dryRun) {
-            ui.line(
-                `  queries (canary ${this.names.canary}; the same for stable ${this.names.stable}), evaluated at the end of each interval:`,
-            );
-            for (const [k, q] of Object.entries(this.queries.canary)) {
-                ui.line(`    ${k.padEnd(8)} ${q}`);
+            for (const j of this.judged) {
+                const names = workloads(j.name);
+                ui.line(
+                    `  queries (canary ${names.canary}; the same for stable ${names.stable}), evaluated at the end of each interval:`,
+                );
+                for (const [k, q] of Object.entries(j.queries.canary)) {
+                    ui.line(`    ${k.padEnd(8)} ${q}`);
+                }
             }
         }
     }
@@ -397,8 +476,16 @@ class PromotionRun {
     private async showPlan(walk: Step[]): Promise<RunReport> {
         await this.settle();
         this.deps.ui.line(
-            `  plan: ${walk.map((s) => `${s.n}. canaryWeight ${s.weight}${s.needsUp ? "" : " (in force)"}`).join("; ") || "nothing to do"}`,
+            `  plan: ${walk.map((s) => `${s.n}. ${this.key} ${s.weight}${s.needsUp ? "" : " (in force)"}`).join("; ") || "nothing to do"}`,
         );
+        const finish = this.release.finish;
+        if (finish && walk.length > 0) {
+            this.deps.ui.line(
+                this.plan.noFinalize
+                    ? `  then: stop at 100 (--no-finalize)`
+                    : `  then: finish the release of ${finish.name} (stable.image := ${finish.canaryImage}, its canaryWeight and canary.replicas := 0, one pulumi up)`,
+            );
+        }
         return this.finish("dry-run", `DRY RUN: nothing was changed. ${this.stateSentence()}`);
     }
 
@@ -415,11 +502,80 @@ class PromotionRun {
                 return end;
             }
         }
+        const end = await this.finishRelease();
+        if (end) {
+            return end;
+        }
         await this.settle();
+        const finished = this.report.finalize?.up?.changes !== undefined;
         return this.finish(
             "promoted",
-            `PROMOTED: ${this.stateSentence()} (${walk.length} step(s) in ${Math.round((this.deps.clock.now() - started) / 1000)} s)`,
+            `PROMOTED${finished ? ` and FINISHED (${this.report.finalize!.service} runs ${this.release.finish!.canaryImage} as its stable version, its canary scaled to 0)` : ""}: ` +
+                `${this.stateSentence()} (${walk.length} step(s) in ${Math.round((this.deps.clock.now() - started) / 1000)} s)`,
         );
+    }
+
+    /**
+     * At 100, a described service moved by its own weight has its release finished in ONE config change +
+     * up (docs/services.md): stable.image := the canary's image, its canaryWeight := 0, canary.replicas := 0;
+     * the program orders that up (stable rolled out, then the route, then the canary scaled down). Other
+     * services stay at 100, and the run says so. A failed up leaves the finished release in the config: the
+     * weight is not set back (the program refuses 100 with no canary pods), a plain `pulumi up` applies it.
+     */
+    private async finishRelease(): Promise<StepEnd> {
+        const { ui, stack, interrupt } = this.deps;
+        const finish = this.release.finish;
+        if (!finish) {
+            if (this.release.notFinished) {
+                ui.line(`  not finished: ${this.release.notFinished}`);
+            }
+            return undefined;
+        }
+        const at = `services[${finish.index}]`;
+        if (this.plan.noFinalize) {
+            ui.line(
+                `  not finished (--no-finalize): ${finish.name} stays at 100 with both versions running; finish it with one ` +
+                    `\`pulumi config set --path '${at}.stable.image' ${finish.canaryImage}\`, '${at}.canaryWeight' 0 and '${at}.canary.replicas' 0, then pulumi up`,
+            );
+            return undefined;
+        }
+        if (!stack.setPaths) {
+            throw new Error("the stack driver cannot set config paths: the release is not finished");
+        }
+        const config: Record<string, string | number> = {
+            [`${at}.stable.image`]: finish.canaryImage,
+            [`${at}.canaryWeight`]: 0,
+            [`${at}.canary.replicas`]: 0,
+        };
+        const rec: NonNullable<RunReport["finalize"]> = { service: finish.name, config };
+        this.report.finalize = rec;
+        if (interrupt.aborted) {
+            return await this.interrupted(`at ${this.key} 100, before finishing the release of ${finish.name}`);
+        }
+        ui.line(
+            `Finishing ${finish.name}: ${Object.entries(config)
+                .map(([k, v]) => `${k} := ${v}`)
+                .join(", ")} (one pulumi up: stable rolled out, then the route, then the canary scaled down) …`,
+        );
+        await stack.setPaths(Object.entries(config).map(([k, v]): [string, string] => [k, String(v)]));
+        this.finalizing = true;
+        rec.up = { weight: 0 };
+        try {
+            const r = await stack.up({ signal: this.deps.forceStop, onOutput: this.deps.onPulumiOutput });
+            rec.up.changes = r.changes;
+            rec.up.seconds = r.seconds;
+            ui.line(`  pulumi up: ${changesText(r.changes)} (${r.seconds.toFixed(1)} s)`);
+            return undefined;
+        } catch (e) {
+            rec.up.error = errorText(e);
+            ui.line(`  pulumi up FAILED:\n    ${indented(rec.up.error)}`);
+            await this.settle();
+            return this.finish(
+                interrupt.aborted ? "interrupted" : "failed",
+                `PROMOTED to 100, but finishing the release of ${finish.name} did not complete: the config holds the finished release; ` +
+                    `apply it with \`pulumi up --stack ${this.plan.stack}\` (\`pulumi preview --diff\` shows what is left). ${this.stateSentence()}`,
+            );
+        }
     }
 
     /** One step: set the weight and `up` (unless it is in force already), then analyse it until a decision. */
@@ -454,16 +610,16 @@ class PromotionRun {
             up.error = errorText(e);
             ui.line(`${step.tag}: pulumi up FAILED:\n    ${indented(up.error)}`);
             if (interrupt.aborted) {
-                return await this.interrupted(`during pulumi up to canaryWeight ${step.weight}`);
+                return await this.interrupted(`during pulumi up to ${this.key} ${step.weight}`);
             }
             await this.settle();
             return this.finish(
                 "failed",
-                `pulumi up to canaryWeight ${step.weight} failed (step ${step.n}/${step.of}); no further step was taken. ${this.stateSentence()}`,
+                `pulumi up to ${this.key} ${step.weight} failed (step ${step.n}/${step.of}); no further step was taken. ${this.stateSentence()}`,
             );
         }
         if (interrupt.aborted) {
-            return await this.interrupted(`after pulumi up to canaryWeight ${step.weight}, before its analysis`);
+            return await this.interrupted(`after pulumi up to ${this.key} ${step.weight}, before its analysis`);
         }
         return undefined;
     }
@@ -473,10 +629,13 @@ class PromotionRun {
         for (let attempt = 1; ; attempt++) {
             const window = await this.waitInterval(step, attempt);
             if (!window) {
-                return await this.interrupted(`while analysing canaryWeight ${step.weight}`);
+                return await this.interrupted(`while analysing ${this.key} ${step.weight}`);
             }
-            const judgement = await this.judge(this.queries, step, window);
-            const a = this.decide(step, attempt, window, judgement);
+            const judgements: Array<Judgement & { service: string }> = [];
+            for (const s of this.judged) {
+                judgements.push({ service: s.name, ...(await this.judge(s.queries, step, window)) });
+            }
+            const a = this.decide(step, attempt, window, judgements);
             if (a.action === "advance") {
                 return undefined;
             }
@@ -562,7 +721,16 @@ class PromotionRun {
     }
 
     /** What to do after this interval (advance, wait, roll back, halt): recorded in the step and logged. */
-    private decide(step: Step, attempt: number, window: Window, j: Judgement): AnalysisRecord {
+    private decide(
+        step: Step,
+        attempt: number,
+        window: Window,
+        js: Array<Judgement & { service: string }>,
+    ): AnalysisRecord {
+        if (js.length > 1) {
+            return this.decideForAll(step, attempt, window, js);
+        }
+        const j = js[0];
         const a: AnalysisRecord = {
             attempt,
             windowStart: new Date(window.start).toISOString(),
@@ -581,10 +749,69 @@ class PromotionRun {
             a.verdict === "pass"
                 ? "PASS"
                 : a.verdict === "fail"
-                  ? `FAIL: ${failedChecks(a).map(describeCheck).join("; ")}`
+                  ? `FAIL: ${failedChecks(a).map(describeServiceCheck).join("; ")}`
                   : `NOT ENOUGH DATA: ${noDataReason(a, `Prometheus query failed: ${a.error}`)}`;
         this.deps.ui.line(
             `${step.tag}: ${describeSample("canary", a.canary)} | ${describeSample("stable", a.stable)} -> ${why}`,
+        );
+        return a;
+    }
+
+    /** A step that moved several services: each is judged and logged; the step passes when all of them pass. */
+    private decideForAll(
+        step: Step,
+        attempt: number,
+        window: Window,
+        js: Array<Judgement & { service: string }>,
+    ): AnalysisRecord {
+        const services: ServiceVerdict[] = js.map((j) => ({
+            service: j.service,
+            canary: j.canary,
+            stable: j.stable,
+            checks: j.checks,
+            verdict: j.verdict,
+            ...(j.error !== undefined ? { error: j.error } : {}),
+        }));
+        const verdict = stepVerdict(js.map((j) => j.verdict));
+        const errors = js.filter((j) => j.error !== undefined).map((j) => `${j.service}: ${j.error}`);
+        const a: AnalysisRecord = {
+            attempt,
+            windowStart: new Date(window.start).toISOString(),
+            windowEnd: new Date(window.end).toISOString(),
+            canary: null,
+            stable: null,
+            checks: js.flatMap((j) => j.checks.map((c): ServiceCheck => ({ ...c, service: j.service }))),
+            verdict,
+            action: nextAction(verdict, attempt, this.plan.maxWaitIntervals, this.plan.onNoData),
+            services,
+        };
+        if (errors.length > 0) {
+            a.error = errors.join("; ");
+        }
+        step.rec.analyses.push(a);
+        for (const v of services) {
+            const why =
+                v.verdict === "pass"
+                    ? "PASS"
+                    : v.verdict === "fail"
+                      ? `FAIL: ${v.checks
+                            .filter((c) => c.status === "fail")
+                            .map(describeServiceCheck)
+                            .join("; ")}`
+                      : `NOT ENOUGH DATA: ${
+                            v.error !== undefined
+                                ? `Prometheus query failed: ${v.error}`
+                                : v.checks
+                                      .filter((c) => c.status === "no-data")
+                                      .map(describeServiceCheck)
+                                      .join("; ")
+                        }`;
+            this.deps.ui.line(
+                `${step.tag}: ${v.service}: ${describeSample("canary", v.canary)} | ${describeSample("stable", v.stable)} -> ${why}`,
+            );
+        }
+        this.deps.ui.line(
+            `${step.tag}: ${verdict === "pass" ? "PASS" : verdict === "fail" ? "FAIL" : "NOT ENOUGH DATA"} (${services.filter((v) => v.verdict === "pass").length} of ${services.length} services pass)`,
         );
         return a;
     }
@@ -597,8 +824,8 @@ class PromotionRun {
         this.report.failedChecks = a.verdict === "fail" ? failed : missingChecks(a);
         const reason =
             a.verdict === "fail"
-                ? `${failed.map(describeCheck).join("; ")} at canaryWeight ${step.weight} (step ${step.n}/${step.of})`
-                : `not enough data after ${a.attempt} intervals at canaryWeight ${step.weight} (${noDataReason(a, "Prometheus query failed")}), --on-no-data rollback`;
+                ? `${failed.map(describeServiceCheck).join("; ")} at ${this.key} ${step.weight} (step ${step.n}/${step.of})`
+                : `not enough data after ${a.attempt} intervals at ${this.key} ${step.weight} (${noDataReason(a, "Prometheus query failed")}), --on-no-data rollback`;
         return await this.rollback(step.weight, reason);
     }
 
@@ -608,15 +835,15 @@ class PromotionRun {
         await this.settle();
         return this.finish(
             "halted",
-            `HALTED at canaryWeight ${step.weight} (step ${step.n}/${step.of}): not enough data after ${a.attempt} intervals (${noDataReason(a, `Prometheus query failed: ${a.error}`)}). ` +
-                `${this.stateSentence()} Resume with the same command once there is traffic, or roll back with \`pulumi config set canaryWeight 0 && pulumi up\`.`,
+            `HALTED at ${this.key} ${step.weight} (step ${step.n}/${step.of}): not enough data after ${a.attempt} intervals (${noDataReason(a, `Prometheus query failed: ${a.error}`)}). ` +
+                `${this.stateSentence()} Resume with the same command once there is traffic, or roll back with \`${this.setCommand(0)} && pulumi up\`.`,
         );
     }
 
     /** canaryWeight 0 + up, retried once: the one operation that must not be given up lightly. */
     private async rollback(from: number, why: string, outcomeIfOk: Outcome = "rolled-back"): Promise<RunReport> {
         const { ui, clock, forceStop } = this.deps;
-        ui.line(`Rolling back: canaryWeight ${from} -> 0 (${why})`);
+        ui.line(`Rolling back: ${this.key} ${from} -> 0 (${why})`);
         const rec: RunReport["rollback"] = { weight: 0, attempts: 0 };
         this.report.rollback = rec;
         for (let attempt = 1; attempt <= 2; attempt++) {
@@ -640,10 +867,10 @@ class PromotionRun {
         if (rec.error !== undefined) {
             return this.finish(
                 "failed",
-                `ROLLBACK FAILED after ${why}. ${this.stateSentence()} Roll back by hand now: \`pulumi config set canaryWeight 0 && pulumi up --stack ${this.plan.stack}\`.`,
+                `ROLLBACK FAILED after ${why}. ${this.stateSentence()} Roll back by hand now: \`${this.setCommand(0)} && pulumi up --stack ${this.plan.stack}\`.`,
             );
         }
-        return this.finish(outcomeIfOk, `ROLLED BACK from canaryWeight ${from}: ${why}. ${this.stateSentence()}`);
+        return this.finish(outcomeIfOk, `ROLLED BACK from ${this.key} ${from}: ${why}. ${this.stateSentence()}`);
     }
 
     /** Ctrl-C / SIGTERM: stop here, say the weight in force. */
@@ -651,14 +878,19 @@ class PromotionRun {
         await this.settle();
         return this.finish(
             "interrupted",
-            `INTERRUPTED ${where}. ${this.stateSentence()} Resume with the same command; roll back with \`pulumi config set canaryWeight 0 && pulumi up\`.`,
+            `INTERRUPTED ${where}. ${this.stateSentence()} Resume with the same command; roll back with \`${this.setCommand(0)} && pulumi up\`.`,
         );
     }
 
     // --- the stack and the report ---
 
+    /** The key the walk moves, as the stack driver takes it. */
+    private get weightKey(): { key: string; path: boolean } {
+        return { key: this.key, path: this.release.weightKeyIsPath };
+    }
+
     private async doUp(weight: number): Promise<UpResult> {
-        await this.deps.stack.setWeight(weight);
+        await this.deps.stack.setWeight(weight, this.weightKey);
         this.touched = true;
         return this.deps.stack.up({ signal: this.deps.forceStop, onOutput: this.deps.onPulumiOutput });
     }
@@ -668,20 +900,24 @@ class PromotionRun {
         const { stack } = this.deps;
         const report = this.report;
         try {
-            const configured = await stack.configuredWeight();
-            const applied = await stack.appliedWeight(this.plan.service, this.plan.namespace, CANARY_SUBSET);
+            const configured = await stack.configuredWeight(this.weightKey);
+            const applied = await stack.appliedWeight(this.judged[0].name, this.plan.namespace, CANARY_SUBSET);
             report.appliedWeight = applied ?? null;
             report.weightInForce = configured;
-            if (this.touched && applied !== undefined && applied !== configured) {
-                await stack.setWeight(applied);
+            if (this.finalizing && applied !== undefined && applied !== configured) {
+                report.notes.push(
+                    `config ${this.key} is ${configured} (the finished release) but the state applies ${applied}: \`pulumi up\` applies the rest`,
+                );
+            } else if (this.touched && applied !== undefined && applied !== configured) {
+                await stack.setWeight(applied, this.weightKey);
                 report.weightInForce = applied;
                 // (printed with the other notes at the end of the run)
                 report.notes.push(
-                    `config canaryWeight set back from ${configured} to ${applied}, the weight the stack's state says is applied`,
+                    `config ${this.key} set back from ${configured} to ${applied}, the weight the stack's state says is applied`,
                 );
             } else if (applied !== undefined && applied !== configured) {
                 report.notes.push(
-                    `config canaryWeight is ${configured} but the state applies ${applied}: a pending change, not made by this run`,
+                    `config ${this.key} is ${configured} but the state applies ${applied}: a pending change, not made by this run`,
                 );
             }
         } catch (e) {
@@ -693,11 +929,11 @@ class PromotionRun {
     private stateSentence(): string {
         const { weightInForce, appliedWeight } = this.report;
         if (weightInForce === null) {
-            return "The weight in force could not be read back: check `pulumi config get canaryWeight` and `pulumi stack export`.";
+            return `The weight in force could not be read back: check \`${this.getCommand()}\` and \`pulumi stack export\`.`;
         }
         return appliedWeight !== null && appliedWeight !== weightInForce
-            ? `canaryWeight ${weightInForce} is configured, ${appliedWeight} is applied (a pending change: check \`pulumi preview --diff\`).`
-            : `canaryWeight ${weightInForce} is in force.`;
+            ? `${this.key} ${weightInForce} is configured, ${appliedWeight} is applied (a pending change: check \`pulumi preview --diff\`).`
+            : `${this.key} ${weightInForce} is in force.`;
     }
 
     private finish(outcome: Outcome, message: string): RunReport {
@@ -708,10 +944,13 @@ class PromotionRun {
     }
 }
 
+/** A check, named by its service when the step judged several. */
+const describeServiceCheck = (c: ServiceCheck): string => (c.service ? `${c.service}: ` : "") + describeCheck(c);
+
 const failedChecks = (a: AnalysisRecord): Check[] => a.checks.filter((c) => c.status === "fail");
 const missingChecks = (a: AnalysisRecord): Check[] => a.checks.filter((c) => c.status === "no-data");
 
 /** Why an interval lacked data: the query error (worded by the caller) or the checks without data. */
 function noDataReason(a: AnalysisRecord, queryFailed: string): string {
-    return a.error ? queryFailed : missingChecks(a).map(describeCheck).join("; ");
+    return a.error ? queryFailed : missingChecks(a).map(describeServiceCheck).join("; ");
 }

@@ -24,6 +24,8 @@ export interface StackInfo {
     canaryWeight: number;
     /** Config `promotion` as JSON text, when set. */
     promotion?: string;
+    /** Config `services` as JSON text, when set (config/services.ts parses it). */
+    servicesConfig?: string;
 }
 
 export interface UpResult {
@@ -32,14 +34,23 @@ export interface UpResult {
     seconds: number;
 }
 
+/** A weight key of the stack config: `canaryWeight`, or a path inside a key (`services[1].canaryWeight`). */
+export interface WeightKey {
+    key: string;
+    /** `pulumi config set --path`: the key is a path into a structured value. */
+    path: boolean;
+}
+
 export interface StackDriver {
     readonly name: string;
     info(): Promise<StackInfo>;
-    /** Config `canaryWeight` as it stands now. */
-    configuredWeight(): Promise<number>;
+    /** The weight key (default `canaryWeight`) as it stands now in the config. */
+    configuredWeight(key?: WeightKey): Promise<number>;
     /** What a plain `pulumi up` would change now (changesThatModify): {} when the stack matches its config. */
     pendingChanges(): Promise<Record<string, number>>;
-    setWeight(weight: number): Promise<void>;
+    setWeight(weight: number, key?: WeightKey): Promise<void>;
+    /** Sets values at paths of the config (`services[1].stable.image`), all before one `up`: finishing a release. */
+    setPaths?(values: ReadonlyArray<[string, string]>): Promise<void>;
     /** `pulumi up`. `signal` asks the CLI to stop (SIGINT: it finishes in-flight operations first). */
     up(opts: { signal?: AbortSignal; onOutput?: (text: string) => void }): Promise<UpResult>;
     /**
@@ -118,13 +129,13 @@ export function appliedWeightFromDeployment(
     return undefined;
 }
 
-function parseWeight(raw: string | undefined): number {
+function parseWeight(raw: string | undefined, key = "canaryWeight"): number {
     if (raw === undefined || raw === "") {
         return 0; // Pulumi.yaml default
     }
     const n = Number(raw);
     if (!Number.isInteger(n) || n < 0 || n > 100) {
-        throw new Error(`stack config canaryWeight is ${JSON.stringify(raw)}, not a whole number from 0 to 100`);
+        throw new Error(`stack config ${key} is ${JSON.stringify(raw)}, not a whole number from 0 to 100`);
     }
     return n;
 }
@@ -176,11 +187,15 @@ export class AutomationStack implements StackDriver {
             prometheusUrl: value<string>("prometheusUrl"),
             canaryWeight: parseWeight(config[`${this.project}:canaryWeight`]?.value),
             promotion: config[`${this.project}:promotion`]?.value,
+            servicesConfig: config[`${this.project}:services`]?.value,
         };
     }
 
-    async configuredWeight(): Promise<number> {
-        return parseWeight(await this.config("canaryWeight"));
+    async configuredWeight(key?: WeightKey): Promise<number> {
+        if (key?.path) {
+            return parseWeight((await this.stack.getConfig(key.key, true)).value, key.key);
+        }
+        return parseWeight(await this.config(key?.key ?? "canaryWeight"));
     }
 
     async pendingChanges(): Promise<Record<string, number>> {
@@ -188,8 +203,16 @@ export class AutomationStack implements StackDriver {
         return changesThatModify(r.changeSummary ?? {});
     }
 
-    async setWeight(weight: number): Promise<void> {
-        await this.stack.setConfig("canaryWeight", { value: String(weight) });
+    async setWeight(weight: number, key?: WeightKey): Promise<void> {
+        await this.stack.setConfig(key?.key ?? "canaryWeight", { value: String(weight) }, key?.path ?? false);
+    }
+
+    /**
+     * One `pulumi config set-all --path` (the same parsing as a person typing `pulumi config set --path`);
+     * nothing is applied until the next `up`.
+     */
+    async setPaths(values: ReadonlyArray<[string, string]>): Promise<void> {
+        await this.stack.setAllConfig(Object.fromEntries(values.map(([key, value]) => [key, { value }])), true);
     }
 
     async up(opts: { signal?: AbortSignal; onOutput?: (text: string) => void }): Promise<UpResult> {

@@ -1,0 +1,108 @@
+/** Which key a promotion moves and which services it judges, from the stack's `services` config. */
+import { parseCli, resolvePlan, UsageError } from "../../promote/options";
+import type { StackInfo } from "../../promote/stack";
+import { SERVICES_CONFIG } from "./servicesFixture";
+
+const INFO: StackInfo = {
+    project: "asm-canary",
+    namespace: "canary-demo",
+    services: ["hello", "reviews", "ratings"],
+    canaryWeight: 0,
+    servicesConfig: SERVICES_CONFIG,
+};
+
+const plan = (args: string[], info: StackInfo = INFO) =>
+    resolvePlan(parseCli(["--stack", "dev", "--prometheus-url", "http://p", ...args]) as never, info);
+
+function problems(args: string[], info: StackInfo = INFO): string[] {
+    try {
+        plan(args, info);
+    } catch (e) {
+        expect(e).toBeInstanceOf(UsageError);
+        return (e as UsageError).problems;
+    }
+    throw new Error("no UsageError");
+}
+
+describe("the release a promotion walks", () => {
+    test("--service on a service with its own canaryWeight: that key (a path), that service, finished at 100", () => {
+        const p = plan(["--service", "reviews"]);
+        expect(p.service).toBe("reviews");
+        expect(p.release).toEqual({
+            weightKey: "services[1].canaryWeight",
+            weightKeyIsPath: true,
+            judged: [{ name: "reviews", protocol: "http" }],
+            finish: { index: 1, name: "reviews", canaryImage: "reg.example/shop/reviews:1.1" },
+        });
+        expect(p.noFinalize).toBeUndefined();
+        expect(plan(["--service", "reviews", "--no-finalize"]).noFinalize).toBe(true);
+    });
+
+    test("without --service: the stack's canaryWeight, judging every service it moves (gRPC as gRPC)", () => {
+        expect(plan([]).release).toEqual({
+            weightKey: "canaryWeight",
+            weightKeyIsPath: false,
+            judged: [
+                { name: "hello", protocol: "http" },
+                { name: "ratings", protocol: "grpc" },
+            ],
+            notFinished:
+                "hello, ratings follow the stack's canaryWeight (only a described service promoted by its own canaryWeight is finished by promote; by hand: docs/services.md)",
+        });
+        expect(plan([]).service).toBe("hello");
+    });
+
+    test("--service on a service that shares the stack's weight with others is refused, saying how to give it its own", () => {
+        expect(problems(["--service", "ratings"])).toEqual([
+            "service ratings follows the stack's canaryWeight, and so do hello: moving it would move them too. " +
+                "Promote without --service to move and judge all of them, or give ratings its own weight first: " +
+                "`pulumi config set --path 'services[2].canaryWeight' 0 --stack dev`, then pulumi up",
+        ]);
+        expect(problems(["--service", "hello"])).toEqual([
+            "service hello follows the stack's canaryWeight, and so do ratings: moving it would move them too. " +
+                "Promote without --service to move and judge all of them (hello is a demo service: it always follows the stack's canaryWeight)",
+        ]);
+    });
+
+    test("the only service following the stack's weight may be named", () => {
+        const info = { ...INFO, servicesConfig: JSON.stringify(["hello", JSON.parse(SERVICES_CONFIG)[1]]) };
+        expect(plan(["--service", "hello"], info).release).toEqual({
+            weightKey: "canaryWeight",
+            weightKeyIsPath: false,
+            judged: [{ name: "hello", protocol: "http" }],
+            notFinished:
+                "hello follows the stack's canaryWeight (only a described service promoted by its own canaryWeight is finished by promote; by hand: docs/services.md)",
+        });
+    });
+
+    test("a demo-only stack: the stack's canaryWeight, nothing to finish and nothing said about it", () => {
+        const info = { ...INFO, services: ["hello", "world"], servicesConfig: '["hello","world"]' };
+        expect(plan([], info).release).toEqual({
+            weightKey: "canaryWeight",
+            weightKeyIsPath: false,
+            judged: [
+                { name: "hello", protocol: "http" },
+                { name: "world", protocol: "http" },
+            ],
+        });
+    });
+
+    test("every service with its own weight and no --service: refused", () => {
+        const info = {
+            ...INFO,
+            services: ["reviews"],
+            servicesConfig: JSON.stringify([JSON.parse(SERVICES_CONFIG)[1]]),
+        };
+        expect(problems([], info)).toEqual([
+            "every service of stack dev has its own canaryWeight, so the stack's canaryWeight moves none of them: pass --service <name> (reviews)",
+        ]);
+    });
+
+    test("an invalid services config is reported as the program reports it", () => {
+        expect(problems([], { ...INFO, servicesConfig: '["hello", {"name": "reviews"}]' })).toEqual([
+            "stack config services[1].port: got nothing; must be a whole number from 1 to 65535",
+            "stack config services[1].stable: got nothing; is required (docs/services.md lists the fields)",
+            "stack config services[1].canary: got nothing; is required (docs/services.md lists the fields)",
+        ]);
+    });
+});
