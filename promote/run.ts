@@ -197,19 +197,42 @@ function changesText(c: Record<string, number> | undefined): string {
 
 /**
  * What went wrong, readably. The Automation API's CommandError message wraps the whole CLI output
- * ("code: … stdout: … stderr: … err?: …", the command line twice); its `error:` lines say what failed. Other
- * errors are kept, cut to their last lines.
+ * ("code: … stdout: … stderr: … err?: …", the command line twice); its `error:` lines say what failed, each
+ * with the lines indented below it (the program's list of problems: "Invalid stack configuration (1
+ * problem):" alone says nothing). Other errors are kept, cut to their last lines.
  */
 export function errorText(e: unknown): string {
     const msg = (e instanceof Error ? e.message : String(e)).trim();
     const lines = msg.split("\n").filter((l) => l.trim() !== "");
     if (/^code: -?\d+/.test(msg)) {
-        const errors = [...new Set(lines.map((l) => l.trim()).filter((l) => /^error:/.test(l)))];
+        const errors = errorBlocks(lines);
         if (errors.length > 0) {
             return errors.slice(0, 6).join("\n");
         }
     }
     return lines.length > 12 ? ["…", ...lines.slice(-12)].join("\n") : lines.join("\n");
+}
+
+/** Each distinct `error:` line with the list indented below it (relative indentation kept). */
+function errorBlocks(lines: string[]): string[] {
+    const indent = (l: string) => l.length - l.trimStart().length;
+    const blocks: string[] = [];
+    for (let i = 0; i < lines.length; i++) {
+        if (!/^error:/.test(lines[i].trim())) {
+            continue;
+        }
+        const at = indent(lines[i]);
+        const block = [lines[i].trim()];
+        // The continuation is the program's problem list ("  - key: got …"), nothing else the CLI prints.
+        while (i + 1 < lines.length && indent(lines[i + 1]) > at && /^- /.test(lines[i + 1].trim())) {
+            block.push(lines[++i].slice(at).trimEnd());
+        }
+        const text = block.join("\n");
+        if (!blocks.includes(text)) {
+            blocks.push(text);
+        }
+    }
+    return blocks;
 }
 
 export function runPromotion(plan: Plan, deps: Deps): Promise<RunReport> {

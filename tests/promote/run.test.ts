@@ -503,6 +503,28 @@ describe("error text", () => {
         expect(errorText(new Error(msg))).toBe("error: update canceled");
     });
 
+    test("the program's refusal keeps its list of problems (issue 19.3: the reason was dropped)", () => {
+        const msg = [
+            "code: 255",
+            " stdout: Updating (dev):",
+            "Diagnostics:",
+            "  pulumi:pulumi:Stack (asm-canary-dev):",
+            "    error: Invalid stack configuration (1 problem):",
+            "      - mirrorPercent: got 10 with canaryWeight 100; v2 already receives every request",
+            "",
+            "Resources:",
+            " stderr: ",
+            " err?: Error: Command failed with exit code 255: pulumi up --yes --skip-preview --stack dev --non-interactive",
+            "error: update failed",
+            " stderr: not part of it",
+        ].join("\n");
+        expect(errorText(new Error(msg))).toBe(
+            "error: Invalid stack configuration (1 problem):\n" +
+                "  - mirrorPercent: got 10 with canaryWeight 100; v2 already receives every request\n" +
+                "error: update failed",
+        );
+    });
+
     test("other errors keep their last lines", () => {
         expect(errorText(new Error("one\ntwo"))).toBe("one\ntwo");
         expect(errorText(new Error(Array.from({ length: 20 }, (_, i) => `l${i}`).join("\n")))).toBe(
