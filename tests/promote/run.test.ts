@@ -1,8 +1,9 @@
 /** The promotion run, driven with a fake stack, fake metrics and a fake clock: no network, no CLI. */
 import type { Sample } from "../../promote/decision";
 import type { Plan } from "../../promote/options";
-import { Deps, errorText, RunReport, runPromotion } from "../../promote/run";
+import { errorText, RunReport, runPromotion } from "../../promote/run";
 import type { StackDriver, StackInfo, UpResult } from "../../promote/stack";
+import { fakeDeps } from "./fakeDeps";
 
 class FakeStack implements StackDriver {
     readonly name = "dev";
@@ -101,24 +102,9 @@ const PLAN: Plan = {
 };
 
 function harness(stack: FakeStack, shape: (w: number, wl: "hello-v1" | "hello-v2", call: number) => Sample) {
-    const lines: string[] = [];
-    let now = Date.UTC(2026, 0, 1, 3, 0, 0);
     const interrupt = new AbortController();
     const metrics = new FakeMetrics(stack, shape);
-    const deps: Deps = {
-        stack,
-        metrics,
-        clock: {
-            now: () => now,
-            sleep: async (ms) => {
-                now += ms;
-            },
-        },
-        ui: { line: (t) => lines.push(t), countdown: () => undefined },
-        interrupt: interrupt.signal,
-        prometheusAuth: "no auth",
-        retryDelayMs: 0,
-    };
+    const { deps, lines } = fakeDeps(stack, metrics, interrupt);
     return {
         deps,
         lines,

@@ -5,8 +5,9 @@
  */
 import type { Sample } from "../../promote/decision";
 import { parseCli, Plan, resolvePlan } from "../../promote/options";
-import { Deps, runPromotion } from "../../promote/run";
+import { runPromotion } from "../../promote/run";
 import type { StackDriver, StackInfo, UpResult, WeightKey } from "../../promote/stack";
+import { fakeDeps } from "./fakeDeps";
 import { SERVICES_CONFIG } from "./servicesFixture";
 
 /** Config keys the fake knows, and which service each weight key moves. */
@@ -101,23 +102,8 @@ function metricsFor(stack: ConfigStack, shape: Shape, grpcFailures: Shape = () =
 }
 
 function harness(stack: ConfigStack, shape: Shape, grpcFailures?: Shape) {
-    const lines: string[] = [];
-    let now = Date.UTC(2026, 0, 1, 3, 0, 0);
     const metrics = metricsFor(stack, shape, grpcFailures);
-    const deps: Deps = {
-        stack,
-        metrics,
-        clock: {
-            now: () => now,
-            sleep: async (ms) => {
-                now += ms;
-            },
-        },
-        ui: { line: (t) => lines.push(t), countdown: () => undefined },
-        interrupt: new AbortController().signal,
-        prometheusAuth: "no auth",
-        retryDelayMs: 0,
-    };
+    const { deps, lines } = fakeDeps(stack, metrics);
     return {
         lines,
         metrics,
