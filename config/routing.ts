@@ -32,15 +32,25 @@ export interface RoutingPolicy {
 
 /**
  * The policy one service is routed by: the stack's, with the service's own weight and header override
- * where its config gives them (a demo service takes the stack's).
+ * where its config gives them (a demo service takes the stack's), and nothing that targets an idle canary.
  */
 export function routingFor(stack: RoutingPolicy, service: ServiceSpec): RoutingPolicy {
     if (service.kind !== "described") {
         return stack;
     }
-    return {
+    const own: RoutingPolicy = {
         ...stack,
         canaryWeight: service.canaryWeight ?? stack.canaryWeight,
         header: service.header ?? stack.header,
     };
+    if (service.canary.replicas > 0) {
+        return own;
+    }
+    // An idle canary (0 replicas, between releases) has no pods: a header route to it would answer every
+    // matching request with a 503 ("no healthy upstream"), and mirrored requests would go nowhere. So while it
+    // idles the route has neither (a fault scoped to the canary lives on the header route and goes with it);
+    // they come back with the next release's canary replicas, in the same up that starts its pods, and the
+    // route waits for those pods (mesh/canaryRouting.ts). config/stackConfig.ts refuses weight on it.
+    const { header: _header, mirrorPercent: _mirror, ...rest } = own;
+    return rest;
 }

@@ -252,6 +252,29 @@ describe("a release finishes: the order inside one `pulumi up`", () => {
         ]);
     });
 
+    test("an idle canary gets no header route and no mirror (they would send requests to no pods); they return with its replicas", async () => {
+        const idle = (replicas: number) =>
+            runProgram({
+                ...EXISTING_CONFIG,
+                mirrorPercent: "20",
+                services: JSON.stringify([{ ...REVIEWS, canary: { ...REVIEWS.canary, replicas }, canaryWeight: 0 }]),
+            });
+        const routes = (r: { resources: Recorded[] }) => named(r, ISTIO.vs, "reviews").inputs.spec.http;
+        expect(routes(await idle(0))).toEqual([
+            {
+                name: "weighted",
+                route: [
+                    { destination: { host: "reviews", subset: "v1" }, weight: 100 },
+                    { destination: { host: "reviews", subset: "v2" }, weight: 0 },
+                ],
+            },
+        ]);
+        const back = routes(await idle(1));
+        expect(back.map((r: { name: string }) => r.name)).toEqual(["canary-override", "weighted"]);
+        expect(back[0].route).toEqual([{ destination: { host: "reviews", subset: "v2" }, weight: 100 }]);
+        expect(back[1].mirror).toEqual({ host: "reviews", subset: "v2" });
+    });
+
     test("the demo's route waits for its Deployments too", () => {
         const vs = run.resources.find((x) => x.type === ISTIO.vs && x.name === "route-hello-vs")!;
         expect(depsOf(run.resources, vs).filter((d) => d.startsWith("kubernetes:apps/v1:Deployment"))).toEqual([
