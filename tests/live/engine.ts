@@ -19,10 +19,11 @@ export function newProgram(stackName: string): Promise<Program> {
 }
 
 /**
- * Sets stack config keys (without the project prefix) in Pulumi.<stack>.yaml, as YAML values: lists stay
- * lists, as Pulumi.yaml declares them (`pulumi config set` would store a string). `undefined` removes a key.
+ * Sets stack config keys (without the project prefix) in Pulumi.<stack>.yaml, as YAML values: lists and
+ * objects stay structured, as `pulumi config set --path` stores them (a plain `pulumi config set` would store
+ * a string). `undefined` removes a key.
  */
-export function setConfig(p: Program, values: Record<string, string | number | boolean | string[] | undefined>) {
+export function setConfig(p: Program, values: Record<string, unknown>) {
     const file = path.join(p.work, `Pulumi.${p.stack.name}.yaml`);
     const doc = (fs.existsSync(file) ? yaml.load(fs.readFileSync(file, "utf8")) : {}) as {
         config?: Record<string, unknown>;

@@ -30,7 +30,7 @@ interface Kubeconfig {
 }
 
 /** The current context's server and credentials; `*-data` is base64, a file path is relative to the kubeconfig. */
-function credentials(kubeconfigPath: string) {
+export function credentials(kubeconfigPath: string) {
     const kc = yaml.load(fs.readFileSync(kubeconfigPath, "utf8")) as Kubeconfig;
     const context = kc.contexts?.find((c) => c.name === kc["current-context"]) ?? kc.contexts?.[0];
     const cluster = kc.clusters?.find((c) => c.name === context?.context.cluster)?.cluster ?? {};
