@@ -204,7 +204,7 @@ interface PushedWant {
     /** An AuthorizationPolicy <svc>-allow-client admits the curl identity only. */
     authorization: boolean;
     /** The subset clusters' outlier detection (DestinationRule trafficPolicy). */
-    outlierDetection?: { consecutive_5xx: number; interval: string; base_ejection_time: string };
+    outlierDetection?: Record<string, number | string>;
     /** External hosts (ServiceEntries) that must be clusters of the curl sidecar, on 80 and 443. */
     egressHosts?: string[];
 }
@@ -501,7 +501,20 @@ async function changeUpdatesOnly(key: string, value: string | number, resource: 
     await up(live);
 }
 
-test("canaryWeight 10 -> 50: exactly one update, the VirtualService; the live object shows 50/50", async () => {
+test("canaryWeight 10 -> 0 -> 100: one update each, the VirtualService; curl is told v1 only, then v2 only (istiod drops the 0 % destination)", async () => {
+    await changeUpdatesOnly("canaryWeight", 0, "route-hello-vs");
+    await expectPushed({
+        ...DEV_PUSHED,
+        routes: (svc) => [{ ...weightedRoute(svc, 0, 0), to: { weighted: [[subsetCluster(svc, "v1"), 100]] } }],
+    });
+    await changeUpdatesOnly("canaryWeight", 100, "route-hello-vs");
+    await expectPushed({
+        ...DEV_PUSHED,
+        routes: (svc) => [{ ...weightedRoute(svc, 0, 0), to: { weighted: [[subsetCluster(svc, "v2"), 100]] } }],
+    });
+});
+
+test("canaryWeight 100 -> 50: exactly one update, the VirtualService; the live object shows 50/50 and curl is told 50/50", async () => {
     await changeUpdatesOnly("canaryWeight", 50, "route-hello-vs");
     const vs = await getOk(istioPath("VirtualService", "v1beta1", "hello"));
     expect(vs.spec.http.at(-1).route.map((r: any) => [r.destination.subset, r.weight])).toEqual([
@@ -511,29 +524,13 @@ test("canaryWeight 10 -> 50: exactly one update, the VirtualService; the live ob
     await expectPushed({ ...DEV_PUSHED, routes: (svc) => [weightedRoute(svc, 50, 50)] });
 });
 
-test("mtlsMode PERMISSIVE -> STRICT: exactly one update, the PeerAuthentication; the live object shows STRICT", async () => {
+test("mtlsMode PERMISSIVE -> STRICT: exactly one update, the PeerAuthentication; the live object shows STRICT; hello's inbound port takes mTLS only", async () => {
     await changeUpdatesOnly("mtlsMode", "STRICT", "security-peer-auth");
     expect((await getOk(istioPath("PeerAuthentication", "v1beta1", "default"))).spec).toEqual({
         mtls: { mode: "STRICT" },
     });
     // Outbound is unchanged (auto mTLS already sent mTLS); hello's inbound port now takes mTLS only.
     await expectPushed({ ...DEV_PUSHED, routes: (svc) => [weightedRoute(svc, 50, 50)], mtlsMode: "STRICT" });
-});
-
-test("canaryWeight 50 -> 0 -> 100 -> 50: one update each; curl is told v1 only, then v2 only (istiod drops the 0 % destination), then 50/50", async () => {
-    const strict = { ...DEV_PUSHED, mtlsMode: "STRICT" as const };
-    await changeUpdatesOnly("canaryWeight", 0, "route-hello-vs");
-    await expectPushed({
-        ...strict,
-        routes: (svc) => [{ ...weightedRoute(svc, 0, 0), to: { weighted: [[subsetCluster(svc, "v1"), 100]] } }],
-    });
-    await changeUpdatesOnly("canaryWeight", 100, "route-hello-vs");
-    await expectPushed({
-        ...strict,
-        routes: (svc) => [{ ...weightedRoute(svc, 0, 0), to: { weighted: [[subsetCluster(svc, "v2"), 100]] } }],
-    });
-    await changeUpdatesOnly("canaryWeight", 50, "route-hello-vs");
-    await expectPushed({ ...strict, routes: (svc) => [weightedRoute(svc, 50, 50)] });
 });
 
 test("pulumi refresh, then pulumi preview plans no change (no drift against the live server)", async () => {
@@ -618,7 +615,14 @@ const PROD_LIKE_PUSHED: PushedWant = {
         })),
     mtlsMode: "STRICT",
     authorization: true,
-    outlierDetection: { consecutive_5xx: 5, interval: "10s", base_ejection_time: "30s" },
+    // consecutive5xxErrors 5 also enforces ejection at 100 % and turns the success-rate check off (istiod).
+    outlierDetection: {
+        consecutive_5xx: 5,
+        interval: "10s",
+        base_ejection_time: "30s",
+        enforcing_consecutive_5xx: 100,
+        enforcing_success_rate: 0,
+    },
     egressHosts: ["httpbin.org"],
 };
 
