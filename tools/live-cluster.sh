@@ -18,7 +18,9 @@
 # Binaries (wrapper modules under tools/live-cluster/<name>/, go.mod + go.sum only):
 #   kubernetes/  etcd (go.etcd.io/etcd/server/v3, the version k8s requires),
 #                kube-apiserver, kube-controller-manager, kube-scheduler (k8s.io/kubernetes)
-#   istio/       pilot-discovery (istiod), istioctl (istio.io/istio), kwok (sigs.k8s.io/kwok)
+#   istio/       pilot-discovery (istiod), istioctl (istio.io/istio), kwok (sigs.k8s.io/kwok), and
+#                xdsprobe (istio/xdsprobe/: the project's own fake sidecar that reads what istiod pushes,
+#                tests/live/xds.ts; built on the same module graph, its key includes its source)
 # cached as $LIVE_CLUSTER_CACHE/<tool>@<version>/<tool>, rebuilt only when the
 # wrapper's go.mod/go.sum, the ldflags or the Go version change. Assets taken from
 # the same modules: Istio CRDs (manifests/charts/base/files/crd-all.gen.yaml), the
@@ -107,12 +109,12 @@ cmd_build() {
 
   local missing=0 t
   for t in etcd@"$ever" kube-apiserver@"$kver" kube-controller-manager@"$kver" kube-scheduler@"$kver" \
-    pilot-discovery@"$iver" istioctl@"$iver" kwok@"$kwver"; do
+    pilot-discovery@"$iver" istioctl@"$iver" kwok@"$kwver" xdsprobe@"$iver"; do
     [[ -x "$CACHE/$t/${t%@*}" ]] || missing=$((missing + 1))
   done
   log "cache: $CACHE ($(go env GOVERSION)); k8s $kver, etcd $ever, istio $iver, kwok $kwver"
   if ((missing > 0)); then
-    log "$missing of 7 binaries to build. A cold build (empty Go caches) takes 12-14 min on an idle 2-core"
+    log "$missing of 8 binaries to build. A cold build (empty Go caches) takes 12-14 min on an idle 2-core"
     log "machine and took 41 min measured while another Go build shared the CPUs; add 1-3 min of module"
     log "downloads (~1.3 GB); it fills ~5.5 GB of Go build cache. With a warm Go build cache: about 1 min."
   fi
@@ -145,6 +147,8 @@ cmd_build() {
   build_go_tool pilot-discovery "$iver" "$iw" istio.io/istio/pilot/cmd/pilot-discovery "$ild"
   build_go_tool istioctl "$iver" "$iw" istio.io/istio/istioctl/cmd/istioctl "$ild"
   build_go_tool kwok "$kwver" "$iw" sigs.k8s.io/kwok/cmd/kwok "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${kwver#v}"
+  # Our own package in the wrapper module: everything it imports is in pilot-discovery's build already.
+  build_go_tool xdsprobe "$iver" "$iw" ./xdsprobe "-s -w" "$iw"/xdsprobe/*.go
 
   # --- assets from the same modules ---
   kwdir="$(moddir "$iw" sigs.k8s.io/kwok)"
@@ -224,7 +228,7 @@ select_docs() {
 ensure_built() {
   if [[ -n "${LIVE_CLUSTER_BIN:-}" ]]; then
     local t
-    for t in etcd kube-apiserver kube-controller-manager kube-scheduler kwok pilot-discovery istioctl; do
+    for t in etcd kube-apiserver kube-controller-manager kube-scheduler kwok pilot-discovery istioctl xdsprobe; do
       [[ -x "$BIN/$t" ]] || die "LIVE_CLUSTER_BIN=$BIN has no $t"
     done
     [[ -f "$CACHE/assets/istio-crds.yaml" ]] || die "no assets in $CACHE/assets (run build once without LIVE_CLUSTER_BIN)"

@@ -22,6 +22,18 @@ import { plan } from "../support/engine";
 import { diagnostics, newProgram, Program, setConfig } from "./engine";
 import { freePortOffset, LiveCluster } from "./fixture";
 import { Kube, kubeClient, objectPath } from "./kube";
+import {
+    clusterNamed,
+    endpointsOf,
+    eventually,
+    InboundChain,
+    inboundChains,
+    istioMutualSocket,
+    readPushed,
+    RouteSummary,
+    routesOf,
+    virtualHost,
+} from "./xds";
 
 const NS = "canary-demo";
 const CLUSTER_ID = "live-fixture";
@@ -167,6 +179,133 @@ async function expectInjectedAndAvailable(services: string[], replicas: number) 
     }
 }
 
+/** The Envoy cluster of a subset of a demo service (port 80), as istiod names it. */
+const subsetCluster = (svc: string, v: "v1" | "v2") => `outbound|80|${v}|${svc}.${NS}.svc.cluster.local`;
+/** The route istiod gives a VirtualService's `canary-override` (x-canary: always -> v2): one destination, a plain cluster. */
+const overrideRoute = (svc: string): RouteSummary => ({
+    name: "canary-override",
+    prefix: "/",
+    headers: { "x-canary": "always" },
+    to: { cluster: subsetCluster(svc, "v2") },
+});
+/** istiod's retry policy for a route whose VirtualService sets none (the mesh default: 2 attempts). */
+const MESH_DEFAULT_RETRIES = {
+    retryOn: "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes",
+    attempts: 2,
+};
+
+/** What the curl sidecar and every pod of every version of the services must be told (see expectPushed). */
+interface PushedWant {
+    services: readonly string[];
+    /** The routes of the curl sidecar's virtual host for `<svc>.<ns>.svc.cluster.local:80`, in order. */
+    routes: (svc: string) => RouteSummary[];
+    /** The service pods' inbound chains for the targetPort 5678: PERMISSIVE two (mTLS, plaintext), STRICT one. */
+    mtlsMode: "PERMISSIVE" | "STRICT";
+    /** An AuthorizationPolicy <svc>-allow-client admits the curl identity only. */
+    authorization: boolean;
+    /** The subset clusters' outlier detection (DestinationRule trafficPolicy). */
+    outlierDetection?: Record<string, number | string>;
+    /** External hosts (ServiceEntries) that must be clusters of the curl sidecar, on 80 and 443. */
+    egressHosts?: string[];
+}
+
+/**
+ * What istiod pushes to the sidecars (tests/live/xds.ts: a fake sidecar per pod over istiod's plaintext
+ * xDS port), until it matches `want` or 20 s have passed (istiod pushes each type on its own, ~0.1 s
+ * after a write). Pods are listed afresh on every attempt (a rollout replaces them). For the curl sidecar:
+ * the routes of each service's virtual host (order, header match, weights per subset cluster), the
+ * ISTIO_MUTUAL transport socket of each subset cluster, and that each subset cluster's endpoints are exactly
+ * the pods of its version (the DestinationRule's subset labels). For every pod of <svc>-v1 and <svc>-v2:
+ * the inbound chains for the targetPort and their RBAC filter. Every accessor throws when what it reads is
+ * missing, so a wrong pod identity or an absent chain fails.
+ */
+async function expectPushed(want: PushedWant) {
+    const xds = `127.0.0.1:${15010 + cluster.portOffset}`;
+    const t0 = Date.now();
+    let probes = 0;
+    await eventually(async () => {
+        const all = (await pods()).filter((p) => p.status.phase === "Running" && p.status.podIP);
+        const of = (labels: Record<string, string>) =>
+            all.filter((p) => Object.entries(labels).every(([k, v]) => p.metadata.labels?.[k] === v));
+        const [client] = of({ app: "curl" });
+        expect(client).toBeDefined();
+        const curl = await readPushed(xds, client);
+        probes++;
+        for (const svc of want.services) {
+            const host = `${svc}.${NS}.svc.cluster.local`;
+            expect({ svc, routes: routesOf(virtualHost(curl, host, 80)) }).toEqual({ svc, routes: want.routes(svc) });
+            for (const v of ["v1", "v2"] as const) {
+                const name = subsetCluster(svc, v);
+                const c = clusterNamed(curl, name);
+                expect({ cluster: name, socket: istioMutualSocket(c) }).toEqual({
+                    cluster: name,
+                    socket: {
+                        match: { tlsMode: "istio" },
+                        socket: "envoy.transport_sockets.tls",
+                        type: "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+                        sni: `outbound_.80_.${v}_.${host}`,
+                        certificate: ["default"],
+                        rootCa: "ROOTCA",
+                        subjectAltNames: expect.arrayContaining([`spiffe://cluster.local/ns/${NS}/sa/${svc}-${v}`]),
+                        alpn: ["istio-peer-exchange", "istio"],
+                    },
+                });
+                expect({ cluster: name, outlier: c.outlier_detection }).toEqual({
+                    cluster: name,
+                    outlier: want.outlierDetection,
+                });
+                const members = of({ app: svc, version: v });
+                expect({ cluster: name, pods: members.length > 0 }).toEqual({ cluster: name, pods: true });
+                expect({ cluster: name, endpoints: endpointsOf(curl, name) }).toEqual({
+                    cluster: name,
+                    endpoints: members
+                        .map((p) => ({ address: `${p.status.podIP}:5678`, tlsMode: "istio" }))
+                        .sort((a, b) => a.address.localeCompare(b.address)),
+                });
+
+                const rbac: InboundChain["rbac"] = want.authorization
+                    ? {
+                          action: "ALLOW",
+                          policies: {
+                              [`ns[${NS}]-policy[${svc}-allow-client]-rule[0]`]: [`spiffe://.*/ns/${NS}/sa/curl`],
+                          },
+                      }
+                    : null;
+                for (const server of members) {
+                    const pushed = await readPushed(xds, server);
+                    probes++;
+                    const chains = inboundChains(pushed, 5678);
+                    expect({ pod: server.metadata.name, chains }).toEqual({
+                        pod: server.metadata.name,
+                        chains:
+                            want.mtlsMode === "STRICT"
+                                ? [{ transport: "tls", mtls: true, rbac }]
+                                : [
+                                      { transport: "raw_buffer", mtls: false, rbac },
+                                      { transport: "tls", mtls: true, rbac },
+                                  ],
+                    });
+                    // Each pushed principal admits the client's identity, not the service's own (RE2 full match).
+                    for (const regex of chains.flatMap((ch) => Object.values(ch.rbac?.policies ?? {}).flat())) {
+                        const principal = new RegExp(`^(?:${regex})$`);
+                        expect({
+                            regex,
+                            curl: principal.test(`spiffe://cluster.local/ns/${NS}/sa/curl`),
+                            own: principal.test(`spiffe://cluster.local/ns/${NS}/sa/${svc}-${v}`),
+                        }).toEqual({ regex, curl: true, own: false });
+                    }
+                }
+            }
+        }
+        for (const h of want.egressHosts ?? []) {
+            for (const port of [80, 443]) {
+                expect(clusterNamed(curl, `outbound|${port}||${h}`).type).toBe("STRICT_DNS");
+            }
+        }
+    });
+    console.log(`pushed config as expected after ${Date.now() - t0} ms (${probes} probes)`);
+}
+
 /** `istioctl analyze` (built from the fixture's Istio module) on the namespace: exit code and output. */
 async function analyze(): Promise<{ code: number; output: string }> {
     try {
@@ -306,12 +445,50 @@ test("the Service, DestinationRule, VirtualService and PeerAuthentication hold t
     expect(await istioNames("AuthorizationPolicy")).toEqual([]);
 });
 
+test("what istiod pushes after the first up: curl is told v1 90 / v2 10 over mTLS to each version's pods; hello's inbound port takes mTLS and plaintext (PERMISSIVE), no RBAC", async () => {
+    await expectPushed({
+        services: ["hello"],
+        routes: (svc) => [
+            {
+                name: "weighted",
+                prefix: "/",
+                headers: {},
+                to: {
+                    weighted: [
+                        [subsetCluster(svc, "v1"), 90],
+                        [subsetCluster(svc, "v2"), 10],
+                    ],
+                },
+                retries: MESH_DEFAULT_RETRIES,
+            },
+        ],
+        mtlsMode: "PERMISSIVE",
+        authorization: false,
+    });
+});
+
 test("istioctl analyze: no validation issues for the default (dev) settings", async () => {
     const r = await analyze();
     expect(r.output).toContain(`No validation issues found when analyzing namespace: ${NS}.`);
     expect(r.output).not.toMatch(/\b(Warning|Error)\b/);
     expect(r.code).toBe(0);
 });
+
+/** The `weighted` route of a VirtualService without retries: v1 and v2 at these weights. */
+const weightedRoute = (svc: string, v1: number, v2: number): RouteSummary => ({
+    name: "weighted",
+    prefix: "/",
+    headers: {},
+    to: {
+        weighted: [
+            [subsetCluster(svc, "v1"), v1],
+            [subsetCluster(svc, "v2"), v2],
+        ],
+    },
+    retries: MESH_DEFAULT_RETRIES,
+});
+/** The dev settings' pushed config (one service, PERMISSIVE, no AuthorizationPolicy); routes per step. */
+const DEV_PUSHED = { services: ["hello"], mtlsMode: "PERMISSIVE", authorization: false } as const;
 
 /** Sets one key; the engine must plan exactly one update, of `resource`; then up. */
 async function changeUpdatesOnly(key: string, value: string | number, resource: string) {
@@ -324,20 +501,36 @@ async function changeUpdatesOnly(key: string, value: string | number, resource: 
     await up(live);
 }
 
-test("canaryWeight 10 -> 50: exactly one update, the VirtualService; the live object shows 50/50", async () => {
+test("canaryWeight 10 -> 0 -> 100: one update each, the VirtualService; curl is told v1 only, then v2 only (istiod drops the 0 % destination)", async () => {
+    await changeUpdatesOnly("canaryWeight", 0, "route-hello-vs");
+    await expectPushed({
+        ...DEV_PUSHED,
+        routes: (svc) => [{ ...weightedRoute(svc, 0, 0), to: { weighted: [[subsetCluster(svc, "v1"), 100]] } }],
+    });
+    await changeUpdatesOnly("canaryWeight", 100, "route-hello-vs");
+    await expectPushed({
+        ...DEV_PUSHED,
+        routes: (svc) => [{ ...weightedRoute(svc, 0, 0), to: { weighted: [[subsetCluster(svc, "v2"), 100]] } }],
+    });
+});
+
+test("canaryWeight 100 -> 50: exactly one update, the VirtualService; the live object shows 50/50 and curl is told 50/50", async () => {
     await changeUpdatesOnly("canaryWeight", 50, "route-hello-vs");
     const vs = await getOk(istioPath("VirtualService", "v1beta1", "hello"));
     expect(vs.spec.http.at(-1).route.map((r: any) => [r.destination.subset, r.weight])).toEqual([
         ["v1", 50],
         ["v2", 50],
     ]);
+    await expectPushed({ ...DEV_PUSHED, routes: (svc) => [weightedRoute(svc, 50, 50)] });
 });
 
-test("mtlsMode PERMISSIVE -> STRICT: exactly one update, the PeerAuthentication; the live object shows STRICT", async () => {
+test("mtlsMode PERMISSIVE -> STRICT: exactly one update, the PeerAuthentication; the live object shows STRICT; hello's inbound port takes mTLS only", async () => {
     await changeUpdatesOnly("mtlsMode", "STRICT", "security-peer-auth");
     expect((await getOk(istioPath("PeerAuthentication", "v1beta1", "default"))).spec).toEqual({
         mtls: { mode: "STRICT" },
     });
+    // Outbound is unchanged (auto mTLS already sent mTLS); hello's inbound port now takes mTLS only.
+    await expectPushed({ ...DEV_PUSHED, routes: (svc) => [weightedRoute(svc, 50, 50)], mtlsMode: "STRICT" });
 });
 
 test("pulumi refresh, then pulumi preview plans no change (no drift against the live server)", async () => {
@@ -411,6 +604,31 @@ test(
     },
     15 * 60_000,
 );
+
+/** What the prod-like settings must push: header override first, 50/50, retries, outlier detection, STRICT, RBAC, egress. */
+const PROD_LIKE_PUSHED: PushedWant = {
+    services: ["hello", "world"],
+    routes: (svc) =>
+        [overrideRoute(svc), weightedRoute(svc, 50, 50)].map((r) => ({
+            ...r,
+            retries: { retryOn: "5xx,connect-failure,reset", attempts: 2, perTryTimeout: "2s" },
+        })),
+    mtlsMode: "STRICT",
+    authorization: true,
+    // consecutive5xxErrors 5 also enforces ejection at 100 % and turns the success-rate check off (istiod).
+    outlierDetection: {
+        consecutive_5xx: 5,
+        interval: "10s",
+        base_ejection_time: "30s",
+        enforcing_consecutive_5xx: 100,
+        enforcing_success_rate: 0,
+    },
+    egressHosts: ["httpbin.org"],
+};
+
+test("what istiod pushes for the prod-like settings: curl is told the header route first, then 50/50, with retries and outlier detection, and the egress host; each version's inbound port takes mTLS only and admits the curl identity only", async () => {
+    await expectPushed(PROD_LIKE_PUSHED);
+});
 
 test("istioctl analyze: no validation issues for the prod-like settings", async () => {
     const r = await analyze();
@@ -518,9 +736,10 @@ test(
 );
 
 test(
-    "istioApiVersion v1 -> v1beta1 (back): updates in place, no Istio object ever absent",
+    "istioApiVersion v1 -> v1beta1 (back): updates in place, no Istio object ever absent; the sidecars are told the same",
     async () => {
         await switchIstioApiVersion("v1", "v1beta1");
+        await expectPushed(PROD_LIKE_PUSHED);
     },
     15 * 60_000,
 );

@@ -41,14 +41,16 @@ link_bin() {
   mv -f "$BIN/.$name.tmp" "$BIN/$name"
 }
 
-# build_go_tool <tool> <version> <wrapper-dir> <main-pkg> <ldflags>: builds <main-pkg> from the wrapper
-# module (its go.mod + go.sum, no source of its own) into $CACHE/<tool>@<version>/<tool>, unless that
-# exact build is there already, and links it into $BIN. The caller defines CACHE, BIN, NICE, log and die,
-# and may define before_build, which runs before a real build (not for a cached one).
+# build_go_tool <tool> <version> <wrapper-dir> <main-pkg> <ldflags> [<source-file>...]: builds <main-pkg>
+# from the wrapper module (its go.mod + go.sum; <main-pkg> is upstream's, or one of the wrapper's own
+# packages, whose source files are then given so that the key covers them) into
+# $CACHE/<tool>@<version>/<tool>, unless that exact build is there already, and links it into $BIN. The
+# caller defines CACHE, BIN, NICE, log and die, and may define before_build, which runs before a real
+# build (not for a cached one).
 build_go_tool() {
   local tool="$1" version="$2" wrapper="$3" pkg="$4" ldflags="$5"
   local out="$CACHE/$tool@$version" k t0
-  k="$(key "$wrapper/go.mod" "$wrapper/go.sum" "$pkg" "$ldflags")"
+  k="$(key "$wrapper/go.mod" "$wrapper/go.sum" "$pkg" "$ldflags" "${@:6}")"
   if up_to_date "$out" "$k" && [[ -x "$out/$tool" ]]; then
     log "$tool@$version: cached"
   else
