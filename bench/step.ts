@@ -1,0 +1,326 @@
+/**
+ * Benchmark of one weight step (issue 18): how long from a `canaryWeight` change in the stack's config to
+ *   (a) `pulumi up` done (the real engine, Automation API, as promote runs it), and
+ *   (b) the curl sidecar's pushed route showing the new weight for every service (istiod's xDS, read by
+ *       xdsprobe: tools/live-cluster/istio/xdsprobe),
+ * on the live fixture (tools/live-cluster.sh: a real API server and istiod; kwok pods), for 1 and 50
+ * services, median of several runs; and beside them, in the same run, the floor: the same VirtualServices
+ * written straight to the API server (a server-side apply each, all at once), timed to (a) the last answer
+ * and (b) the same pushed route. Also where (a)'s time goes, from the engine's own events as they arrive.
+ * Not a test: it prints figures.
+ *
+ *   npm run bench:step [-- --runs 5 --services 1,50]
+ *
+ * (b) is polled: each look is one xdsprobe run (connect, full state of the world, 20 ms of quiet), so (b)
+ * is an upper bound, late by at most one look (~0.1-0.3 s; the look's own time is printed).
+ */
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import { EngineEvent } from "@pulumi/pulumi/automation";
+import { newProgram, Program, setConfig } from "../tests/live/engine";
+import { freePortOffset, LiveCluster } from "../tests/live/fixture";
+import { Kube, kubeClient } from "../tests/live/kube";
+import { xdsprobePath } from "../tests/live/xds";
+
+const NS = "canary-demo";
+
+function argument(name: string, fallback: string): string {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+const RUNS = Number(argument("runs", "5"));
+const SIZES = argument("services", "1,50").split(",").map(Number);
+
+const now = () => performance.now();
+const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const secs = (ms: number) => (ms / 1000).toFixed(2);
+const log = (s: string) => process.stderr.write(`[bench:step] ${s}\n`);
+
+/** What xdsprobe prints, as far as the benchmark reads it: curl's route configurations. */
+interface Pushed {
+    routes: {
+        name: string;
+        virtual_hosts?: {
+            name: string;
+            routes?: {
+                name?: string;
+                route?: { weighted_clusters?: { clusters: { name: string; weight: number }[] } };
+            }[];
+        }[];
+    }[];
+}
+
+function probe(xdsAddress: string, pod: unknown): Promise<Pushed> {
+    return new Promise((resolve, reject) => {
+        const child = execFile(
+            xdsprobePath(),
+            ["-addr", xdsAddress, "-pod", "-", "-timeout", "10s", "-settle", "20ms"],
+            { maxBuffer: 256 * 1024 * 1024 },
+            (error, stdout, stderr) =>
+                error ? reject(new Error(stderr || error.message)) : resolve(JSON.parse(stdout)),
+        );
+        child.stdin?.end(JSON.stringify(pod));
+    });
+}
+
+/** The canary weight curl's sidecar is told for `service` (its weighted route's v2 cluster), if any. */
+function pushedWeight(p: Pushed, service: string): number | undefined {
+    const host = `${service}.${NS}.svc.cluster.local:80`;
+    for (const rc of p.routes) {
+        for (const vh of rc.virtual_hosts ?? []) {
+            if (vh.name !== host) {
+                continue;
+            }
+            const weighted = vh.routes?.find((r) => r.name === "weighted");
+            const v2 = weighted?.route?.weighted_clusters?.clusters.find((c) => c.name.includes("|v2|"));
+            return v2?.weight;
+        }
+    }
+    return undefined;
+}
+
+class Bench {
+    lookMs: number[] = [];
+    constructor(
+        readonly kube: Kube,
+        readonly xdsAddress: string,
+    ) {}
+
+    async curlPod(): Promise<unknown> {
+        const r = await this.kube.get(`/api/v1/namespaces/${NS}/pods?labelSelector=app%3Dcurl`);
+        const pods = (r.body.items as any[]).filter((p) => !p.metadata.deletionTimestamp);
+        if (pods.length !== 1) {
+            throw new Error(`expected one curl pod, found ${pods.length}`);
+        }
+        return pods[0];
+    }
+
+    /** Resolves with the time (performance.now) of the first look at which every service shows `weight`. */
+    async pushed(pod: unknown, services: string[], weight: number, deadlineMs = 60_000): Promise<number> {
+        const t0 = now();
+        for (;;) {
+            const start = now();
+            const p = await probe(this.xdsAddress, pod);
+            const end = now();
+            this.lookMs.push(end - start);
+            if (services.every((s) => pushedWeight(p, s) === weight)) {
+                return end;
+            }
+            if (end - t0 > deadlineMs) {
+                const seen = services.map((s) => `${s}=${pushedWeight(p, s)}`).join(" ");
+                throw new Error(`curl's route did not show weight ${weight} within ${deadlineMs} ms: ${seen}`);
+            }
+        }
+    }
+
+    /** The floor: each service's VirtualService patched straight to `weight`; times to the last answer and to the push. */
+    async direct(pod: unknown, services: string[], weight: number): Promise<{ a: number; b: number }> {
+        const t0 = now();
+        await Promise.all(
+            services.map(async (s) => {
+                const path = `/apis/networking.istio.io/v1/namespaces/${NS}/virtualservices/${s}`;
+                const vs = (await this.kube.get(path)).body;
+                // Server-side apply as the stack's own field manager (the provider applies the same way), so
+                // that the objects stay the stack's: a plain patch would take the fields over, and the next
+                // `pulumi up` would stop on a field-manager conflict.
+                const manager = (vs.metadata.managedFields as { manager: string }[]).find((f) =>
+                    f.manager.startsWith("pulumi-kubernetes"),
+                )?.manager;
+                if (!manager) {
+                    throw new Error(`${path}: no pulumi-kubernetes field manager in its managedFields`);
+                }
+                const spec = {
+                    ...vs.spec,
+                    http: vs.spec.http.map((r: any) =>
+                        r.name === "weighted"
+                            ? {
+                                  ...r,
+                                  route: r.route.map((d: any) => ({
+                                      ...d,
+                                      weight: d.destination.subset === "v2" ? weight : 100 - weight,
+                                  })),
+                              }
+                            : r,
+                    ),
+                };
+                const res = await this.kube.request(
+                    "PATCH",
+                    `${path}?fieldManager=${encodeURIComponent(manager)}&force=true`,
+                    { apiVersion: vs.apiVersion, kind: vs.kind, metadata: { name: s, namespace: NS }, spec },
+                    "application/apply-patch+yaml",
+                );
+                if (res.status !== 200) {
+                    throw new Error(`PATCH ${path}: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+                }
+            }),
+        );
+        const a = now() - t0;
+        const b = (await this.pushed(pod, services, weight)) - t0;
+        return { a, b };
+    }
+}
+
+/** When each engine milestone arrived, relative to the up's start. */
+interface UpTimes {
+    prelude: number;
+    firstResource: number;
+    firstStep: number;
+    lastStep: number;
+    summary: number;
+    done: number;
+}
+
+async function timedUp(p: Program): Promise<UpTimes> {
+    const t0 = now();
+    const t: Partial<UpTimes> = {};
+    const onEvent = (e: EngineEvent) => {
+        const at = now() - t0;
+        if (e.preludeEvent) {
+            t.prelude ??= at;
+        } else if (e.resourcePreEvent) {
+            t.firstResource ??= at;
+            if (e.resourcePreEvent.metadata.op !== "same") {
+                t.firstStep ??= at;
+            }
+        } else if (e.resOutputsEvent && e.resOutputsEvent.metadata.op !== "same") {
+            t.lastStep = at;
+        } else if (e.summaryEvent) {
+            t.summary = at;
+        }
+    };
+    const r = await p.stack.up({ onEvent });
+    if (r.summary.result !== "succeeded") {
+        throw new Error(`pulumi up: ${r.summary.result}`);
+    }
+    t.done = now() - t0;
+    return t as UpTimes;
+}
+
+interface Row {
+    services: number;
+    upA: number[];
+    upB: number[];
+    floorA: number[];
+    floorB: number[];
+    phases: UpTimes[];
+    firstUp: number;
+}
+
+async function measure(cluster: LiveCluster, bench: Bench, n: number): Promise<Row> {
+    const services = Array.from({ length: n }, (_, i) => (n === 1 ? "hello" : `svc-${String(i + 1).padStart(2, "0")}`));
+    const p = await newProgram(`step-${n}`);
+    setConfig(p, {
+        mode: "existing",
+        existingKubeconfigPath: cluster.kubeconfig,
+        existingClusterId: "live-fixture",
+        meshReadyTimeout: 120,
+        mtlsMode: "PERMISSIVE",
+        canaryWeight: 10,
+        services,
+    });
+    log(`${n} service(s): first up (creates ${n * 2} Deployments and their routes) ...`);
+    let t0 = now();
+    await timedUp(p);
+    const firstUp = now() - t0;
+    log(`${n} service(s): first up ${secs(firstUp)} s`);
+    const pod = await bench.curlPod();
+    await bench.pushed(pod, services, 10);
+    const row: Row = { services: n, upA: [], upB: [], floorA: [], floorB: [], phases: [], firstUp };
+    let weight = 10;
+    for (let run = 1; run <= RUNS; run++) {
+        const next = weight === 10 ? 20 : 10;
+        t0 = now();
+        setConfig(p, { canaryWeight: next });
+        const times = await timedUp(p);
+        const a = now() - t0;
+        const b = (await bench.pushed(pod, services, next)) - t0;
+        row.upA.push(a);
+        row.upB.push(b);
+        row.phases.push(times);
+        weight = next;
+        // The floor: the same objects to another weight, written directly; then back, so that the stack's
+        // state and the live objects agree again before the next step.
+        const floor = await bench.direct(pod, services, 30);
+        row.floorA.push(floor.a);
+        row.floorB.push(floor.b);
+        await bench.direct(pod, services, weight);
+        log(
+            `${n} service(s) run ${run}/${RUNS}: pulumi up ${secs(a)} s, pushed ${secs(b)} s; ` +
+                `direct ${secs(floor.a)} s, pushed ${secs(floor.b)} s (load ${os.loadavg()[0].toFixed(1)})`,
+        );
+    }
+    log(`${n} service(s): destroy ...`);
+    await p.stack.destroy();
+    if (!process.env.LIVE_TEST_KEEP) {
+        fs.rmSync(p.work, { recursive: true, force: true });
+    }
+    return row;
+}
+
+function report(rows: Row[], bench: Bench) {
+    console.log(
+        `\nweight step, median of ${RUNS} runs (s), ${os.cpus().length} cores, load ${os
+            .loadavg()
+            .map((l) => l.toFixed(1))
+            .join(" ")}`,
+    );
+    console.log(
+        "| services | (a) pulumi up | (b) pushed to curl | floor (a) direct write | floor (b) pushed | ratio (b) / floor (b) |",
+    );
+    console.log("| ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (const r of rows) {
+        const b = median(r.upB);
+        const fb = median(r.floorB);
+        console.log(
+            `| ${r.services} | ${secs(median(r.upA))} | ${secs(b)} | ${secs(median(r.floorA))} | ${secs(fb)} | ${(b / fb).toFixed(1)} |`,
+        );
+    }
+    console.log("\nwhere pulumi up's time goes (median s from the up's start, as the engine's events arrive):");
+    console.log(
+        "| services | engine started (prelude) | program's first resource | first change | last change done | summary | up returned |",
+    );
+    console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (const r of rows) {
+        const m = (k: keyof UpTimes) => secs(median(r.phases.map((p) => p[k])));
+        console.log(
+            `| ${r.services} | ${m("prelude")} | ${m("firstResource")} | ${m("firstStep")} | ${m("lastStep")} | ${m("summary")} | ${m("done")} |`,
+        );
+    }
+    console.log(
+        `\nfirst up: ${rows.map((r) => `${r.services} service(s) ${secs(r.firstUp)} s`).join(", ")}; ` +
+            `one look at the pushed config (xdsprobe) median ${secs(median(bench.lookMs))} s`,
+    );
+}
+
+async function main() {
+    const cluster = new LiveCluster(await freePortOffset());
+    const down = () => {
+        try {
+            cluster.downSync();
+        } finally {
+            cluster.remove();
+        }
+    };
+    process.on("exit", down);
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+        process.on(signal, () => process.exit(130));
+    }
+    log(`live cluster with Istio: starting (port offset ${cluster.portOffset}) ...`);
+    await cluster.run("up");
+    const bench = new Bench(kubeClient(cluster.kubeconfig), `127.0.0.1:${15010 + cluster.portOffset}`);
+    const rows: Row[] = [];
+    for (const n of SIZES) {
+        rows.push(await measure(cluster, bench, n));
+    }
+    report(rows, bench);
+}
+
+main().catch((e: Error) => {
+    console.error(`bench:step failed: ${e.message}`);
+    console.error("Its fixture logs are in the run directory above (LIVE_TEST_KEEP=1 keeps it).");
+    process.exit(1);
+});
