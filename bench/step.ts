@@ -11,8 +11,9 @@
  *
  *   npm run bench:step [-- --runs 5 --services 1,50]
  *
- * (b) is polled: each look is one xdsprobe run (connect, full state of the world, 20 ms of quiet), so (b)
- * is an upper bound, late by at most one look (~0.1-0.3 s; the look's own time is printed).
+ * (b) is polled from the moment of the change: each look is one xdsprobe run (connect, full state of the
+ * world, 20 ms of quiet) plus a 50 ms pause, so (b) is an upper bound, late by at most one look (~0.1-0.3 s;
+ * the look's own time is printed).
  */
 import { execFile } from "child_process";
 import * as fs from "fs";
@@ -114,6 +115,8 @@ class Bench {
                 const seen = services.map((s) => `${s}=${pushedWeight(p, s)}`).join(" ");
                 throw new Error(`curl's route did not show weight ${weight} within ${deadlineMs} ms: ${seen}`);
             }
+            // A short pause between looks, so that watching does not take the CPU from what it watches.
+            await new Promise((r) => setTimeout(r, 50));
         }
     }
 
@@ -235,9 +238,12 @@ async function measure(cluster: LiveCluster, bench: Bench, n: number): Promise<R
         const next = weight === 10 ? 20 : 10;
         t0 = now();
         setConfig(p, { canaryWeight: next });
+        // Watched from the change on: the sidecar is told as soon as the up writes the VirtualService, before
+        // the up itself returns (the Automation API then still reads the stack's outputs and history).
+        const seen = bench.pushed(pod, services, next);
         const times = await timedUp(p);
         const a = now() - t0;
-        const b = (await bench.pushed(pod, services, next)) - t0;
+        const b = (await seen) - t0;
         row.upA.push(a);
         row.upB.push(b);
         row.phases.push(times);
