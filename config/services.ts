@@ -206,12 +206,27 @@ function labelKeyOk(key: string): boolean {
 }
 const labels = z
     .record(
-        z.string().refine(labelKeyOk, "must be a Kubernetes label key such as app or app.kubernetes.io/name"),
+        z.string(),
         z.string().regex(/^$|^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, {
             error: "must be a Kubernetes label value (at most 63 letters, digits, - _ . starting and ending with a letter or digit)",
         }),
     )
-    .refine((l) => Object.keys(l).length > 0, "must name at least one label (an empty selector matches every pod)");
+    .superRefine((l, ctx) => {
+        if (Object.keys(l).length === 0) {
+            ctx.addIssue({
+                code: "custom",
+                message: "must name at least one label (an empty selector matches every pod)",
+            });
+        }
+        // Checked here rather than as the record's key schema, whose failure zod reports as "Invalid key in record".
+        for (const key of Object.keys(l).filter((k) => !labelKeyOk(k))) {
+            ctx.addIssue({
+                code: "custom",
+                path: [key],
+                message: "must be a Kubernetes label key such as app or app.kubernetes.io/name",
+            });
+        }
+    });
 /** A Deployment name: a DNS-1123 subdomain (ValidateDeploymentName, kubernetes pkg/apis/apps/validation). */
 const existingVersion = z.strictObject({
     deployment: z

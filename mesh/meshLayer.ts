@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { GATEWAY_NAMESPACE, ingressHost, INGRESS_GATEWAY_POD_LABELS } from "../config/features";
+import { CANARY, STABLE } from "../config/constants";
 import { routingFor } from "../config/routing";
 import type { StackConfig } from "../config/stackConfig";
 import type { Foundation, MeshTarget } from "../foundation/meshTarget";
@@ -57,9 +58,27 @@ export function meshLayer(cfg: StackConfig, target: MeshTarget, foundation: Foun
         namespace: namespace.name,
         services: serviceNames,
         weights: routes[0].weights,
-        // Only for stacks that describe a service of their own: a demo stack's outputs stay as they were.
-        ...(cfg.services.some((s) => s.kind === "described")
+        // Only for stacks with a service of their own: a demo stack's outputs stay as they were.
+        ...(cfg.services.some((s) => s.kind !== "demo")
             ? { serviceWeights: Object.fromEntries(routes.map((r, i) => [serviceNames[i], r.weights])) }
+            : {}),
+        // Where a brought-your-own service runs, for promote's metrics (destination_workload_namespace and
+        // destination_workload are the Deployment's namespace and name): only when there is one.
+        ...(apps.some((a) => a.namespace !== undefined)
+            ? {
+                  existingServices: Object.fromEntries(
+                      apps
+                          .filter((a) => a.namespace !== undefined)
+                          .map((a) => [
+                              a.name,
+                              {
+                                  namespace: a.namespace,
+                                  stable: a.versions[STABLE].name,
+                                  canary: a.versions[CANARY].name,
+                              },
+                          ]),
+                  ),
+              }
             : {}),
         mtlsMode: security.mtlsMode,
         authorizationPolicy: cfg.authorizationPolicy,
