@@ -21,6 +21,8 @@ export interface ExistingWorkloadsArgs {
     readonly access?: ClusterAccess;
     /** The stack's namespace component: its provider, and (through it) the readiness gate to wait for. */
     readonly namespace: MeshNamespace;
+    /** How long the check waits for the Deployments; default AVAILABILITY_TIMEOUT_SECONDS. */
+    readonly timeoutSeconds?: number;
 }
 
 type Props = { [K in keyof AvailabilityInputs]: pulumi.Input<AvailabilityInputs[K]> };
@@ -62,7 +64,7 @@ export class ExistingWorkloads extends pulumi.ComponentResource {
                           : { kubeconfigPath: args.access.kubeconfigPath }),
                       namespace: s.namespace,
                       weights: { [s.stable.deployment]: 100 - weight, [s.canary.deployment]: weight },
-                      timeoutSeconds: AVAILABILITY_TIMEOUT_SECONDS,
+                      timeoutSeconds: args.timeoutSeconds ?? AVAILABILITY_TIMEOUT_SECONDS,
                   },
                   {
                       parent: this,
