@@ -27,6 +27,8 @@ let server: https.Server;
 const available: Record<string, number> = { "ratings-v1": 2, "ratings-v2": 2 };
 /** Paths the API server was asked for. */
 const asked: string[] = [];
+/** When set: the answer that makes ratings-v2 Available, counted down per request for it. */
+let availableAfter: { asks: number; at: number } | undefined;
 
 function deployment(name: string) {
     const n = available[name];
@@ -50,6 +52,10 @@ beforeAll(async () => {
         asked.push(req.url ?? "");
         res.setHeader("Content-Type", "application/json");
         const m = /^\/apis\/apps\/v1\/namespaces\/bookinfo\/deployments\/([^/?]+)$/.exec(req.url ?? "");
+        if (m?.[1] === "ratings-v2" && availableAfter && --availableAfter.asks === 0) {
+            available["ratings-v2"] = 2;
+            availableAfter.at = Date.now();
+        }
         if (m && m[1] in available) {
             res.end(JSON.stringify(deployment(m[1])));
         } else {
@@ -138,17 +144,16 @@ test("the canary not Available: the plan shows the check; up waits and moves the
         { op: "update", ...CHECK },
         { op: "update", ...VS },
     ]);
-    let becameAvailable = 0;
-    const timer = setTimeout(() => {
-        available["ratings-v2"] = 2;
-        becameAvailable = Date.now();
-    }, 1500);
-    try {
-        const up = await stack.up();
-        expect(up.summary.result).toBe("succeeded");
-    } finally {
-        clearTimeout(timer);
-    }
+    // The third question during `up` is answered Available: the diff's (not Available, so the check runs),
+    // the update's first check (not Available: it waits), its second check.
+    availableAfter = { asks: 3, at: 0 };
+    const up = await stack.up();
+    expect(up.summary.result).toBe("succeeded");
+    expect(up.stdout).toContain(
+        "deployment availability: waiting (0 s of 3 s; next check in 2 s): bookinfo/ratings-v2 gets 30% but 0 of 2 updated replicas available",
+    );
+    const becameAvailable = availableAfter.at;
+    availableAfter = undefined;
     const route = renderedRoute();
     expect(route.weights).toEqual({ v1: 70, v2: 30 });
     expect(becameAvailable).toBeGreaterThan(0);
