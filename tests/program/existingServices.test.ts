@@ -187,3 +187,10 @@ test("a weight change touches its VirtualService and the check's recorded weight
 test("a stack without a brought service has no existingServices output", async () => {
     expect((await runProgram(EXISTING_CONFIG)).outputs).not.toHaveProperty("existingServices");
 });
+
+test("brought first: the demo client calls it by <name>.<namespace>, the Service's DNS name from its own namespace", async () => {
+    const run = await runProgram({ ...EXISTING_CONFIG, services: JSON.stringify([RATINGS]) });
+    expect((run.outputs.verify as Record<string, string>).split).toBe(
+        "kubectl -n canary-demo exec deploy/curl -c curl -- sh -c 'for i in $(seq 1 50); do curl -s http://ratings.bookinfo:9080/; done' | sort | uniq -c",
+    );
+});
