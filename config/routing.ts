@@ -35,7 +35,7 @@ export interface RoutingPolicy {
  * where its config gives them (a demo service takes the stack's), and nothing that targets an idle canary.
  */
 export function routingFor(stack: RoutingPolicy, service: ServiceSpec): RoutingPolicy {
-    if (service.kind !== "described") {
+    if (service.kind === "demo") {
         return stack;
     }
     const own: RoutingPolicy = {

@@ -5,6 +5,7 @@
  * here, before any resource is declared; every problem names its key path (`services[1].stable.image`).
  */
 import { z } from "zod";
+import { namespaceProblem } from "../istio/validation";
 import { CLIENT_NAME } from "./constants";
 
 /** How Istio routes a service's port: the Service port's name and appProtocol. */
@@ -56,7 +57,35 @@ export interface DescribedService {
     readonly disruptionBudget: boolean;
 }
 
-export type ServiceSpec = DemoService | DescribedService;
+/** One version of a service the user runs: its Deployment and the labels its pods carry. */
+export interface ExistingVersion {
+    /** The Deployment's name: its readiness gates the weight this version gets. */
+    readonly deployment: string;
+    /** Labels every pod of this version carries; the DestinationRule subset selects them. */
+    readonly labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * A service the user already runs (Helm, Argo CD): the program owns only its DestinationRule,
+ * VirtualService and policies, never its Deployments or its Service.
+ */
+export interface ExistingService {
+    readonly kind: "existing";
+    /** The user's Service name, also the Istio host. */
+    readonly name: string;
+    /** The namespace the Service and the Deployments run in (not the stack's own namespace). */
+    readonly namespace: string;
+    /** The Service port. */
+    readonly port: number;
+    /** What the Service port's name/appProtocol declare (docs/services.md). */
+    readonly protocol: Protocol;
+    readonly stable: ExistingVersion;
+    readonly canary: ExistingVersion;
+    readonly canaryWeight?: number;
+    readonly header?: { readonly name: string; readonly value: string };
+}
+
+export type ServiceSpec = DemoService | DescribedService | ExistingService;
 
 /** Defaults of a described service: the field reference in docs/services.md shows the same. */
 export const SERVICE_DEFAULTS = {
@@ -160,6 +189,115 @@ const described = z.strictObject({
     disruptionBudget: z.boolean().optional(),
 });
 
+/**
+ * A label key as Kubernetes validates it (IsQualifiedName in k8s.io/apimachinery pkg/util/validation/validation.go):
+ * an optional DNS-subdomain prefix and `/`, then a name of at most 63 characters of [A-Za-z0-9-_.], starting and
+ * ending with an alphanumeric; a value is such a name or empty (IsValidLabelValue).
+ */
+const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
+const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+function labelKeyOk(key: string): boolean {
+    const slash = key.lastIndexOf("/");
+    const prefix = slash < 0 ? undefined : key.slice(0, slash);
+    return (
+        LABEL_NAME.test(slash < 0 ? key : key.slice(slash + 1)) &&
+        (prefix === undefined || (prefix.length <= 253 && LABEL_PREFIX.test(prefix)))
+    );
+}
+const labels = z
+    .record(
+        z.string(),
+        z.string().regex(/^$|^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, {
+            error: "must be a Kubernetes label value (at most 63 letters, digits, - _ . starting and ending with a letter or digit)",
+        }),
+    )
+    .superRefine((l, ctx) => {
+        if (Object.keys(l).length === 0) {
+            ctx.addIssue({
+                code: "custom",
+                message: "must name at least one label (an empty selector matches every pod)",
+            });
+        }
+        // Checked here rather than as the record's key schema, whose failure zod reports as "Invalid key in record".
+        for (const key of Object.keys(l).filter((k) => !labelKeyOk(k))) {
+            ctx.addIssue({
+                code: "custom",
+                path: [key],
+                message: "must be a Kubernetes label key such as app or app.kubernetes.io/name",
+            });
+        }
+    });
+/** A Deployment name: a DNS-1123 subdomain (ValidateDeploymentName, kubernetes pkg/apis/apps/validation). */
+const existingVersion = z.strictObject({
+    deployment: z
+        .string()
+        .regex(LABEL_PREFIX, "must be a Deployment name (lower-case letters, digits, - and .)")
+        .max(253, "must be a Deployment name of at most 253 characters"),
+    labels,
+});
+const existing = z.strictObject({
+    name: z.string(),
+    port,
+    protocol: described.shape.protocol,
+    existing: z.strictObject({
+        namespace: z
+            .string()
+            .regex(DNS_LABEL, "must be a namespace name (a DNS label: lower-case letters, digits, dashes)"),
+        stable: existingVersion,
+        canary: existingVersion,
+    }),
+    canaryWeight: described.shape.canaryWeight,
+    header: described.shape.header,
+});
+
+/** Whether every label pair of `a` is also in `b` (then a selector made of `a` also matches `b`'s pods). */
+function within(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+    return Object.entries(a).every(([k, v]) => b[k] === v);
+}
+
+/** The problems of a well-typed bring-your-own service: namespace, and labels that tell the versions apart. */
+function existingProblems(i: number, s: z.infer<typeof existing>): string[] {
+    const out: string[] = [];
+    const at = `services[${i}].existing`;
+    const nsProblem = namespaceProblem(s.existing.namespace);
+    if (nsProblem) {
+        // istio-system is also Istio's root namespace, where a policy with a selector applies mesh-wide
+        // (https://istio.io/latest/docs/reference/config/security/authorization-policy/).
+        out.push(`${at}.namespace: got ${JSON.stringify(s.existing.namespace)}; ${nsProblem}`);
+    }
+    const { stable, canary } = s.existing;
+    const [sl, cl] = [JSON.stringify(stable.labels), JSON.stringify(canary.labels)];
+    if (within(stable.labels, canary.labels) && within(canary.labels, stable.labels)) {
+        out.push(
+            `${at}.canary.labels: got ${cl}, the same as stable.labels; both subsets would select the same pods: ` +
+                "the versions must differ in at least one label (e.g. version: v1 / version: v2)",
+        );
+    } else if (within(stable.labels, canary.labels)) {
+        out.push(
+            `${at}.stable.labels: got ${sl}; the canary's pods (canary.labels ${cl}) carry every one of them, so the ` +
+                "stable subset would select the canary's pods too: add a label only the stable pods carry (e.g. version: v1)",
+        );
+    } else if (within(canary.labels, stable.labels)) {
+        out.push(
+            `${at}.canary.labels: got ${cl}; the stable pods (stable.labels ${sl}) carry every one of them, so the ` +
+                "canary subset would select the stable pods too: add a label only the canary pods carry (e.g. version: v2)",
+        );
+    }
+    if (Object.keys(sharedOf(stable.labels, canary.labels)).length === 0) {
+        out.push(
+            `${at}: got stable.labels ${sl} and canary.labels ${cl}, which share no label; the AuthorizationPolicy and ` +
+                "mTLS policy select the service's pods by the labels both versions carry: list the Service's selector " +
+                "(e.g. app: reviews) in both",
+        );
+    }
+    return out;
+}
+
+/** The label pairs both sets carry. */
+function sharedOf(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): Record<string, string> {
+    return Object.fromEntries(Object.entries(a).filter(([k, v]) => b[k] === v));
+}
+
 /** `services[1].stable.image` from a zod issue path under `services`. */
 function keyPath(path: readonly PropertyKey[]): string {
     return path.reduce<string>(
@@ -200,8 +338,10 @@ export function parseServices(raw: string): { value: ServiceSpec[] } | { problem
             specs.push({ kind: "demo", name: item });
             return;
         }
+        // An object with `existing` names workloads the user runs; any other object describes one to build.
+        const byo = item !== null && typeof item === "object" && "existing" in item;
         // zod's own wording for a missing or mistyped field, in the program's "must be" form.
-        const r = described.safeParse(item, {
+        const r = (byo ? existing : described).safeParse(item, {
             error: (iss) =>
                 iss.code === "invalid_type"
                     ? iss.input === undefined
@@ -215,17 +355,33 @@ export function parseServices(raw: string): { value: ServiceSpec[] } | { problem
                 const unknownKeys = issue.code === "unrecognized_keys" ? issue.keys : undefined;
                 problems.push(
                     unknownKeys
-                        ? `${keyPath(at)}: unknown key${unknownKeys.length > 1 ? "s" : ""} ${unknownKeys.join(", ")} (the keys are in docs/services.md)`
+                        ? `${keyPath(at)}: unknown key${unknownKeys.length > 1 ? "s" : ""} ${unknownKeys.join(", ")} (the keys are in docs/services.md${byo && issue.path.length === 0 ? `; a service with "existing" takes ${Object.keys(existing.shape).join(", ")}` : ""})`
                         : `${keyPath(at)}: got ${JSON.stringify(valueAt(parsed, at)) ?? "nothing"}; ${issue.message}`,
                 );
             }
             return;
         }
-        const s = r.data;
-        const nameProblem = serviceNameProblem(s.name);
+        const nameProblem = serviceNameProblem(r.data.name);
         if (nameProblem) {
-            problems.push(`services[${i}].name: got ${JSON.stringify(s.name)}; ${nameProblem}`);
+            problems.push(`services[${i}].name: got ${JSON.stringify(r.data.name)}; ${nameProblem}`);
         }
+        if ("existing" in r.data) {
+            const e = r.data;
+            problems.push(...existingProblems(i, e));
+            specs.push({
+                kind: "existing",
+                name: e.name,
+                namespace: e.existing.namespace,
+                port: e.port,
+                protocol: e.protocol ?? SERVICE_DEFAULTS.protocol,
+                stable: { deployment: e.existing.stable.deployment, labels: e.existing.stable.labels },
+                canary: { deployment: e.existing.canary.deployment, labels: e.existing.canary.labels },
+                canaryWeight: e.canaryWeight,
+                header: e.header,
+            });
+            return;
+        }
+        const s = r.data;
         const protocol = s.protocol ?? SERVICE_DEFAULTS.protocol;
         if (s.readinessPath !== undefined && protocol === "grpc") {
             problems.push(
@@ -258,5 +414,30 @@ export function parseServices(raw: string): { value: ServiceSpec[] } | { problem
             `services: got ${JSON.stringify(names)} as names; ${[...new Set(dup)].join(", ")} twice: names must be distinct`,
         );
     }
+    problems.push(...deploymentClashes(specs));
     return problems.length > 0 ? { problems } : { value: specs };
+}
+
+/** Two brought services that name the same Deployment: one set of pods cannot be two subsets. */
+function deploymentClashes(specs: ServiceSpec[]): string[] {
+    const seen = new Map<string, string>();
+    const out: string[] = [];
+    specs.forEach((s, i) => {
+        if (s.kind !== "existing") {
+            return;
+        }
+        for (const v of ["stable", "canary"] as const) {
+            const key = `${s.namespace}/${s[v].deployment}`;
+            const first = seen.get(key);
+            if (first) {
+                out.push(
+                    `services[${i}].existing.${v}.deployment: got ${JSON.stringify(s[v].deployment)} in namespace ` +
+                        `${s.namespace}, already ${first}; each Deployment is one version of one service`,
+                );
+            } else {
+                seen.set(key, `services[${i}].existing.${v}.deployment`);
+            }
+        }
+    });
+    return out;
 }

@@ -530,10 +530,19 @@ function meshChecks(c: Parsed): string[] {
     return [...out, ...serviceChecks(c)];
 }
 
-/** Each described service: no weight on a version without pods. */
+/** Each described service: no weight on a version without pods; a brought one lives outside the stack's namespace. */
 function serviceChecks(c: Parsed): string[] {
     const out: string[] = [];
     c.services.forEach((s, i) => {
+        if (s.kind === "existing" && s.namespace === c.namespace) {
+            // The program owns that namespace (mesh/meshNamespace.ts): deleting the stack, or renaming its
+            // namespace, would delete the user's own Deployments and Service with it.
+            out.push(
+                `services[${i}].existing.namespace: got ${JSON.stringify(s.namespace)}, the stack's own namespace; the ` +
+                    "program owns that namespace (and deletes it with the stack): bring your own workloads from a " +
+                    "namespace of yours, with sidecar injection on",
+            );
+        }
         if (s.kind !== "described") {
             return;
         }
@@ -646,7 +655,7 @@ function routeFeatureChecks(c: Parsed): string[] {
                 "retries off on a route that injects a fault: clear routeTimeout and retryAttempts for the chaos test, or the fault",
         );
     }
-    const own = c.services.filter((s) => s.kind === "described" && s.header !== undefined);
+    const own = c.services.filter((s) => s.kind !== "demo" && s.header !== undefined);
     const withoutHeader = c.canaryHeaderName ? [] : c.services.filter((s) => !own.includes(s));
     if (fault && c.faultScope === "canary" && withoutHeader.length > 0) {
         const which =
@@ -659,7 +668,7 @@ function routeFeatureChecks(c: Parsed): string[] {
         );
     }
     for (const s of c.services) {
-        const own = s.kind === "described" ? s.canaryWeight : undefined;
+        const own = s.kind === "demo" ? undefined : s.canaryWeight;
         if (c.mirrorPercent > 0 && (own ?? c.canaryWeight) === 100) {
             const of = own === undefined ? "canaryWeight" : `the canaryWeight of ${s.name}`;
             out.push(

@@ -4,6 +4,7 @@
  * and the Deployments behind them. Labels are defined once here; the Service selector, the subsets and the
  * AuthorizationPolicy selector are all derived from them.
  */
+import type * as pulumi from "@pulumi/pulumi";
 import type * as k8s from "@pulumi/kubernetes";
 import { Version } from "../config/constants";
 import type { Protocol } from "../config/services";
@@ -17,9 +18,10 @@ export interface VersionWorkload {
     readonly podLabels: Readonly<Record<string, string>>;
     /** The labels a DestinationRule subset uses to pick exactly these pods among the Service's. */
     readonly subsetLabels: Readonly<Record<string, string>>;
-    readonly deployment: k8s.apps.v1.Deployment;
-    /** Its replicas: a version with none (an idle canary) is not waited for, and takes no weight. */
-    readonly replicas: number;
+    /** The Deployment, when the program owns it (a brought-your-own service's is the user's: absent). */
+    readonly deployment?: k8s.apps.v1.Deployment;
+    /** Its replicas, when the program owns it: a version with none (an idle canary) is not waited for, and takes no weight. */
+    readonly replicas?: number;
 }
 
 /** A canaried service: its Service and the stable and canary versions behind it. */
@@ -28,7 +30,15 @@ export interface CanaryApp {
     readonly name: string;
     /** The Service's selector: matches the pods of both versions and nothing else. */
     readonly selector: Readonly<Record<string, string>>;
-    readonly service: k8s.core.v1.Service;
+    /** The Service, when the program owns it (a brought-your-own service's is the user's: absent). */
+    readonly service?: k8s.core.v1.Service;
+    /** The namespace it runs in, when it is not the stack's own (a brought-your-own service). */
+    readonly namespace?: string;
+    /**
+     * For Deployments the program does not own: the check that the ones getting weight are rolled out and
+     * Available (foundation/readiness/available.ts). The route waits for it. Absent when rendering YAML.
+     */
+    readonly availability?: pulumi.Resource;
     /** The Service port callers use, and how Istio routes it. */
     readonly port: number;
     readonly protocol: Protocol;

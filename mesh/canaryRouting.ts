@@ -40,11 +40,13 @@ export interface CanaryRoutingArgs {
     readonly ingress?: IngressBinding;
 }
 
-/** The route builders' view of a demo service: the subsets come from the workloads' own pod labels. */
+/** The route builders' view of a service: the subsets come from the versions' own pod labels. */
 function routeTarget(args: CanaryRoutingArgs): RouteTarget {
     return {
         service: args.app.name,
-        namespace: args.namespace.name,
+        // A brought-your-own service's routing lives next to it: a VirtualService's short host is resolved
+        // in the VirtualService's own namespace (istio.io/latest/docs/reference/config/networking/virtual-service/#VirtualService, hosts).
+        namespace: args.app.namespace ?? args.namespace.name,
         subsets: ([STABLE, CANARY] as const).map((v) => ({ name: v, labels: args.app.versions[v].subsetLabels })),
         apiVersion: args.apiVersion,
         policy: args.policy,
@@ -149,12 +151,16 @@ export class CanaryRouting extends pulumi.ComponentResource {
         // And the versions' Deployments first: the Kubernetes provider waits for a created or updated
         // Deployment to be Available, so new weight never reaches pods that are not ready (a release's new
         // stable image rolls out while the canary still holds the traffic). An idle version (0 replicas) is not
-        // waited for: it is scaled down after the route instead (mesh/serviceWorkloads.ts).
-        const running = Object.values(args.app.versions).filter((v) => v.replicas > 0);
+        // waited for: it is scaled down after the route instead (mesh/serviceWorkloads.ts). Deployments the
+        // program does not own (bring your own) are waited for by their availability check instead.
+        const running = Object.values(args.app.versions).flatMap((v) =>
+            v.deployment && (v.replicas ?? 0) > 0 ? [v.deployment] : [],
+        );
+        const availability = args.app.availability ? [args.app.availability] : [];
         this.virtualService = istioResource(
             `${name}-vs`,
             vs,
-            args.namespace.childOptions(this, [this.destinationRule, ...running.map((v) => v.deployment)]),
+            args.namespace.childOptions(this, [this.destinationRule, ...running, ...availability]),
         );
         this.weights = weightsOf(vs);
         this.registerOutputs({ weights: this.weights });

@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { GATEWAY_NAMESPACE, ingressHost, INGRESS_GATEWAY_POD_LABELS } from "../config/features";
+import { CANARY, STABLE } from "../config/constants";
 import { routingFor } from "../config/routing";
 import type { StackConfig } from "../config/stackConfig";
 import type { Foundation, MeshTarget } from "../foundation/meshTarget";
@@ -13,6 +14,7 @@ import { AccessLogging } from "./accessLogging";
 import { CanaryRouting } from "./canaryRouting";
 import type { CanaryApp, DemoClient, MeshCaller } from "./app";
 import { DemoWorkloads } from "./demoWorkloads";
+import { ExistingWorkloads } from "./existingWorkloads";
 import { MeshEgress } from "./meshEgress";
 import { MeshIngress } from "./meshIngress";
 import { MeshNamespace } from "./meshNamespace";
@@ -23,7 +25,7 @@ import { featureVerification } from "./verifyFeatures";
 
 export function meshLayer(cfg: StackConfig, target: MeshTarget, foundation: Foundation): Record<string, unknown> {
     const namespace = new MeshNamespace("namespace", { name: cfg.namespace, target });
-    const { apps, client, routeDeclared } = workloads(cfg, namespace);
+    const { apps, client, routeDeclared } = workloads(cfg, namespace, foundation);
     const meshIngress = meshFeatures(cfg, namespace, apps);
     const routes = apps.map((app, i) => {
         const route = new CanaryRouting(`route-${app.name}`, {
@@ -41,9 +43,9 @@ export function meshLayer(cfg: StackConfig, target: MeshTarget, foundation: Foun
     const security = new MeshSecurity("security", {
         namespace,
         mtlsMode: cfg.mtlsMode,
+        apps,
         authorization: cfg.authorizationPolicy
             ? {
-                  apps,
                   allowedCallers: allowedCallers(cfg, client?.serviceAccount),
                   // Gateway traffic must still reach the services: the gateway's proxies are admitted too.
                   allowedGatewayNamespace: cfg.ingressGateway ? GATEWAY_NAMESPACE : undefined,
@@ -56,9 +58,27 @@ export function meshLayer(cfg: StackConfig, target: MeshTarget, foundation: Foun
         namespace: namespace.name,
         services: serviceNames,
         weights: routes[0].weights,
-        // Only for stacks that describe a service of their own: a demo stack's outputs stay as they were.
-        ...(cfg.services.some((s) => s.kind === "described")
+        // Only for stacks with a service of their own: a demo stack's outputs stay as they were.
+        ...(cfg.services.some((s) => s.kind !== "demo")
             ? { serviceWeights: Object.fromEntries(routes.map((r, i) => [serviceNames[i], r.weights])) }
+            : {}),
+        // Where a brought-your-own service runs, for promote's metrics (destination_workload_namespace and
+        // destination_workload are the Deployment's namespace and name): only when there is one.
+        ...(apps.some((a) => a.namespace !== undefined)
+            ? {
+                  existingServices: Object.fromEntries(
+                      apps
+                          .filter((a) => a.namespace !== undefined)
+                          .map((a) => [
+                              a.name,
+                              {
+                                  namespace: a.namespace,
+                                  stable: a.versions[STABLE].name,
+                                  canary: a.versions[CANARY].name,
+                              },
+                          ]),
+                  ),
+              }
             : {}),
         mtlsMode: security.mtlsMode,
         authorizationPolicy: cfg.authorizationPolicy,
@@ -69,12 +89,14 @@ export function meshLayer(cfg: StackConfig, target: MeshTarget, foundation: Foun
 
 /**
  * The workloads, in config order: the demo (http-echo services and the curl client) keeps its component and
- * names, so an existing stack that canaries the demo sees no change; each described service gets its own.
+ * names, so an existing stack that canaries the demo sees no change; each described service gets its own;
+ * a brought-your-own service gets no workload at all, only its availability check (mesh/existingWorkloads.ts).
  * `routeDeclared` resolves a described service's route once it is declared (ServiceWorkloadsArgs.route).
  */
 function workloads(
     cfg: StackConfig,
     namespace: MeshNamespace,
+    foundation: Foundation,
 ): { apps: CanaryApp[]; client?: DemoClient; routeDeclared: Map<string, (route: pulumi.Resource) => void> } {
     const demoNames = cfg.services.flatMap((s) => (s.kind === "demo" ? [s.name] : []));
     const demo =
@@ -90,15 +112,25 @@ function workloads(
               })
             : undefined;
     const routeDeclared = new Map<string, (route: pulumi.Resource) => void>();
-    const apps = cfg.services.map((s) =>
-        s.kind === "demo"
-            ? demo!.apps.find((a) => a.name === s.name)!
-            : new ServiceWorkloads(`service-${s.name}`, {
-                  namespace,
-                  service: s,
-                  route: new Promise<pulumi.Resource>((resolve) => routeDeclared.set(s.name, resolve)),
-              }).app,
-    );
+    const apps = cfg.services.map((s) => {
+        switch (s.kind) {
+            case "demo":
+                return demo!.apps.find((a) => a.name === s.name)!;
+            case "described":
+                return new ServiceWorkloads(`service-${s.name}`, {
+                    namespace,
+                    service: s,
+                    route: new Promise<pulumi.Resource>((resolve) => routeDeclared.set(s.name, resolve)),
+                }).app;
+            case "existing":
+                return new ExistingWorkloads(`existing-${s.name}`, {
+                    service: s,
+                    policy: routingFor(cfg.routing, s),
+                    access: foundation.access,
+                    namespace,
+                }).app;
+        }
+    });
     return { apps, client: demo?.client, routeDeclared };
 }
 

@@ -16,11 +16,12 @@ import { MeshNamespace } from "./meshNamespace";
 export interface MeshSecurityArgs {
     /** The namespace the policies cover (and wait for). */
     readonly namespace: MeshNamespace;
-    /** PeerAuthentication mode for the whole namespace. */
+    /** PeerAuthentication mode for the whole namespace, and for the pods of services outside it. */
     readonly mtlsMode: MtlsMode;
-    /** When set, only `allowedCallers` may call these services; every other caller is denied. */
+    /** Every canaried service: those in another namespace (bring your own) get a PeerAuthentication on their pods. */
+    readonly apps: CanaryApp[];
+    /** When set, only `allowedCallers` may call the services (`apps`); every other caller is denied. */
     readonly authorization?: {
-        readonly apps: CanaryApp[];
         /** The workloads (or whole namespaces) admitted, e.g. the demo client. */
         readonly allowedCallers: MeshCaller[];
         /** With the ingress gateway on: the namespace of the gateway, whose proxies are admitted too. */
@@ -92,6 +93,8 @@ export class MeshSecurity extends pulumi.ComponentResource {
     public readonly mtlsMode: MtlsMode;
     public readonly peerAuthentication: k8s.apiextensions.CustomResource;
     public readonly authorizationPolicies: k8s.apiextensions.CustomResource[];
+    /** The mTLS mode on the pods of each service outside the stack's namespace (bring your own). */
+    public readonly workloadPeerAuthentications: k8s.apiextensions.CustomResource[];
 
     constructor(name: string, args: MeshSecurityArgs, opts?: pulumi.ComponentResourceOptions) {
         super(componentType("mesh", "MeshSecurity"), name, {}, withLegacyType("asmcanary:mesh:MeshSecurity", opts));
@@ -101,13 +104,32 @@ export class MeshSecurity extends pulumi.ComponentResource {
             peerAuthenticationManifest(ns.name, args.mtlsMode, args.apiVersion),
             ns.childOptions(this),
         );
+        // A brought-your-own service runs in a namespace of the user's, which this PeerAuthentication does not
+        // cover, and whose namespace-wide policy is the user's: its mTLS mode is set on its own pods instead, by
+        // a workload-selector PeerAuthentication, which takes precedence over a namespace-wide one
+        // (https://istio.io/latest/docs/reference/config/security/peer_authentication/).
+        this.workloadPeerAuthentications = args.apps
+            .filter((app) => app.namespace !== undefined && app.namespace !== ns.name)
+            .map((app) =>
+                istioResource(
+                    `${name}-${app.name}-peer-auth`,
+                    istioManifest(
+                        "PeerAuthentication",
+                        args.apiVersion,
+                        { name: `${app.name}-mtls`, namespace: app.namespace! },
+                        { selector: { matchLabels: { ...app.selector } }, mtls: { mode: args.mtlsMode } },
+                    ),
+                    ns.childOptions(this),
+                ),
+            );
         const authz = args.authorization;
-        this.authorizationPolicies = (authz?.apps ?? []).map((app) =>
+        this.authorizationPolicies = (authz ? args.apps : []).map((app) =>
             istioResource(
                 `${name}-${app.name}-authz`,
                 authorizationPolicyManifest(
                     app,
-                    ns.name,
+                    // A selector applies only to workloads in the policy's own namespace.
+                    app.namespace ?? ns.name,
                     authz!.allowedCallers,
                     args.apiVersion,
                     authz!.allowedGatewayNamespace,

@@ -1,12 +1,16 @@
-/** The URL of a service's port as a client in the namespace calls it (`http://hello/` on port 80). */
-export function serviceUrl(service: { name: string; port: number }): string {
-    return `http://${service.name}${service.port === 80 ? "" : `:${service.port}`}/`;
+/**
+ * The URL of a service's port as a client in the stack's namespace calls it (`http://hello/` on port 80); a
+ * service in another namespace (bring your own) by `<name>.<namespace>`, as DNS resolves it from there.
+ */
+export function serviceUrl(service: { name: string; port: number; namespace?: string }): string {
+    const host = service.namespace ? `${service.name}.${service.namespace}` : service.name;
+    return `http://${host}${service.port === 80 ? "" : `:${service.port}`}/`;
 }
 
 /** Copy-paste commands that let a user check the mesh by hand (outputs of the stack). */
 export function verificationCommands(
     namespace: string,
-    service: { name: string; port: number },
+    service: { name: string; port: number; namespace?: string },
     client: string | undefined,
     header?: { name: string; value: string },
     hasKubeconfigOutput = true,

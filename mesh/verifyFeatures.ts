@@ -8,7 +8,7 @@ import { serviceUrl } from "./verify";
 export interface FeatureChecks {
     readonly namespace: string;
     /** The first canaried service: its name and port. */
-    readonly service: { readonly name: string; readonly port: number };
+    readonly service: { readonly name: string; readonly port: number; readonly namespace?: string };
     /** The in-mesh client Deployment (and container) name; without it, no command that runs from it. */
     readonly client?: string;
     readonly header?: { readonly name: string; readonly value: string };

@@ -403,7 +403,10 @@ export async function waitForMesh(
 }
 
 /** The kubeconfig text and the directory its relative file references are resolved against. */
-function readKubeconfig(inputs: GateInputs): { text: string; baseDir: string } {
+export function readKubeconfig(inputs: Pick<GateInputs, "kubeconfig" | "kubeconfigPath">): {
+    text: string;
+    baseDir: string;
+} {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- see the module comment
     const fs = require("fs") as typeof import("fs");
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- see the module comment

@@ -35,8 +35,9 @@ class MeshReadiness extends pulumi.dynamic.Resource {
  * would show as an "update" of it. The gate's provider reads no config, so it needs none; a stack that
  * recorded the gate under the default instance keeps the resource (the engine only diffs the resource when
  * its provider changes and the plugin has no DiffConfig: pkg/resource/deploy/step_generator.go, providerChanged).
+ * The availability check of brought-your-own Deployments (mesh/existingWorkloads.ts) uses one too, for the same reason.
  */
-class GateProvider extends pulumi.ProviderResource {
+export class GateProvider extends pulumi.ProviderResource {
     constructor(name: string, opts: pulumi.ResourceOptions) {
         super("pulumi-nodejs", name, {}, opts);
     }

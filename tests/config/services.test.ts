@@ -205,3 +205,172 @@ test.each([
 ])("image reference %j", (ref, expected) => {
     expect(imageProblem(ref)).toBe(expected);
 });
+
+describe("bring your own Deployments (`existing`)", () => {
+    const BYO = {
+        name: "ratings",
+        port: 9080,
+        existing: {
+            namespace: "bookinfo",
+            stable: { deployment: "ratings-v1", labels: { app: "ratings", version: "v1" } },
+            canary: { deployment: "ratings-v2", labels: { app: "ratings", version: "v2" } },
+        },
+    };
+    const byo = (existing: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+        JSON.stringify([{ ...BYO, ...extra, existing: { ...BYO.existing, ...existing } }]);
+
+    test("an object with `existing` names the user's workloads; protocol defaults to http", () => {
+        expect(parseConfig({ services: JSON.stringify(["hello", { ...BYO, canaryWeight: 5 }]) }).services).toEqual([
+            { kind: "demo", name: "hello" },
+            {
+                kind: "existing",
+                name: "ratings",
+                namespace: "bookinfo",
+                port: 9080,
+                protocol: "http",
+                stable: { deployment: "ratings-v1", labels: { app: "ratings", version: "v1" } },
+                canary: { deployment: "ratings-v2", labels: { app: "ratings", version: "v2" } },
+                canaryWeight: 5,
+                header: undefined,
+            },
+        ]);
+    });
+
+    test("identical labels cannot tell the versions apart", () => {
+        expect(
+            problems({
+                services: byo({ canary: { deployment: "ratings-v2", labels: { version: "v1", app: "ratings" } } }),
+            }),
+        ).toEqual([
+            'services[0].existing.canary.labels: got {"version":"v1","app":"ratings"}, the same as stable.labels; both ' +
+                "subsets would select the same pods: the versions must differ in at least one label (e.g. version: v1 / version: v2)",
+        ]);
+    });
+
+    test("a stable label set inside the canary's: the stable subset would also select the canary's pods", () => {
+        expect(
+            problems({
+                services: byo({
+                    stable: { deployment: "ratings", labels: { app: "ratings" } },
+                    canary: { deployment: "ratings-next", labels: { app: "ratings", track: "canary" } },
+                }),
+            }),
+        ).toEqual([
+            'services[0].existing.stable.labels: got {"app":"ratings"}; the canary\'s pods (canary.labels ' +
+                '{"app":"ratings","track":"canary"}) carry every one of them, so the stable subset would select the ' +
+                "canary's pods too: add a label only the stable pods carry (e.g. version: v1)",
+        ]);
+    });
+
+    test("a canary label set inside the stable's: the canary subset would also select the stable pods", () => {
+        expect(
+            problems({
+                services: byo({
+                    stable: { deployment: "ratings", labels: { app: "ratings", track: "stable" } },
+                    canary: { deployment: "ratings-next", labels: { app: "ratings" } },
+                }),
+            }),
+        ).toEqual([
+            'services[0].existing.canary.labels: got {"app":"ratings"}; the stable pods (stable.labels ' +
+                '{"app":"ratings","track":"stable"}) carry every one of them, so the canary subset would select the ' +
+                "stable pods too: add a label only the canary pods carry (e.g. version: v2)",
+        ]);
+    });
+
+    test("an empty label set is refused (it would select every pod)", () => {
+        expect(problems({ services: byo({ canary: { deployment: "ratings-v2", labels: {} } }) })).toEqual([
+            "services[0].existing.canary.labels: got {}; must name at least one label (an empty selector matches every pod)",
+        ]);
+    });
+
+    test("versions that share no label: the policies would have nothing to select the service's pods by", () => {
+        expect(
+            problems({
+                services: byo({
+                    stable: { deployment: "ratings-v1", labels: { "app.kubernetes.io/instance": "ratings-stable" } },
+                    canary: { deployment: "ratings-v2", labels: { "app.kubernetes.io/instance": "ratings-canary" } },
+                }),
+            }),
+        ).toEqual([
+            'services[0].existing: got stable.labels {"app.kubernetes.io/instance":"ratings-stable"} and canary.labels ' +
+                '{"app.kubernetes.io/instance":"ratings-canary"}, which share no label; the AuthorizationPolicy and mTLS ' +
+                "policy select the service's pods by the labels both versions carry: list the Service's selector " +
+                "(e.g. app: reviews) in both",
+        ]);
+    });
+
+    test("label keys and values, Deployment names and the namespace are Kubernetes names", () => {
+        expect(
+            problems({
+                services: byo({
+                    namespace: "Bookinfo",
+                    stable: { deployment: "Ratings_v1", labels: { "-app": "ratings", version: "v1!" } },
+                }),
+            }),
+        ).toEqual([
+            'services[0].existing.namespace: got "Bookinfo"; must be a namespace name (a DNS label: lower-case letters, digits, dashes)',
+            'services[0].existing.stable.deployment: got "Ratings_v1"; must be a Deployment name (lower-case letters, digits, - and .)',
+            'services[0].existing.stable.labels.version: got "v1!"; must be a Kubernetes label value (at most 63 letters, digits, - _ . starting and ending with a letter or digit)',
+            'services[0].existing.stable.labels.-app: got "ratings"; must be a Kubernetes label key such as app or app.kubernetes.io/name',
+        ]);
+    });
+
+    test("not the stack's own namespace (deleted with the stack), nor istio-system (policies there are mesh-wide)", () => {
+        expect(problems({ services: byo({ namespace: "canary-demo" }) })).toEqual([
+            'services[0].existing.namespace: got "canary-demo", the stack\'s own namespace; the program owns that ' +
+                "namespace (and deletes it with the stack): bring your own workloads from a namespace of yours, with " +
+                "sidecar injection on",
+        ]);
+        expect(problems({ services: byo({ namespace: "istio-system" }) })).toEqual([
+            'services[0].existing.namespace: got "istio-system"; must be a namespace of your own: istio-system holds ' +
+                "the mesh's own components (ASM runs its gateways there)",
+        ]);
+    });
+
+    test("clashes: a name another service has, one Deployment as two versions or two services", () => {
+        expect(problems({ services: JSON.stringify(["ratings", BYO]) })).toEqual([
+            'services: got ["ratings","ratings"] as names; ratings twice: names must be distinct',
+        ]);
+        expect(problems({ services: JSON.stringify([{ ...REVIEWS, name: "ratings" }, BYO]) })).toEqual([
+            'services: got ["ratings","ratings"] as names; ratings twice: names must be distinct',
+        ]);
+        expect(
+            problems({
+                services: byo({ canary: { deployment: "ratings-v1", labels: { app: "ratings", version: "v2" } } }),
+            }),
+        ).toEqual([
+            'services[0].existing.canary.deployment: got "ratings-v1" in namespace bookinfo, already ' +
+                "services[0].existing.stable.deployment; each Deployment is one version of one service",
+        ]);
+        const other = { ...BYO, name: "details", existing: { ...BYO.existing, stable: { ...BYO.existing.stable } } };
+        expect(problems({ services: JSON.stringify([BYO, other]) })).toEqual([
+            'services[1].existing.stable.deployment: got "ratings-v1" in namespace bookinfo, already ' +
+                "services[0].existing.stable.deployment; each Deployment is one version of one service",
+            'services[1].existing.canary.deployment: got "ratings-v2" in namespace bookinfo, already ' +
+                "services[0].existing.canary.deployment; each Deployment is one version of one service",
+        ]);
+    });
+
+    test("the program builds nothing for it: image, replicas or env are unknown keys, listed with what it takes", () => {
+        expect(problems({ services: JSON.stringify([{ ...BYO, replicas: 2 }]) })).toEqual([
+            'services[0]: unknown key replicas (the keys are in docs/services.md; a service with "existing" takes ' +
+                "name, port, protocol, existing, canaryWeight, header)",
+        ]);
+        expect(problems({ services: byo({ labels: { app: "ratings" } }) })).toEqual([
+            "services[0].existing: unknown key labels (the keys are in docs/services.md)",
+        ]);
+        expect(problems({ services: JSON.stringify([{ ...BYO, existing: { namespace: "bookinfo" } }]) })).toEqual([
+            "services[0].existing.stable: got nothing; is required (docs/services.md lists the fields)",
+            "services[0].existing.canary: got nothing; is required (docs/services.md lists the fields)",
+        ]);
+    });
+
+    test("its own weight and header are checked like a described service's", () => {
+        expect(
+            problems({ services: byo({}, { canaryWeight: 101, header: { name: "X-Canary", value: "1" } }) }),
+        ).toEqual([
+            "services[0].canaryWeight: got 101; must be a whole number from 0 to 100",
+            'services[0].header.name: got "X-Canary"; must be a lower-case HTTP header name such as "x-canary"',
+        ]);
+    });
+});

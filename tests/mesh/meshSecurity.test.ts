@@ -9,8 +9,9 @@ async function security(mtlsMode: MtlsMode, authorization: boolean): Promise<Rec
     new MeshSecurity("security", {
         namespace,
         mtlsMode,
+        apps: workloads.apps,
         authorization: authorization
-            ? { apps: workloads.apps, allowedCallers: [{ namespace: "canary-demo", serviceAccount: "curl" }] }
+            ? { allowedCallers: [{ namespace: "canary-demo", serviceAccount: "curl" }] }
             : undefined,
         apiVersion: "v1beta1",
     });
