@@ -43,7 +43,8 @@ export function routingFor(stack: RoutingPolicy, service: ServiceSpec): RoutingP
         canaryWeight: service.canaryWeight ?? stack.canaryWeight,
         header: service.header ?? stack.header,
     };
-    if (service.canary.replicas > 0) {
+    // A brought service's replicas are the user's: its availability check (mesh/existingWorkloads.ts) gates it.
+    if (service.kind === "existing" || service.canary.replicas > 0) {
         return own;
     }
     // An idle canary (0 replicas, between releases) has no pods: a header route to it would answer every
