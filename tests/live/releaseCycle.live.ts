@@ -7,6 +7,10 @@
  * order: weight must never point at a subset with no Ready pod, and a Deployment must never be scaled to 0
  * while its subset holds weight, inside any single `pulumi up` as well as between them.
  *
+ * Then the same for workloads the program does not own (bring your own Deployments): the test creates a
+ * namespace, a Service and two Deployments itself; the stack routes them, and the weight waits for the
+ * canary's Deployment to become Available.
+ *
  * Its own fixture and stack (tests/live/meshCanary.live.ts has the other); the tests share them and run in
  * order (`npm run test:live`).
  */
@@ -20,6 +24,8 @@ import { Recorder } from "./watch";
 
 const NS = "canary-demo";
 const IMAGE = "registry.example.com/shop/reviews";
+/** The namespace of the workloads the test brings (a Helm release, say): the program must not own them. */
+const USER_NS = "bookinfo";
 
 /** The service as docs/services.md walks it: stable 1.4.0 on 2 pods, canary 1.5.0 on 1, its own weight and header. */
 const REVIEWS = {
@@ -51,13 +57,15 @@ beforeAll(async () => {
     kube = kubeClient(cluster.kubeconfig);
     recorder = new Recorder(cluster.kubeconfig);
     // Namespaced collections can be watched before the namespace exists: the first up creates it.
-    for (const path of [
-        `/apis/networking.istio.io/v1/namespaces/${NS}/virtualservices`,
-        `/apis/networking.istio.io/v1/namespaces/${NS}/destinationrules`,
-        `/apis/apps/v1/namespaces/${NS}/deployments`,
-        `/api/v1/namespaces/${NS}/pods`,
-    ]) {
-        await recorder.watch(path);
+    for (const ns of [NS, USER_NS]) {
+        for (const path of [
+            `/apis/networking.istio.io/v1/namespaces/${ns}/virtualservices`,
+            `/apis/networking.istio.io/v1/namespaces/${ns}/destinationrules`,
+            `/apis/apps/v1/namespaces/${ns}/deployments`,
+            `/api/v1/namespaces/${ns}/pods`,
+        ]) {
+            await recorder.watch(path);
+        }
     }
     stack = await newProgram("release");
     setConfig(stack, {
@@ -277,5 +285,170 @@ test("throughout the cycle, no write sent weight to a subset without a Ready pod
         canaryOn160: snapshots.some((s) => s.deployments["reviews-v2"]?.image === `${IMAGE}:1.6.0`),
     }).toEqual({ canaryHeld100: true, canaryIdled: true, stableOn150: true, canaryOn160: true });
     console.log(`release cycle: ${snapshots.length} writes replayed, ${violations.length} violations`);
+    expect(violations.slice(0, 10)).toEqual([]);
+});
+
+/** The finished state of reviews (after the cycle above), kept as is while the brought service is added. */
+const REVIEWS_NOW = {
+    ...REVIEWS,
+    stable: { image: `${IMAGE}:1.5.0` },
+    canary: { image: `${IMAGE}:1.6.0`, replicas: 1 },
+    canaryWeight: 10,
+};
+const RATINGS = {
+    name: "ratings",
+    port: 9080,
+    protocol: "http",
+    existing: {
+        namespace: USER_NS,
+        stable: { deployment: "ratings-v1", labels: { app: "ratings", version: "v1" } },
+        canary: { deployment: "ratings-v2", labels: { app: "ratings", version: "v2" } },
+    },
+    canaryWeight: 0,
+};
+
+/** A Deployment as the user's own tooling would create it; `unschedulable` keeps its pods Pending. */
+function userDeployment(version: string, replicas: number, unschedulable: boolean) {
+    return {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: `ratings-${version}`, namespace: USER_NS, labels: { app: "ratings" } },
+        spec: {
+            replicas,
+            selector: { matchLabels: { app: "ratings", version } },
+            template: {
+                metadata: { labels: { app: "ratings", version } },
+                spec: {
+                    containers: [
+                        {
+                            name: "ratings",
+                            image: `registry.example.com/shop/ratings:${version === "v1" ? "2.0.0" : "2.1.0"}`,
+                            ports: [{ containerPort: 9080 }],
+                        },
+                    ],
+                    // No node carries this label: the pods stay Pending, the Deployment not Available.
+                    ...(unschedulable ? { nodeSelector: { "asm-canary.test/never": "true" } } : {}),
+                },
+            },
+        },
+    };
+}
+
+async function create(apiPath: string, body: unknown) {
+    const r = await kube.request("POST", apiPath, body);
+    expect({ apiPath, status: r.status, message: r.body?.message }).toEqual({
+        apiPath,
+        status: 201,
+        message: undefined,
+    });
+    return r.body;
+}
+
+/** uid and field managers of the user's objects, to show the stack never wrote them. */
+async function userObjects() {
+    const out: Record<string, { uid: string; managers: string[] }> = {};
+    for (const apiPath of [
+        `/apis/apps/v1/namespaces/${USER_NS}/deployments/ratings-v1`,
+        `/apis/apps/v1/namespaces/${USER_NS}/deployments/ratings-v2`,
+        `/api/v1/namespaces/${USER_NS}/services/ratings`,
+    ]) {
+        const o = await getOk(apiPath);
+        out[apiPath.split("/").slice(-2).join("/")] = {
+            uid: o.metadata.uid,
+            managers: [
+                ...new Set((o.metadata.managedFields ?? []).map((f: any) => f.manager as string)),
+            ].sort() as string[],
+        };
+    }
+    return out;
+}
+
+let userBefore: Awaited<ReturnType<typeof userObjects>>;
+
+test(
+    "bring your own: the stack routes a Service and Deployments the test created itself, and owns none of them",
+    async () => {
+        await create("/api/v1/namespaces", {
+            metadata: { name: USER_NS, labels: { "istio-injection": "enabled" } },
+        });
+        await create(`/api/v1/namespaces/${USER_NS}/services`, {
+            metadata: { name: "ratings" },
+            spec: { selector: { app: "ratings" }, ports: [{ name: "http", port: 9080, targetPort: 9080 }] },
+        });
+        await create(`/apis/apps/v1/namespaces/${USER_NS}/deployments`, userDeployment("v1", 2, false));
+        // The canary cannot start yet: the stack must not send it weight until it is Available.
+        await create(`/apis/apps/v1/namespaces/${USER_NS}/deployments`, userDeployment("v2", 1, true));
+        userBefore = await userObjects();
+
+        setConfig(stack, { services: [REVIEWS_NOW, RATINGS] });
+        await phase("bring your own: first up");
+        const vs = await getOk(`/apis/networking.istio.io/v1/namespaces/${USER_NS}/virtualservices/ratings`);
+        expect(
+            vs.spec.http.map((r: any) => [r.name, r.route.map((d: any) => [d.destination.subset, d.weight])]),
+        ).toEqual([
+            [
+                "weighted",
+                [
+                    ["v1", 100],
+                    ["v2", 0],
+                ],
+            ],
+        ]);
+        const dr = await getOk(`/apis/networking.istio.io/v1/namespaces/${USER_NS}/destinationrules/ratings`);
+        expect(dr.spec.subsets).toEqual([
+            { name: "v1", labels: { app: "ratings", version: "v1" } },
+            { name: "v2", labels: { app: "ratings", version: "v2" } },
+        ]);
+        // The stack's state holds no Deployment or Service of the user's namespace.
+        const owned = ((await stack.stack.exportStack()).deployment.resources ?? [])
+            .filter((r: any) => /:(Deployment|Service)$/.test(r.type) && r.outputs?.metadata?.namespace === USER_NS)
+            .map((r: any) => r.urn);
+        expect(owned).toEqual([]);
+    },
+    10 * 60_000,
+);
+
+test(
+    "bring your own: weight 10 while the canary's Deployment is not Available: the up waits, the route keeps 100/0, and moves only once the canary is Available",
+    async () => {
+        setConfig(stack, { services: [REVIEWS_NOW, { ...RATINGS, canaryWeight: 10 }] });
+        const running = phase("bring your own: step 10");
+        // The up is waiting on the canary: after 15 s the live route still sends it nothing.
+        await new Promise((r) => setTimeout(r, 15_000));
+        const vsPath = `/apis/networking.istio.io/v1/namespaces/${USER_NS}/virtualservices/ratings`;
+        const before = await getOk(vsPath);
+        expect(before.spec.http.at(-1).route.map((d: any) => d.weight)).toEqual([100, 0]);
+        // The user's tooling fixes the canary (a strategic merge patch removing the node selector).
+        const fixed = await kube.request(
+            "PATCH",
+            `/apis/apps/v1/namespaces/${USER_NS}/deployments/ratings-v2`,
+            { spec: { template: { spec: { nodeSelector: null } } } },
+            "application/strategic-merge-patch+json",
+        );
+        expect(fixed.status).toBe(200);
+        await running;
+        const after = await getOk(vsPath);
+        expect(after.spec.http.at(-1).route.map((d: any) => d.weight)).toEqual([90, 10]);
+        const s = replay(recorder.events, "ratings").snapshots.filter(
+            (x) => x.revision > phases["bring your own: step 10"].from,
+        );
+        const canaryReady = s.find((x) => x.ready.v2 > 0)?.revision ?? -1;
+        const weightOn = s.find((x) => (x.split.v2 ?? 0) > 0)?.revision ?? -1;
+        expect({ canaryReady: canaryReady > 0, weightOn: weightOn > 0, readyFirst: canaryReady < weightOn }).toEqual({
+            canaryReady: true,
+            weightOn: true,
+            readyFirst: true,
+        });
+    },
+    10 * 60_000,
+);
+
+test("bring your own: the user's Deployments and Service are the same objects, never written by the stack; no write broke the weight rule", async () => {
+    const now = await userObjects();
+    // Same objects (uid); their fields written by the test's client and the controllers, never by the stack.
+    const uids = (o: typeof now) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.uid]));
+    expect(uids(now)).toEqual(uids(userBefore));
+    expect(Object.values(now).flatMap((o) => o.managers.filter((m) => m.startsWith("pulumi")))).toEqual([]);
+    const { violations } = replay(recorder.events, "ratings");
     expect(violations.slice(0, 10)).toEqual([]);
 });
