@@ -6,6 +6,9 @@
  */
 import { z } from "zod";
 import { namespaceProblem } from "../istio/validation";
+// The one definition of "the labels both versions carry" (the policies' selector); mesh/app.ts has only
+// type imports from config/, so this is no import cycle.
+import { sharedLabels } from "../mesh/app";
 import { CLIENT_NAME } from "./constants";
 
 /** How Istio routes a service's port: the Service port's name and appProtocol. */
@@ -195,13 +198,13 @@ const described = z.strictObject({
  * ending with an alphanumeric; a value is such a name or empty (IsValidLabelValue).
  */
 const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
-const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 function labelKeyOk(key: string): boolean {
     const slash = key.lastIndexOf("/");
     const prefix = slash < 0 ? undefined : key.slice(0, slash);
     return (
         LABEL_NAME.test(slash < 0 ? key : key.slice(slash + 1)) &&
-        (prefix === undefined || (prefix.length <= 253 && LABEL_PREFIX.test(prefix)))
+        (prefix === undefined || (prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix)))
     );
 }
 const labels = z
@@ -231,7 +234,7 @@ const labels = z
 const existingVersion = z.strictObject({
     deployment: z
         .string()
-        .regex(LABEL_PREFIX, "must be a Deployment name (lower-case letters, digits, - and .)")
+        .regex(DNS_SUBDOMAIN, "must be a Deployment name (lower-case letters, digits, - and .)")
         .max(253, "must be a Deployment name of at most 253 characters"),
     labels,
 });
@@ -283,7 +286,7 @@ function existingProblems(i: number, s: z.infer<typeof existing>): string[] {
                 "canary subset would select the stable pods too: add a label only the canary pods carry (e.g. version: v2)",
         );
     }
-    if (Object.keys(sharedOf(stable.labels, canary.labels)).length === 0) {
+    if (Object.keys(sharedLabels([stable.labels, canary.labels])).length === 0) {
         out.push(
             `${at}: got stable.labels ${sl} and canary.labels ${cl}, which share no label; the AuthorizationPolicy and ` +
                 "mTLS policy select the service's pods by the labels both versions carry: list the Service's selector " +
@@ -291,11 +294,6 @@ function existingProblems(i: number, s: z.infer<typeof existing>): string[] {
         );
     }
     return out;
-}
-
-/** The label pairs both sets carry. */
-function sharedOf(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): Record<string, string> {
-    return Object.fromEntries(Object.entries(a).filter(([k, v]) => b[k] === v));
 }
 
 /** `services[1].stable.image` from a zod issue path under `services`. */
