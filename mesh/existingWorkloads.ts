@@ -55,6 +55,10 @@ export class ExistingWorkloads extends pulumi.ComponentResource {
             versions[version] = { version, name: v.deployment, podLabels: v.labels, subsetLabels: { ...v.labels } };
         }
         const weight = args.policy.canaryWeight;
+        // The highest weight any route gives each version: a header route sends every matching request to
+        // the canary (weight 100 on that route) whatever the split says, so with a header the canary must be
+        // ready even at canaryWeight 0 (a brought canary scaled to 0 would answer those requests with 503s).
+        const canaryWeight = args.policy.header ? 100 : weight;
         const availability = args.access
             ? new DeploymentAvailability(
                   `${name}-available`,
@@ -63,7 +67,7 @@ export class ExistingWorkloads extends pulumi.ComponentResource {
                           ? { kubeconfig: pulumi.secret(args.access.kubeconfig) }
                           : { kubeconfigPath: args.access.kubeconfigPath }),
                       namespace: s.namespace,
-                      weights: { [s.stable.deployment]: 100 - weight, [s.canary.deployment]: weight },
+                      weights: { [s.stable.deployment]: 100 - weight, [s.canary.deployment]: canaryWeight },
                       timeoutSeconds: args.timeoutSeconds ?? AVAILABILITY_TIMEOUT_SECONDS,
                   },
                   {

@@ -145,6 +145,17 @@ describe("readiness of the user's Deployments gates the route", () => {
         expect(check.inputs.__provider).toMatch(/^exports\.handler = /);
     });
 
+    test("with a header route the canary must be ready even at weight 0 (the route sends it every matching request)", async () => {
+        const weights = async (service: object) =>
+            one((await runProgram({ ...CLUSTER, services: JSON.stringify([service]) })).resources, AVAILABLE).inputs
+                .weights;
+        expect(await weights({ ...RATINGS, canaryWeight: 0 })).toEqual({ "ratings-v1": 100, "ratings-v2": 0 });
+        expect(await weights({ ...RATINGS, canaryWeight: 0, header: { name: "x-canary", value: "always" } })).toEqual({
+            "ratings-v1": 100,
+            "ratings-v2": 100,
+        });
+    });
+
     test("the VirtualService waits for the check; the check waits for the readiness gate", () => {
         const vs = named(cluster, ISTIO.vs, "ratings");
         expect(depsOf(cluster.resources, vs)).toContain(`${AVAILABLE}::existing-ratings-available`);
