@@ -66,7 +66,10 @@ interface FractionalPercent {
 }
 export interface XdsRoute {
     name?: string;
-    match: { prefix?: string; headers?: { name: string; string_match?: { exact?: string } }[] };
+    match: {
+        prefix?: string;
+        headers?: { name: string; string_match?: { exact?: string; [matcher: string]: unknown } }[];
+    };
     route?: {
         cluster?: string;
         weighted_clusters?: { clusters: { name: string; weight: number }[] };
@@ -160,7 +163,8 @@ export function virtualHost(p: Pushed, host: string, port: number) {
 export interface RouteSummary {
     name?: string;
     prefix?: string;
-    headers: Record<string, string | undefined>;
+    /** Header name -> the exact value it must have (another matcher: its JSON). */
+    headers: Record<string, string>;
     /** A plain `route.cluster` (one destination), or `weighted_clusters` as [cluster, weight] pairs. */
     to: { cluster: string } | { weighted: [string, number][] } | { neither: true };
     retries?: { retryOn?: string; attempts?: number; perTryTimeout?: string };
@@ -185,7 +189,13 @@ export function routesOf(vh: { routes?: XdsRoute[] }): RouteSummary[] {
         return {
             name: r.name,
             prefix: r.match.prefix,
-            headers: Object.fromEntries((r.match.headers ?? []).map((h) => [h.name, h.string_match?.exact])),
+            // An exact match as its value; any other matcher as its JSON, so that a failure shows it.
+            headers: Object.fromEntries(
+                (r.match.headers ?? []).map((h) => {
+                    const { name, ...matcher } = h;
+                    return [name, h.string_match?.exact ?? JSON.stringify(matcher)];
+                }),
+            ),
             to: a?.cluster
                 ? { cluster: a.cluster }
                 : a?.weighted_clusters
