@@ -744,6 +744,29 @@ test(
     15 * 60_000,
 );
 
+test("fault injection and mirroring (abort 503 for 50 % on the header route, 20 % of traffic mirrored to v2, retries back to the default): curl is told them", async () => {
+    // A fault excludes retries (config/stackConfig.ts), so the prod-like retry keys go back to their defaults.
+    setConfig(live, {
+        retryAttempts: undefined,
+        retryPerTryTimeout: undefined,
+        retryOn: undefined,
+        faultAbortStatus: 503,
+        faultAbortPercent: 50,
+        mirrorPercent: 20,
+    });
+    await up(live);
+    await expectPushed({
+        ...PROD_LIKE_PUSHED,
+        routes: (svc) => [
+            { ...overrideRoute(svc), retries: MESH_DEFAULT_RETRIES, fault: { abort: { status: 503, percent: 50 } } },
+            {
+                ...weightedRoute(svc, 50, 50),
+                mirrors: [{ cluster: subsetCluster(svc, "v2"), percent: 20 }],
+            },
+        ],
+    });
+});
+
 test("the config's edge values build objects istiod's validation accepts (server-side dry run)", async () => {
     // What the config allows at its limits (config/stackConfig.ts refuses what Istio rejects), built by the program's
     // own manifest builders, at both API versions; in a namespace of their own, where no object of the

@@ -59,14 +59,30 @@ export interface XdsListener {
     name: string;
     filter_chains?: XdsFilterChain[];
 }
+/** Envoy's FractionalPercent: numerator per HUNDRED (the default, omitted), TEN_THOUSAND or MILLION. */
+interface FractionalPercent {
+    numerator?: number;
+    denominator?: "HUNDRED" | "TEN_THOUSAND" | "MILLION";
+}
 export interface XdsRoute {
     name?: string;
-    match: { prefix?: string; headers?: { name: string; string_match?: { exact?: string } }[] };
+    match: {
+        prefix?: string;
+        headers?: { name: string; string_match?: { exact?: string; [matcher: string]: unknown } }[];
+    };
     route?: {
         cluster?: string;
         weighted_clusters?: { clusters: { name: string; weight: number }[] };
         retry_policy?: { retry_on?: string; num_retries?: number; per_try_timeout?: string };
+        request_mirror_policies?: { cluster: string; runtime_fraction?: { default_value?: FractionalPercent } }[];
     };
+    typed_per_filter_config?: Record<
+        string,
+        {
+            abort?: { http_status?: number; percentage?: FractionalPercent };
+            delay?: { fixed_delay?: string; percentage?: FractionalPercent };
+        }
+    >;
 }
 export interface XdsRouteConfiguration {
     name: string;
@@ -147,10 +163,21 @@ export function virtualHost(p: Pushed, host: string, port: number) {
 export interface RouteSummary {
     name?: string;
     prefix?: string;
-    headers: Record<string, string | undefined>;
+    /** Header name -> the exact value it must have (another matcher: its JSON). */
+    headers: Record<string, string>;
     /** A plain `route.cluster` (one destination), or `weighted_clusters` as [cluster, weight] pairs. */
     to: { cluster: string } | { weighted: [string, number][] } | { neither: true };
     retries?: { retryOn?: string; attempts?: number; perTryTimeout?: string };
+    /** The route's fault filter config (only when there is one): abort status / delay and their percentages. */
+    fault?: { abort?: { status?: number; percent: number }; delay?: { fixedDelay?: string; percent: number } };
+    /** Shadow traffic (only when there is some): the mirror cluster and the percentage of requests. */
+    mirrors?: { cluster: string; percent: number }[];
+}
+
+/** A FractionalPercent as a percentage. */
+function percentOf(f: FractionalPercent | undefined): number {
+    const per = { HUNDRED: 100, TEN_THOUSAND: 10_000, MILLION: 1_000_000 }[f?.denominator ?? "HUNDRED"];
+    return ((f?.numerator ?? 0) * 100) / per;
 }
 
 /** The routes of a virtual host, in order (Envoy takes the first that matches). */
@@ -158,10 +185,17 @@ export function routesOf(vh: { routes?: XdsRoute[] }): RouteSummary[] {
     return (vh.routes ?? []).map((r) => {
         const a = r.route;
         const rp = a?.retry_policy;
+        const fault = r.typed_per_filter_config?.["envoy.filters.http.fault"];
         return {
             name: r.name,
             prefix: r.match.prefix,
-            headers: Object.fromEntries((r.match.headers ?? []).map((h) => [h.name, h.string_match?.exact])),
+            // An exact match as its value; any other matcher as its JSON, so that a failure shows it.
+            headers: Object.fromEntries(
+                (r.match.headers ?? []).map((h) => {
+                    const { name, ...matcher } = h;
+                    return [name, h.string_match?.exact ?? JSON.stringify(matcher)];
+                }),
+            ),
             to: a?.cluster
                 ? { cluster: a.cluster }
                 : a?.weighted_clusters
@@ -169,6 +203,36 @@ export function routesOf(vh: { routes?: XdsRoute[] }): RouteSummary[] {
                   : { neither: true },
             ...(rp
                 ? { retries: { retryOn: rp.retry_on, attempts: rp.num_retries, perTryTimeout: rp.per_try_timeout } }
+                : {}),
+            ...(fault
+                ? {
+                      fault: {
+                          ...(fault.abort
+                              ? {
+                                    abort: {
+                                        status: fault.abort.http_status,
+                                        percent: percentOf(fault.abort.percentage),
+                                    },
+                                }
+                              : {}),
+                          ...(fault.delay
+                              ? {
+                                    delay: {
+                                        fixedDelay: fault.delay.fixed_delay,
+                                        percent: percentOf(fault.delay.percentage),
+                                    },
+                                }
+                              : {}),
+                      },
+                  }
+                : {}),
+            ...(a?.request_mirror_policies
+                ? {
+                      mirrors: a.request_mirror_policies.map((m) => ({
+                          cluster: m.cluster,
+                          percent: percentOf(m.runtime_fraction?.default_value),
+                      })),
+                  }
                 : {}),
         };
     });
