@@ -12,8 +12,10 @@
  * supported by a file backend, and it abandons the update rather than letting it finish.)
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { Flags, flagOverrides, parseCli, resolvePlan, UsageError, USAGE } from "./options";
+import { policySetting } from "./policySetting";
 import { authFromEnv, describeAuth, PrometheusClient } from "./prometheus";
 import { Clock, errorText, EXIT_CODES, runPromotion, Ui } from "./run";
 import { AutomationStack, StackInfo } from "./stack";
@@ -158,11 +160,13 @@ function handleSignals(ui: Ui, stackName: string): { interrupt: AbortController;
 }
 
 /** The stack and what its config says, or why it cannot be opened. */
-async function openStack(flags: Flags): Promise<{ stack: AutomationStack; info: StackInfo } | string> {
+async function openStack(
+    flags: Flags,
+): Promise<{ stack: AutomationStack; info: StackInfo; projectDir: string } | string> {
     const projectDir = path.resolve(flags.projectDir ?? defaultProjectDir());
     try {
         const stack = await AutomationStack.select(flags.stack, projectDir);
-        return { stack, info: await stack.info() };
+        return { stack, info: await stack.info(), projectDir };
     } catch (e) {
         return `cannot open stack ${flags.stack} of the project in ${projectDir}: ${errorText(e).split("\n").join("\n  ")}`;
     }
@@ -198,13 +202,17 @@ async function main(argv: string[]): Promise<number> {
     let plan;
     try {
         plan = resolvePlan(flags, opened.info);
+        plan.policy = policySetting(flags, opened.projectDir);
     } catch (e) {
         if (e instanceof UsageError) {
             return fail(e.problems.join("\n       "));
         }
-        throw e;
+        return fail(errorText(e));
     }
+    // Each step's saved plan and policy pack config; removed when the run ends.
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "asm-canary-promote-"));
     const report = await runPromotion(plan, {
+        workDir,
         stack: opened.stack,
         metrics: new PrometheusClient({ baseUrl: plan.prometheusUrl, auth }),
         clock,
@@ -214,6 +222,7 @@ async function main(argv: string[]): Promise<number> {
         prometheusAuth: describeAuth(auth),
         onPulumiOutput: flags.verbose ? (t) => process.stderr.write(t.replace(/^(?=.)/gm, "    | ")) : undefined,
     });
+    fs.rmSync(workDir, { recursive: true, force: true });
     for (const note of report.notes) {
         ui.line(`note: ${note}`);
     }

@@ -48,6 +48,16 @@ when a step fails.
   --no-finalize                stop at 100: do not finish a service's release (stable.image := the
                                canary's, its canaryWeight and canary.replicas := 0, in one pulumi up)
   --allow-pending-changes      start even if a plain pulumi up would change something besides the weight
+                               (the first step's plan may then carry those changes; later steps may not)
+  --on-error <rollback|hold>   a step that fails for any other reason (its preview, plan check, policy or
+                               up) once traffic has moved: roll back to 0 (default) or hold the weight in
+                               force (exit 1)
+  --policy-config <file>       the stack's policy pack config (policy/production.json for a production
+                               stack; default: policy/<stack>.json in the project when it exists, else the
+                               pack's default levels)
+  --no-policy                  do not run the policy pack (policy/analyzer) on each step's preview and up:
+                               skips the canary-weight-step limit, the route checks and, with a production
+                               pack config, the production rules (the plan check still runs)
   --dry-run                    print the plan and the PromQL, probe Prometheus, change nothing
   --report <file>              write the whole run as JSON
   --project-dir <dir>          the Pulumi project (default: this repository)
@@ -77,6 +87,9 @@ export interface Flags {
     service?: string;
     /** --no-finalize (absent when not given). */
     noFinalize?: boolean;
+    onError?: string;
+    policyConfig?: string;
+    noPolicy: boolean;
     allowPendingChanges: boolean;
     dryRun: boolean;
     report?: string;
@@ -107,6 +120,9 @@ export function parseCli(argv: string[]): Flags | "help" {
                 service: { type: "string" },
                 "no-finalize": { type: "boolean" },
                 "allow-pending-changes": { type: "boolean" },
+                "on-error": { type: "string" },
+                "policy-config": { type: "string" },
+                "no-policy": { type: "boolean" },
                 "dry-run": { type: "boolean" },
                 report: { type: "string" },
                 "project-dir": { type: "string" },
@@ -139,6 +155,9 @@ export function parseCli(argv: string[]): Flags | "help" {
         service: v.service,
         noFinalize: v["no-finalize"] ? true : undefined,
         allowPendingChanges: Boolean(v["allow-pending-changes"]),
+        onError: v["on-error"],
+        policyConfig: v["policy-config"],
+        noPolicy: Boolean(v["no-policy"]),
         dryRun: Boolean(v["dry-run"]),
         report: v.report,
         projectDir: v["project-dir"],
@@ -171,6 +190,23 @@ export interface Plan {
     release?: Release;
     /** --no-finalize: stop at 100 (absent: finish a release moved by a service's own weight). */
     noFinalize?: boolean;
+    /** A step that fails once traffic has moved: roll back to 0 (absent: rollback) or hold the weight. */
+    onError?: OnError;
+    /** The policy pack run on every preview and up (absent: --no-policy). */
+    policy?: PolicySetting;
+}
+
+export const ON_ERROR = ["rollback", "hold"] as const;
+export type OnError = (typeof ON_ERROR)[number];
+
+/** The policy pack a run uses, and the stack's own pack config (merged per step: promote/guard.ts). */
+export interface PolicySetting {
+    /** The pack: policy/analyzer of the project. */
+    pack: string;
+    /** The stack's pack config (policy name -> level or settings); {} for the pack's default levels. */
+    config: Record<string, unknown>;
+    /** Where the config came from: a file, or "the pack's default levels". */
+    source: string;
 }
 
 /** A number flag: Number() of the text, or NaN for "" (so the shared check reports it). */
@@ -210,6 +246,12 @@ export function flagOverrides(flags: Flags): { values: Partial<PromotionConfig>;
     override("maxErrorRateDelta", "max-error-rate-delta", flags.maxErrorRateDelta, num);
     override("maxP99DeltaMs", "max-p99-delta-ms", flags.maxP99DeltaMs, num);
     override("service", "service", flags.service, (t) => t);
+    if (flags.onError !== undefined && !(ON_ERROR as readonly string[]).includes(flags.onError)) {
+        problems.push(`--on-error ${flags.onError}: must be one of ${ON_ERROR.join(", ")}`);
+    }
+    if (flags.noPolicy && flags.policyConfig !== undefined) {
+        problems.push("--no-policy and --policy-config: give one (--no-policy runs no pack, so it takes no config)");
+    }
     return { values, problems };
 }
 
@@ -247,6 +289,7 @@ export function resolvePlan(flags: Flags, info: StackInfo): Plan {
         verbose: flags.verbose,
         release,
         noFinalize: flags.noFinalize,
+        onError: (flags.onError as OnError | undefined) ?? "rollback",
     };
 }
 

@@ -1,6 +1,31 @@
 /** What a promotion run on fakes needs besides its stack and metrics: shared by the promote unit tests. */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import type { Deps, Metrics } from "../../promote/run";
-import type { StackDriver } from "../../promote/stack";
+import type { PlannedChange, StackDriver } from "../../promote/stack";
+
+/** The test process's work dir for the runs' plan and pack config files, removed when the process exits. */
+let workDir: string | undefined;
+function runWorkDir(): string {
+    if (!workDir) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "promote-unit-"));
+        process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+        workDir = dir;
+    }
+    return workDir;
+}
+
+/** The change a step's preview plans for `service`'s VirtualService (what the plan check expects). */
+export function vsUpdate(service: string, namespace = "canary-demo"): PlannedChange {
+    return {
+        op: "update",
+        type: "kubernetes:networking.istio.io/v1beta1:VirtualService",
+        name: `route-${service}-vs`,
+        urn: `urn:pulumi:dev::asm-canary::kubernetes:networking.istio.io/v1beta1:VirtualService::route-${service}-vs`,
+        object: `${namespace}/${service}`,
+    };
+}
 
 /**
  * Deps on a fake clock (2026-01-01 03:00 UTC, jumping ahead when slept on, so intervals take no time), with
@@ -26,6 +51,7 @@ export function fakeDeps(
         interrupt: interrupt.signal,
         prometheusAuth: "no auth",
         retryDelayMs: 0,
+        workDir: runWorkDir(),
     };
     return { deps, lines };
 }

@@ -65,6 +65,10 @@ describe("command line", () => {
             "/p",
             "--verbose",
             "--allow-pending-changes",
+            "--on-error",
+            "hold",
+            "--policy-config",
+            "policy/production.json",
         ]);
         expect(f).toEqual({
             stack: "dev",
@@ -84,6 +88,9 @@ describe("command line", () => {
             projectDir: "/p",
             verbose: true,
             allowPendingChanges: true,
+            onError: "hold",
+            policyConfig: "policy/production.json",
+            noPolicy: false,
         });
     });
 });
@@ -115,6 +122,7 @@ describe("resolvePlan: flags over stack config over defaults; namespace and serv
             allowPendingChanges: false,
             dryRun: false,
             verbose: false,
+            onError: "rollback",
         });
     });
 

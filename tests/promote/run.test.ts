@@ -2,8 +2,19 @@
 import type { Sample } from "../../promote/decision";
 import type { Plan } from "../../promote/options";
 import { errorText, RunReport, runPromotion } from "../../promote/run";
-import type { StackDriver, StackInfo, UpResult } from "../../promote/stack";
-import { fakeDeps } from "./fakeDeps";
+import * as fs from "fs";
+import type { RawConfig } from "../../promote/guard";
+import {
+    PlannedChange,
+    PolicyError,
+    PolicyFinding,
+    PolicyRun,
+    StackDriver,
+    StackInfo,
+    UpOptions,
+    UpResult,
+} from "../../promote/stack";
+import { fakeDeps, vsUpdate } from "./fakeDeps";
 
 class FakeStack implements StackDriver {
     readonly name = "dev";
@@ -14,6 +25,17 @@ class FakeStack implements StackDriver {
     /** Weights whose up fails (before applying anything), as many times as listed. */
     failUpAt: number[] = [];
     onUp?: (weight: number) => void;
+    /** What each step's preview plans besides hello's VirtualService, per weight. */
+    extraPlanned: Record<number, PlannedChange[]> = {};
+    /** Weights whose preview fails (a mandatory policy violation). */
+    policyRefuses: Record<number, PolicyFinding[]> = {};
+    /** Advisory findings of every preview. */
+    advisory: PolicyFinding[] = [];
+    /** The stack config the walk check sees. */
+    raw: RawConfig = { values: {}, hasSecretKubeconfig: false };
+    /** Each preview's and up's options, and the pack config each ran with. */
+    previews: Array<{ weight: number; planFile?: string; policyConfig?: unknown }> = [];
+    ups: Array<UpOptions & { weight: number; policyConfig?: unknown }> = [];
     constructor(weight = 0) {
         this.configured = weight;
         this.applied = weight;
@@ -24,16 +46,34 @@ class FakeStack implements StackDriver {
     async configuredWeight() {
         return this.configured;
     }
-    async pendingChanges() {
+    async pendingChanges(policy?: PolicyRun) {
         this.log.push("preview");
+        this.previews.push({ weight: this.configured, policyConfig: readConfig(policy) });
         return this.pending;
+    }
+    async previewPlan(opts: { planFile?: string; policy?: PolicyRun }) {
+        this.log.push(`plan ${this.configured}`);
+        this.previews.push({ weight: this.configured, planFile: opts.planFile, policyConfig: readConfig(opts.policy) });
+        const refused = this.policyRefuses[this.configured];
+        if (refused) {
+            throw new PolicyError(refused);
+        }
+        const changes = this.configured === this.applied ? [] : [vsUpdate("hello")];
+        return { changes: [...changes, ...(this.extraPlanned[this.configured] ?? [])], findings: this.advisory };
+    }
+    async rawConfig() {
+        return this.raw;
+    }
+    async virtualServiceUrns(services: readonly string[]) {
+        return services.map((s) => vsUpdate(s).urn);
     }
     async setWeight(w: number) {
         this.log.push(`set ${w}`);
         this.configured = w;
     }
-    async up(): Promise<UpResult> {
+    async up(opts: UpOptions): Promise<UpResult> {
         this.log.push(`up ${this.configured}`);
+        this.ups.push({ ...opts, weight: this.configured, policyConfig: readConfig(opts.policy) });
         this.onUp?.(this.configured);
         const i = this.failUpAt.indexOf(this.configured);
         if (i >= 0) {
@@ -49,6 +89,11 @@ class FakeStack implements StackDriver {
         expect([service, namespace, subset]).toEqual(["hello", "canary-demo", "v2"]);
         return this.applied;
     }
+}
+
+/** The pack config a preview or up ran with, read from its file. */
+function readConfig(policy: PolicyRun | undefined): unknown {
+    return policy ? JSON.parse(fs.readFileSync(policy.configFile, "utf8")) : undefined;
 }
 
 /** Metrics as a function of the weight applied and the workload; `down` makes every call fail. */
@@ -126,12 +171,16 @@ describe("promotion run", () => {
         expect(stack.log).toEqual([
             "preview",
             "set 10",
+            "plan 10",
             "up 10",
             "set 25",
+            "plan 25",
             "up 25",
             "set 50",
+            "plan 50",
             "up 50",
             "set 100",
+            "plan 100",
             "up 100",
         ]);
         expect(weightsAnalysed(r)).toEqual([
@@ -165,10 +214,30 @@ describe("promotion run", () => {
         const r = await h.run();
         expect(r.outcome).toBe("rolled-back");
         expect(r.exitCode).toBe(2);
-        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 25", "up 25", "set 0", "up 0"]);
+        expect(stack.log).toEqual([
+            "preview",
+            "set 10",
+            "plan 10",
+            "up 10",
+            "set 25",
+            "plan 25",
+            "up 25",
+            "set 0",
+            "up 0",
+        ]);
         expect(r.failedChecks).toEqual([{ metric: "errorRate", value: 0.3, threshold: 0.01, status: "fail" }]);
         expect(r.weightInForce).toBe(0);
-        expect(r.rollback).toEqual({ weight: 0, attempts: 1, changes: { update: 1, same: 17 }, seconds: 8 });
+        // The rollback's up is targeted at hello's VirtualService: nothing else rides along.
+        expect(r.rollback).toEqual({
+            weight: 0,
+            attempts: 1,
+            changes: { update: 1, same: 17 },
+            seconds: 8,
+            targets: [
+                "urn:pulumi:dev::asm-canary::kubernetes:networking.istio.io/v1beta1:VirtualService::route-hello-vs",
+            ],
+        });
+        expect(stack.ups.at(-1)?.targets).toEqual(r.rollback?.targets);
         expect(r.message).toBe(
             "ROLLED BACK from canaryWeight 25: error rate 30.00% > max 1.00% at canaryWeight 25 (step 2/4). canaryWeight 0 is in force.",
         );
@@ -182,7 +251,7 @@ describe("promotion run", () => {
         const r = await h.run();
         expect(r.exitCode).toBe(2);
         expect(r.failedChecks).toEqual([{ metric: "p99Ms", value: 2350, threshold: 500, status: "fail" }]);
-        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 0", "up 0"]);
+        expect(stack.log).toEqual(["preview", "set 10", "plan 10", "up 10", "set 0", "up 0"]);
     });
 
     test("no traffic: the interval is repeated max-wait-intervals times, then the run halts in place (exit 3)", async () => {
@@ -193,7 +262,7 @@ describe("promotion run", () => {
         expect(r.exitCode).toBe(3);
         expect(weightsAnalysed(r)).toEqual([[10, "no-data,no-data,no-data"]]);
         expect(r.steps[0].analyses.map((a) => a.action)).toEqual(["wait", "wait", "halt"]);
-        expect(stack.log).toEqual(["preview", "set 10", "up 10"]);
+        expect(stack.log).toEqual(["preview", "set 10", "plan 10", "up 10"]);
         expect(r.weightInForce).toBe(10);
         expect(r.message).toMatch(
             /^HALTED at canaryWeight 10 \(step 1\/4\): not enough data after 3 intervals \(requests 0 < min 20; error rate: no data \(no requests\); p99 latency: no data/,
@@ -208,7 +277,7 @@ describe("promotion run", () => {
             maxWaitIntervals: 0,
         });
         expect(r.exitCode).toBe(2);
-        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 0", "up 0"]);
+        expect(stack.log).toEqual(["preview", "set 10", "plan 10", "up 10", "set 0", "up 0"]);
         expect(r.failedChecks?.[0]).toMatchObject({ metric: "requests", value: 0, status: "no-data" });
     });
 
@@ -263,7 +332,7 @@ describe("promotion run", () => {
         const stack = new FakeStack(25);
         const r = await harness(stack, healthy).run();
         expect(r.exitCode).toBe(0);
-        expect(stack.log).toEqual(["preview", "set 50", "up 50", "set 100", "up 100"]);
+        expect(stack.log).toEqual(["preview", "set 50", "plan 50", "up 50", "set 100", "plan 100", "up 100"]);
         expect(r.steps.map((s) => [s.weight, s.up === undefined])).toEqual([
             [25, true],
             [50, false],
@@ -288,13 +357,13 @@ describe("promotion run", () => {
         expect(stack.log).toEqual(["preview"]);
     });
 
-    test("a failed up stops the run at a known weight and sets the config back to it (exit 1)", async () => {
+    test("a failed up with --on-error hold stops the run at a known weight and sets the config back to it (exit 1)", async () => {
         const stack = new FakeStack(0);
         stack.failUpAt = [25];
-        const r = await harness(stack, healthy).run();
+        const r = await harness(stack, healthy).run({ onError: "hold" });
         expect(r.outcome).toBe("failed");
         expect(r.exitCode).toBe(1);
-        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 25", "up 25", "set 10"]);
+        expect(stack.log).toEqual(["preview", "set 10", "plan 10", "up 10", "set 25", "plan 25", "up 25", "set 10"]);
         expect(stack.configured).toBe(10);
         expect(r.weightInForce).toBe(10);
         expect(r.notes).toEqual([
@@ -302,7 +371,46 @@ describe("promotion run", () => {
         ]);
         expect(r.steps[1].up?.error).toContain("connection refused");
         expect(r.message).toBe(
-            "pulumi up to canaryWeight 25 failed (step 2/4); no further step was taken. canaryWeight 10 is in force.",
+            "pulumi up to canaryWeight 25 failed (step 2/4); no further step was taken. canaryWeight 10 is in force. " +
+                "(--on-error hold; roll back with `pulumi config set canaryWeight 0 --stack dev && pulumi up --stack dev`)",
+        );
+    });
+
+    test("a failed up once traffic has moved rolls back to 0 by default (exit 1), targeted at the VirtualService", async () => {
+        const stack = new FakeStack(0);
+        stack.failUpAt = [25];
+        const r = await harness(stack, healthy).run();
+        expect({ outcome: r.outcome, exitCode: r.exitCode, weightInForce: r.weightInForce }).toEqual({
+            outcome: "failed",
+            exitCode: 1,
+            weightInForce: 0,
+        });
+        expect(stack.log).toEqual([
+            "preview",
+            "set 10",
+            "plan 10",
+            "up 10",
+            "set 25",
+            "plan 25",
+            "up 25",
+            "set 10",
+            "set 0",
+            "up 0",
+        ]);
+        expect(stack.ups.at(-1)).toMatchObject({ weight: 0, targets: [vsUpdate("hello").urn] });
+        expect(r.message).toBe(
+            "ROLLED BACK from canaryWeight 10: pulumi up to canaryWeight 25 failed (step 2/4). canaryWeight 0 is in force.",
+        );
+    });
+
+    test("a failed first up, before any traffic moved: nothing to roll back, the config is set back to 0 (exit 1)", async () => {
+        const stack = new FakeStack(0);
+        stack.failUpAt = [10];
+        const r = await harness(stack, healthy).run();
+        expect(stack.log).toEqual(["preview", "set 10", "plan 10", "up 10", "set 0"]);
+        expect(r.rollback).toBeUndefined();
+        expect(r.message).toBe(
+            "pulumi up to canaryWeight 10 failed (step 1/4); no further step was taken. canaryWeight 0 is in force.",
         );
     });
 
@@ -314,7 +422,7 @@ describe("promotion run", () => {
         ).run();
         expect(r.exitCode).toBe(2);
         expect(r.rollback?.attempts).toBe(2);
-        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 0", "up 0", "set 0", "up 0"]);
+        expect(stack.log).toEqual(["preview", "set 10", "plan 10", "up 10", "set 0", "up 0", "set 0", "up 0"]);
         expect(r.weightInForce).toBe(0);
     });
 
@@ -372,7 +480,7 @@ describe("promotion run", () => {
         };
         const r = await h.run();
         expect(r.exitCode).toBe(130);
-        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 25", "up 25"]);
+        expect(stack.log).toEqual(["preview", "set 10", "plan 10", "up 10", "set 25", "plan 25", "up 25"]);
         expect(r.steps[1].analyses).toEqual([]);
         expect(r.message).toBe(
             "INTERRUPTED while analysing canaryWeight 25. canaryWeight 25 is in force. Resume with the same command; roll back with `pulumi config set canaryWeight 0 && pulumi up`.",
@@ -390,7 +498,7 @@ describe("promotion run", () => {
         const r = await h.run();
         expect(r.outcome).toBe("interrupted");
         expect(r.exitCode).toBe(130);
-        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 25", "up 25"]);
+        expect(stack.log).toEqual(["preview", "set 10", "plan 10", "up 10", "set 25", "plan 25", "up 25"]);
         expect(r.weightInForce).toBe(25);
         expect(r.message).toMatch(
             /^INTERRUPTED after pulumi up to canaryWeight 25, before its analysis\. canaryWeight 25 is in force\./,
