@@ -19,7 +19,7 @@ export function stepPackConfig(
     previousWeights: Readonly<Record<string, number>>,
 ): Record<string, unknown> {
     const given = base[POLICY.weightStep];
-    const settings = typeof given === "string" ? { enforcementLevel: given } : ((given ?? {}));
+    const settings = typeof given === "string" ? { enforcementLevel: given } : (given ?? {});
     return { ...base, [POLICY.weightStep]: { ...settings, previousWeights: { ...previousWeights } } };
 }
 
