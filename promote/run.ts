@@ -334,6 +334,13 @@ function newReport(plan: Plan, deps: Deps, release: Release, judged: Judged[]): 
 }
 
 const indented = (text: string): string => text.split("\n").join("\n    ");
+/** A multi-line error as one line of a final message. */
+const oneLine = (text: string): string =>
+    text
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l !== "")
+        .join(" ");
 
 /** A service a step judges, with its queries. */
 interface Judged extends JudgedService {
@@ -742,7 +749,7 @@ class PromotionRun {
             ui.line(`${step.tag}: pulumi preview FAILED:\n    ${indented(rec.error)}`);
             return await this.stepFailed(
                 step,
-                `the preview of ${this.key} ${step.weight} failed (step ${step.n}/${step.of}), before any change: ${rec.error.split("\n")[0]}`,
+                `the preview of ${this.key} ${step.weight} failed (step ${step.n}/${step.of}), before any change: ${oneLine(rec.error)}`,
                 `during the preview of ${this.key} ${step.weight}`,
             );
         }

@@ -217,6 +217,16 @@ describe("resolvePlan: flags over stack config over defaults; namespace and serv
         });
     });
 
+    test("--on-error takes rollback or hold; --no-policy takes no --policy-config", () => {
+        const problems = (...args: string[]) => flagOverrides(parseCli(["--stack", "dev", ...args]) as never).problems;
+        expect(problems("--on-error", "hold")).toEqual([]);
+        expect(problems("--on-error", "retry")).toEqual(["--on-error retry: must be one of rollback, hold"]);
+        expect(problems("--no-policy", "--policy-config", "policy/production.json")).toEqual([
+            "--no-policy and --policy-config: give one (--no-policy runs no pack, so it takes no config)",
+        ]);
+        expect(parseCli(["--stack", "dev", "--no-policy"])).toMatchObject({ noPolicy: true });
+    });
+
     test("a stack never brought up has no outputs", () => {
         expect(
             usageProblems(() =>

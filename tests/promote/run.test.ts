@@ -626,3 +626,192 @@ describe("error text", () => {
         );
     });
 });
+
+describe("each step held to its plan, judged by the policy pack", () => {
+    const POLICY = {
+        pack: "/p/policy/analyzer",
+        config: { "production-mtls-strict": "mandatory" },
+        source: "policy/production.json",
+    };
+    const peerAuth: PlannedChange = {
+        op: "update",
+        type: "kubernetes:security.istio.io/v1beta1:PeerAuthentication",
+        name: "security-peer-auth",
+        urn: "urn:pulumi:dev::asm-canary::kubernetes:security.istio.io/v1beta1:PeerAuthentication::security-peer-auth",
+        object: "canary-demo/default",
+    };
+
+    test("every preview and up runs the pack with the stack's config and the weights in force before the step; each up is held to its step's saved plan", async () => {
+        const stack = new FakeStack(0);
+        const r = await harness(stack, healthy).run({ policy: POLICY, steps: [10, 50, 100] });
+        expect(r.exitCode).toBe(0);
+        expect(stack.previews.map((p) => [p.weight, p.policyConfig])).toEqual([
+            [0, { "production-mtls-strict": "mandatory", "canary-weight-step": { previousWeights: { hello: 0 } } }],
+            [10, { "production-mtls-strict": "mandatory", "canary-weight-step": { previousWeights: { hello: 0 } } }],
+            [50, { "production-mtls-strict": "mandatory", "canary-weight-step": { previousWeights: { hello: 10 } } }],
+            [100, { "production-mtls-strict": "mandatory", "canary-weight-step": { previousWeights: { hello: 50 } } }],
+        ]);
+        // Each up: the plan its own preview saved, and the same pack config.
+        expect(stack.ups.map((u) => [u.weight, u.plan, u.policyConfig])).toEqual(
+            stack.previews.slice(1).map((p) => [p.weight, p.planFile, p.policyConfig]),
+        );
+        expect(new Set(stack.ups.map((u) => u.plan)).size).toBe(3);
+        expect(r.steps.map((s) => s.plan?.check?.ok)).toEqual([true, true, true]);
+        expect(r.steps[1].plan).toEqual({
+            check: {
+                expected: ["canary-demo/hello"],
+                planned: ["update VirtualService canary-demo/hello"],
+                unexpected: [],
+                missing: [],
+                ok: true,
+            },
+            policyConfig: {
+                "production-mtls-strict": "mandatory",
+                "canary-weight-step": { previousWeights: { hello: 10 } },
+            },
+            policyFindings: [],
+        });
+        expect(r.settings.policy).toEqual({ pack: "/p/policy/analyzer", configSource: "policy/production.json" });
+    });
+
+    test("without the pack (--no-policy) no preview or up runs one; the plan is still checked", async () => {
+        const stack = new FakeStack(0);
+        const r = await harness(stack, healthy).run({ steps: [50, 100] });
+        expect(r.exitCode).toBe(0);
+        expect(stack.previews.map((p) => p.policyConfig)).toEqual([undefined, undefined, undefined]);
+        expect(stack.ups.map((u) => [u.policy, Boolean(u.plan)])).toEqual([
+            [undefined, true],
+            [undefined, true],
+        ]);
+        expect(r.settings.policy).toBeNull();
+    });
+
+    test("a change besides the weight in a later step's plan: aborted before its up, rolled back to 0 targeted at the VirtualService, the change named (exit 1)", async () => {
+        const stack = new FakeStack(0);
+        stack.extraPlanned[25] = [peerAuth];
+        const h = harness(stack, healthy);
+        const r = await h.run();
+        expect({ outcome: r.outcome, exitCode: r.exitCode, weightInForce: r.weightInForce }).toEqual({
+            outcome: "failed",
+            exitCode: 1,
+            weightInForce: 0,
+        });
+        expect(stack.log).toEqual([
+            "preview",
+            "set 10",
+            "plan 10",
+            "up 10",
+            "set 25",
+            "plan 25",
+            "set 10",
+            "set 0",
+            "up 0",
+        ]);
+        expect(stack.ups.at(-1)).toMatchObject({ weight: 0, targets: [vsUpdate("hello").urn] });
+        expect(stack.ups.at(-1)?.plan).toBeUndefined();
+        expect(r.steps[1].up).toBeUndefined();
+        expect(r.steps[1].plan?.check).toMatchObject({
+            ok: false,
+            unexpected: ["update PeerAuthentication canary-demo/default"],
+        });
+        expect(h.lines).toContain(
+            "[2/4] canaryWeight 25: plan check FAILED: it would also update PeerAuthentication canary-demo/default",
+        );
+        expect(r.message).toBe(
+            "ROLLED BACK from canaryWeight 10: step 2/4 (canaryWeight 25) aborted before any change: besides the weight, it would also " +
+                "update PeerAuthentication canary-demo/default. The stack's config or program changed since the run started? " +
+                "Review with `pulumi preview --diff --stack dev`. canaryWeight 0 is in force.",
+        );
+    });
+
+    test("the same with --on-error hold: the weight in force stays, nothing else is changed", async () => {
+        const stack = new FakeStack(0);
+        stack.extraPlanned[25] = [peerAuth];
+        const r = await harness(stack, healthy).run({ onError: "hold" });
+        expect(stack.log).toEqual(["preview", "set 10", "plan 10", "up 10", "set 25", "plan 25", "set 10"]);
+        expect({ outcome: r.outcome, weightInForce: r.weightInForce, rollback: r.rollback }).toEqual({
+            outcome: "failed",
+            weightInForce: 10,
+            rollback: undefined,
+        });
+    });
+
+    test("--allow-pending-changes lets the pending changes through with the first up only, recorded", async () => {
+        const stack = new FakeStack(0);
+        stack.extraPlanned[10] = [peerAuth];
+        stack.extraPlanned[50] = [peerAuth];
+        const r = await harness(stack, healthy).run({ allowPendingChanges: true, steps: [10, 50, 100] });
+        expect(r.steps[0].plan?.check).toMatchObject({
+            ok: true,
+            accepted: ["update PeerAuthentication canary-demo/default"],
+        });
+        expect(r.steps[1].plan?.check).toMatchObject({
+            ok: false,
+            unexpected: ["update PeerAuthentication canary-demo/default"],
+        });
+        expect(r.weightInForce).toBe(0);
+    });
+
+    test("a mandatory policy violation at the first step: no up, the config set back to 0, the policy named (exit 1)", async () => {
+        const stack = new FakeStack(0);
+        stack.policyRefuses[10] = [
+            {
+                policy: "production-mtls-strict",
+                level: "mandatory",
+                message:
+                    "PeerAuthentication canary-demo/default: mTLS mode is PERMISSIVE; production needs STRICT (mtlsMode)",
+            },
+        ];
+        const h = harness(stack, healthy);
+        const r = await h.run({ policy: POLICY });
+        expect(stack.log).toEqual(["preview", "set 10", "plan 10", "set 0"]);
+        expect({ outcome: r.outcome, rollback: r.rollback, weightInForce: r.weightInForce }).toEqual({
+            outcome: "failed",
+            rollback: undefined,
+            weightInForce: 0,
+        });
+        expect(r.steps[0].plan?.error).toBe(
+            "the policy pack refused it (1 mandatory violation):\n  - production-mtls-strict: PeerAuthentication canary-demo/default: mTLS mode is PERMISSIVE; production needs STRICT (mtlsMode)",
+        );
+        expect(r.message).toBe(
+            "the preview of canaryWeight 10 failed (step 1/4), before any change: the policy pack refused it (1 mandatory violation): " +
+                "- production-mtls-strict: PeerAuthentication canary-demo/default: mTLS mode is PERMISSIVE; production needs STRICT (mtlsMode); " +
+                "no further step was taken. canaryWeight 0 is in force.",
+        );
+    });
+
+    test("advisory findings are printed and recorded, and the step goes on", async () => {
+        const stack = new FakeStack(0);
+        stack.advisory = [
+            {
+                policy: "mesh-deployment-hygiene",
+                level: "advisory",
+                message: "Deployment canary-demo/curl: container curl has no readiness probe",
+            },
+        ];
+        const h = harness(stack, healthy);
+        const r = await h.run({ policy: POLICY, steps: [100] });
+        expect(r.exitCode).toBe(0);
+        expect(r.steps[0].plan?.policyFindings).toEqual(stack.advisory);
+        expect(h.lines).toContain(
+            "[1/1] canaryWeight 100: policy mesh-deployment-hygiene (advisory): Deployment canary-demo/curl: container curl has no readiness probe",
+        );
+    });
+
+    test("a weight the stack's config refuses (mirrorPercent with 100): refused before any change, with the program's reason (exit 1)", async () => {
+        const stack = new FakeStack(0);
+        stack.raw = { values: { mirrorPercent: "20" }, hasSecretKubeconfig: false };
+        const r = await harness(stack, healthy).run({ steps: [10, 50, 100] });
+        expect(stack.log).toEqual([]);
+        expect({ outcome: r.outcome, exitCode: r.exitCode, steps: r.steps }).toEqual({
+            outcome: "failed",
+            exitCode: 1,
+            steps: [],
+        });
+        expect(r.message).toBe(
+            "stack dev's config refuses canaryWeight 100 of the walk, nothing was changed:\n" +
+                "    - mirrorPercent: got 20 with canaryWeight 100; v2 already receives every request, so each mirrored request would reach v2 twice: mirror at a lower canaryWeight (0 for a dark launch)\n" +
+                "  Change the config first (`pulumi config set … --stack dev`), or walk to a lower weight (--steps). canaryWeight 0 is in force.",
+        );
+    });
+});
