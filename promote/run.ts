@@ -35,7 +35,7 @@ import {
 } from "./decision";
 import { checkPlan, PlanCheck, planCheckProblem, stepPackConfig, walkProblems } from "./guard";
 import type { Plan } from "./options";
-import { buildQueries, Queries, workloads } from "./promql";
+import { buildQueries, Queries, rateQuery, seriesQuery, workloads } from "./promql";
 import type { JudgedService, Release } from "./release";
 import type { PolicyFinding, PolicyRun, StackDriver, UpResult } from "./stack";
 
@@ -111,6 +111,14 @@ export interface AnalysisRecord {
      * step's: checks of every service, each naming it; the verdict is "pass" only when every service passed).
      */
     services?: ServiceVerdict[];
+}
+
+/** One workload's traffic before the run. */
+export interface TrafficRecord {
+    workload: string;
+    series: boolean;
+    ratePerSecond?: number;
+    error?: string;
 }
 
 /** One service's judgement in an interval of a step that moved several. */
@@ -189,6 +197,13 @@ export interface RunReport {
     message?: string;
     /** The checks that failed the step that was rolled back, or that lacked data when it halted. */
     failedChecks?: Check[];
+    /**
+     * What Prometheus had before the run, per judged workload: whether its request series exist at all, and
+     * its request rate (req/s over the last interval).
+     */
+    traffic: TrafficRecord[];
+    /** The walk's longest duration (s): every step waiting all its intervals (previews and ups not counted). */
+    longestSeconds: number;
     /** canaryWeight in the stack config at the end (after any reconciliation). */
     weightInForce: number | null;
     /** What the stack's state says its VirtualService applies. */
@@ -326,6 +341,8 @@ function newReport(plan: Plan, deps: Deps, release: Release, judged: Judged[]): 
         startedAt: new Date(deps.clock.now()).toISOString(),
         startWeight: null,
         plannedWeights: [],
+        traffic: [],
+        longestSeconds: 0,
         steps: [],
         weightInForce: null,
         appliedWeight: null,
@@ -334,6 +351,14 @@ function newReport(plan: Plan, deps: Deps, release: Release, judged: Judged[]): 
 }
 
 const indented = (text: string): string => text.split("\n").join("\n    ");
+/** Seconds as `1 h 4 min`, `16 min`, `45 s`. */
+function duration(seconds: number): string {
+    const h = Math.floor(seconds / 3600);
+    const m = Math.floor((seconds % 3600) / 60);
+    const s = seconds % 60;
+    return [h ? `${h} h` : "", m ? `${m} min` : "", s || (!h && !m) ? `${s} s` : ""].filter(Boolean).join(" ");
+}
+
 /** A multi-line error as one line of a final message. */
 const oneLine = (text: string): string =>
     text
@@ -477,6 +502,10 @@ class PromotionRun {
                 `  ${this.key} ${start} is already in force: it is analysed first, before any more traffic is moved`,
             );
         }
+        this.report.longestSeconds = walk.length * (plan.maxWaitIntervals + 1) * plan.intervalSeconds;
+        ui.line(
+            `  longest walk: ${walk.length} step(s) x up to ${plan.maxWaitIntervals + 1} interval(s) of ${plan.interval} = ${duration(this.report.longestSeconds)}, plus a preview and an up per step`,
+        );
         ui.line(`  Prometheus ${plan.prometheusUrl} (${plan.prometheusUrlSource}; ${deps.prometheusAuth})`);
         if (plan.dryRun) {
             for (const j of this.judged) {
@@ -509,6 +538,16 @@ class PromotionRun {
             return this.finish(
                 "failed",
                 `Prometheus is not usable, nothing was changed: ${errorText(e)}. ${this.stateSentence()}`,
+            );
+        }
+        const missing = await this.surveyTraffic();
+        if (missing.length > 0) {
+            await this.settle();
+            return this.finish(
+                "failed",
+                `these series do not exist in Prometheus: istio_requests_total{${missing.join("}, {")}}. Wrong labels (the namespace, ` +
+                    `the workload names <service>-v1/-v2, reporter="destination") or the sidecars are not scraped: the run could not judge ` +
+                    `anything, nothing was changed. Try the queries of \`npm run promote -- --stack ${plan.stack} --dry-run\` in Prometheus. ${this.stateSentence()}`,
             );
         }
         if (deps.interrupt.aborted) {
@@ -546,6 +585,47 @@ class PromotionRun {
             return await this.interrupted("before any change");
         }
         return undefined;
+    }
+
+    /**
+     * Before any change: does Prometheus have each judged workload's request series at all (none: wrong
+     * labels or no scraping, which no amount of waiting fixes), and what is its request rate now (0: no
+     * traffic yet)? Returns the selectors of the series that do not exist; a canary at weight 0 that never
+     * served a request has none, which is "no traffic yet". A failing query is noted, not held against the run.
+     */
+    private async surveyTraffic(): Promise<string[]> {
+        const { plan, deps } = this;
+        const missing: string[] = [];
+        const said: string[] = [];
+        for (const j of this.judged) {
+            const names = workloads(j.name);
+            for (const workload of [names.stable, names.canary]) {
+                const t = { namespace: plan.namespace, workload };
+                const rec: TrafficRecord = { workload, series: false };
+                this.report.traffic.push(rec);
+                try {
+                    rec.series = ((await deps.metrics.query(seriesQuery(t))) ?? 0) > 0;
+                    if (!rec.series) {
+                        if (workload === names.canary && this.inForce === 0) {
+                            said.push(`${workload} no series yet (at weight 0: no traffic yet)`);
+                        } else {
+                            missing.push(seriesQuery(t).slice("count(istio_requests_total{".length, -2));
+                            said.push(`${workload} NO SERIES`);
+                        }
+                        continue;
+                    }
+                    rec.ratePerSecond = (await deps.metrics.query(rateQuery(t, plan.intervalSeconds))) ?? 0;
+                    said.push(
+                        `${workload} ${fmtValue("requests", Math.round(rec.ratePerSecond * 10) / 10)} req/s${rec.ratePerSecond === 0 ? " (no traffic yet)" : ""}`,
+                    );
+                } catch (e) {
+                    rec.error = errorText(e);
+                    said.push(`${workload} unknown (${rec.error})`);
+                }
+            }
+        }
+        deps.ui.line(`  request rates over the last ${plan.interval}: ${said.join(", ")}`);
+        return missing;
     }
 
     /** Every weight the walk will set, checked against the program's own config validation before any change. */

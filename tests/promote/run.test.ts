@@ -100,6 +100,10 @@ function readConfig(policy: PolicyRun | undefined): unknown {
 class FakeMetrics {
     down = false;
     queries: string[] = [];
+    /** The preflight's survey queries. */
+    surveyed: string[] = [];
+    /** Workloads without any istio_requests_total series. */
+    noSeries: string[] = [];
     constructor(
         private readonly stack: FakeStack,
         private readonly shape: (weight: number, workload: "hello-v1" | "hello-v2", call: number) => Sample,
@@ -114,8 +118,17 @@ class FakeMetrics {
         if (this.down) {
             throw new Error("cannot reach Prometheus at http://127.0.0.1:1: ECONNREFUSED");
         }
-        this.queries.push(q);
         const workload = q.includes('destination_workload="hello-v2"') ? "hello-v2" : "hello-v1";
+        // The preflight's survey: whether the series exist, and the request rate.
+        if (q.startsWith("count(")) {
+            this.surveyed.push(q);
+            return this.noSeries.includes(workload) ? undefined : 1;
+        }
+        if (q.startsWith("sum(rate(")) {
+            this.surveyed.push(q);
+            return this.shape(this.stack.applied, workload, -1).requests / 60;
+        }
+        this.queries.push(q);
         const s = this.shape(this.stack.applied, workload, this.calls++);
         if (q.startsWith("histogram_quantile")) {
             return s.p99Ms;
@@ -813,5 +826,73 @@ describe("each step held to its plan, judged by the policy pack", () => {
                 "    - mirrorPercent: got 20 with canaryWeight 100; v2 already receives every request, so each mirrored request would reach v2 twice: mirror at a lower canaryWeight (0 for a dark launch)\n" +
                 "  Change the config first (`pulumi config set … --stack dev`), or walk to a lower weight (--steps). canaryWeight 0 is in force.",
         );
+    });
+});
+
+describe("before any change: do the series exist, is there traffic, how long can the walk take", () => {
+    test("the stable workload has no series at all: wrong labels or no scraping, refused before any change (exit 1)", async () => {
+        const stack = new FakeStack(0);
+        const h = harness(stack, healthy);
+        h.metrics.noSeries = ["hello-v1", "hello-v2"];
+        const r = await h.run({ dryRun: true });
+        expect({ outcome: r.outcome, exitCode: r.exitCode, log: stack.log }).toEqual({
+            outcome: "failed",
+            exitCode: 1,
+            log: [],
+        });
+        expect(r.traffic).toEqual([
+            { workload: "hello-v1", series: false },
+            { workload: "hello-v2", series: false },
+        ]);
+        expect(h.lines).toContain(
+            "  request rates over the last 60s: hello-v1 NO SERIES, hello-v2 no series yet (at weight 0: no traffic yet)",
+        );
+        expect(r.message).toBe(
+            'these series do not exist in Prometheus: istio_requests_total{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v1"}. ' +
+                'Wrong labels (the namespace, the workload names <service>-v1/-v2, reporter="destination") or the sidecars are not scraped: ' +
+                "the run could not judge anything, nothing was changed. Try the queries of `npm run promote -- --stack dev --dry-run` in Prometheus. canaryWeight 0 is in force.",
+        );
+    });
+
+    test("the canary's series missing once it has weight is refused too", async () => {
+        const stack = new FakeStack(25);
+        const h = harness(stack, healthy);
+        h.metrics.noSeries = ["hello-v2"];
+        const r = await h.run();
+        expect({ exitCode: r.exitCode, log: stack.log }).toEqual({ exitCode: 1, log: [] });
+        expect(r.message).toMatch(
+            /^these series do not exist in Prometheus: istio_requests_total\{.*destination_workload="hello-v2"\}\./,
+        );
+    });
+
+    test("series with no requests: no traffic yet, said, and the dry run passes (exit 0) with the rates and the longest walk", async () => {
+        const stack = new FakeStack(0);
+        const h = harness(stack, () => ({ requests: 0, errors: 0 }));
+        h.metrics.noSeries = ["hello-v2"];
+        const r = await h.run({ dryRun: true });
+        expect(r.exitCode).toBe(0);
+        expect(h.lines).toContain(
+            "  request rates over the last 60s: hello-v1 0 req/s (no traffic yet), hello-v2 no series yet (at weight 0: no traffic yet)",
+        );
+        expect(h.lines).toContain(
+            "  longest walk: 4 step(s) x up to 3 interval(s) of 60s = 12 min, plus a preview and an up per step",
+        );
+        expect(r.longestSeconds).toBe(720);
+        expect(h.metrics.surveyed).toEqual([
+            'count(istio_requests_total{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v1"})',
+            'sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v1"}[60s]))',
+            'count(istio_requests_total{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v2"})',
+        ]);
+    });
+
+    test("the rates with traffic", async () => {
+        const stack = new FakeStack(10);
+        const h = harness(stack, healthy);
+        const r = await h.run({ dryRun: true });
+        expect(r.traffic).toEqual([
+            { workload: "hello-v1", series: true, ratePerSecond: 9 },
+            { workload: "hello-v2", series: true, ratePerSecond: 1 },
+        ]);
+        expect(h.lines).toContain("  request rates over the last 60s: hello-v1 9 req/s, hello-v2 1 req/s");
     });
 });
