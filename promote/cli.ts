@@ -14,7 +14,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Flags, flagOverrides, parseCli, resolvePlan, UsageError, USAGE } from "./options";
+import { Flags, flagOverrides, parseCli, resolvePlan, stackEnv, UsageError, USAGE } from "./options";
 import { policySetting } from "./policySetting";
 import { authFromEnv, describeAuth, PrometheusClient } from "./prometheus";
 import { Clock, errorText, EXIT_CODES, runPromotion, Ui } from "./run";
@@ -149,7 +149,7 @@ function handleSignals(ui: Ui, stackName: string): { interrupt: AbortController;
             forceStop.abort();
         } else {
             ui.line(
-                `${sig}: exiting now. Check the weight in force: pulumi config get canaryWeight --stack ${stackName}; pulumi preview --diff`,
+                `${sig}: exiting now. Check the weight in force: pulumi config get canaryWeight --stack ${stackName}; pulumi preview --diff --stack ${stackName}`,
             );
             process.exit(130);
         }
@@ -164,11 +164,20 @@ async function openStack(
     flags: Flags,
 ): Promise<{ stack: AutomationStack; info: StackInfo; projectDir: string } | string> {
     const projectDir = path.resolve(flags.projectDir ?? defaultProjectDir());
+    const envVars = stackEnv(flags.stack, projectDir, process.env);
+    if (envVars.PULUMI_BACKEND_URL) {
+        // The render stack's passphrase is "render": a passphrase file for the user's own stacks would win over it.
+        delete process.env.PULUMI_CONFIG_PASSPHRASE_FILE;
+    }
     try {
-        const stack = await AutomationStack.select(flags.stack, projectDir);
+        const stack = await AutomationStack.select(flags.stack, projectDir, envVars);
         return { stack, info: await stack.info(), projectDir };
     } catch (e) {
-        return `cannot open stack ${flags.stack} of the project in ${projectDir}: ${errorText(e).split("\n").join("\n  ")}`;
+        const render =
+            flags.stack === "render"
+                ? `\n  (the render stack lives in ${envVars.PULUMI_BACKEND_URL ?? "its own backend, .render/state: unset PULUMI_BACKEND_URL to use it"}; \`npm run render\` creates it)`
+                : "";
+        return `cannot open stack ${flags.stack} of the project in ${projectDir}: ${errorText(e).split("\n").join("\n  ")}${render}`;
     }
 }
 

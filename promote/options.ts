@@ -8,6 +8,7 @@ import type { Thresholds } from "./decision";
 import {
     checks,
     defaultPromotion,
+    PROMOTION_DEFAULTS,
     durationSeconds,
     OnNoData,
     parsePromotion,
@@ -24,6 +25,9 @@ export class UsageError extends Error {
     }
 }
 
+const D = PROMOTION_DEFAULTS;
+
+/** --help: every flag with its default (the analysis defaults from config/promotion.ts, their one source). */
 export const USAGE = `Usage: npm run promote -- --stack <name> [options]
 
 Walks the stack's canaryWeight (or one service's own) through steps (pulumi config set + pulumi up at each),
@@ -31,24 +35,30 @@ judging every canary it moves on live Istio metrics from Prometheus after each; 
 when a step fails.
 
   --stack <name>               stack to promote (required)
-  --steps <list>               weights to walk, e.g. 10,50,100 (strictly increasing, ending in 100)
-  --interval <duration>        analysis interval per step, e.g. 60s, 2m, 1m30s
+  --steps <list>               weights to walk, strictly increasing, ending in 100 (default ${D.steps.join(",")})
+  --interval <duration>        analysis interval per step, e.g. 60s, 2m, 1m30s (default ${D.interval})
   --prometheus-url <url>       Prometheus HTTP API base URL (default: config promotion.prometheusUrl,
                                then the stack output prometheusUrl)
-  --max-error-rate <ratio>     highest canary 5xx ratio, e.g. 0.01 (= 1%)
-  --max-p99-ms <ms>            highest canary p99 latency
-  --min-requests <n>           fewer canary requests in an interval = not enough data (never a pass)
-  --max-wait-intervals <n>     extra intervals to wait for enough data before --on-no-data
+  --max-error-rate <ratio>     highest canary 5xx ratio, e.g. 0.01 = 1% (default ${D.maxErrorRate})
+  --max-p99-ms <ms>            highest canary p99 latency (default ${D.maxP99Ms})
+  --min-requests <n>           fewer canary requests in an interval = not enough data, never a pass
+                               (default ${D.minRequests})
+  --max-wait-intervals <n>     extra intervals to wait for enough data before --on-no-data (default ${D.maxWaitIntervals})
   --on-no-data <halt|rollback> then: stay at the weight in force (exit 3) or roll back (exit 2)
+                               (default ${D.onNoData})
   --max-error-rate-delta <r>   fail when the canary's error ratio exceeds stable (v1)'s by more than r
+                               (default: off)
   --max-p99-delta-ms <ms>      fail when the canary's p99 exceeds stable (v1)'s by more than this
+                               (default: off)
   --service <name>             promote only this service: its own canaryWeight (services[i].canaryWeight)
                                when it has one; refused when the stack's canaryWeight would move others
                                (default: the stack's canaryWeight, judging every service it moves)
   --no-finalize                stop at 100: do not finish a service's release (stable.image := the
                                canary's, its canaryWeight and canary.replicas := 0, in one pulumi up)
+                               (default: finish it)
   --allow-pending-changes      start even if a plain pulumi up would change something besides the weight
                                (the first step's plan may then carry those changes; later steps may not)
+                               (default: off, such a stack is refused)
   --on-error <rollback|hold>   a step that fails for any other reason (its preview, plan check, policy or
                                up) once traffic has moved: roll back to 0 (default) or hold the weight in
                                force (exit 1)
@@ -57,17 +67,19 @@ when a step fails.
                                pack's default levels)
   --no-policy                  do not run the policy pack (policy/analyzer) on each step's preview and up:
                                skips the canary-weight-step limit, the route checks and, with a production
-                               pack config, the production rules (the plan check still runs)
-  --dry-run                    print the plan and the PromQL, probe Prometheus, change nothing
-  --report <file>              write the whole run as JSON
+                               pack config, the production rules; the plan check still runs
+                               (default: off, the pack runs)
+  --dry-run                    print the plan and the PromQL, probe Prometheus, change nothing (default: off)
+  --report <file>              write the whole run as JSON (default: none)
   --project-dir <dir>          the Pulumi project (default: this repository)
-  --verbose                    stream pulumi up's own output
+  --verbose                    stream pulumi up's own output (default: off)
   -h, --help                   this text
 
 Defaults for the analysis settings come from the stack config key "promotion" (see Pulumi.yaml).
 Prometheus auth from the environment: PROMETHEUS_BEARER_TOKEN (Bearer <token>), PROMETHEUS_AUTHORIZATION
 (the Authorization header as is), or PROMETHEUS_USERNAME + PROMETHEUS_PASSWORD (basic auth).
-The Pulumi backend and secrets passphrase come from the environment, as for any pulumi command.
+The Pulumi backend and secrets passphrase come from the environment, as for any pulumi command; for
+--stack render without PULUMI_BACKEND_URL, the render stack's own (.render/state, passphrase "render").
 
 Exit codes: 0 promoted to 100 (or already there), 2 rolled back to 0, 3 halted (not enough data),
 1 usage, configuration or infrastructure error (weight unchanged unless said otherwise), 130 interrupted.`;
@@ -345,7 +357,9 @@ function canariedService(
     const namespace = info.namespace;
     const services = info.services ?? [];
     if (!namespace || services.length === 0) {
-        problems.push(`stack ${stack} has no "namespace"/"services" outputs: run pulumi up on it first`);
+        problems.push(
+            `stack ${stack} has no "namespace"/"services" outputs: run \`pulumi up --stack ${stack}\` on it first`,
+        );
     }
     const service = merged.service ?? services.at(0);
     if (services.length > 0 && service && !services.includes(service)) {
@@ -380,4 +394,24 @@ function prometheusOf(
         );
     }
     return { prometheusUrl, prometheusUrlSource };
+}
+
+/**
+ * The environment the stack is opened with. `--stack render` without PULUMI_BACKEND_URL: the render stack's
+ * own backend and passphrase, where `npm run render` keeps it (scripts/render.ts: .render/state, "render";
+ * the caller drops a PULUMI_CONFIG_PASSPHRASE_FILE meant for the user's own stacks, as render.ts does).
+ * Otherwise nothing added.
+ */
+export function stackEnv(
+    stack: string,
+    projectDir: string,
+    env: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+    if (stack !== "render" || env.PULUMI_BACKEND_URL) {
+        return {};
+    }
+    return {
+        PULUMI_BACKEND_URL: `file://${projectDir}/.render/state`,
+        PULUMI_CONFIG_PASSPHRASE: "render",
+    };
 }

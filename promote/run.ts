@@ -428,17 +428,22 @@ class PromotionRun {
         return this.release.weightKey;
     }
 
-    /** The command that sets the key by hand. */
+    /** The command that sets the key by hand (every hint names the stack). */
     private setCommand(weight: number): string {
         return this.release.weightKeyIsPath
-            ? `pulumi config set --path '${this.key}' ${weight}`
-            : `pulumi config set ${this.key} ${weight}`;
+            ? `pulumi config set --path '${this.key}' ${weight} --stack ${this.plan.stack}`
+            : `pulumi config set ${this.key} ${weight} --stack ${this.plan.stack}`;
     }
 
     private getCommand(): string {
         return this.release.weightKeyIsPath
-            ? `pulumi config get --path '${this.key}'`
-            : `pulumi config get ${this.key}`;
+            ? `pulumi config get --path '${this.key}' --stack ${this.plan.stack}`
+            : `pulumi config get ${this.key} --stack ${this.plan.stack}`;
+    }
+
+    /** `pulumi <args> --stack <the stack>`, for a hint. */
+    private pulumi(args: string): string {
+        return `pulumi ${args} --stack ${this.plan.stack}`;
     }
 
     /** The run, as its steps; whatever ends it, the report ends with the weight in force and the time. */
@@ -562,7 +567,7 @@ class PromotionRun {
                 return this.finish(
                     "failed",
                     `the preflight preview of stack ${plan.stack} failed, nothing was changed:\n    ${indented(errorText(e))}\n` +
-                        `See \`pulumi preview --stack ${plan.stack}\`. ${this.stateSentence()}`,
+                        `See \`${this.pulumi("preview")}\`. ${this.stateSentence()}`,
                 );
             }
             if (Object.keys(pending).length > 0) {
@@ -570,7 +575,7 @@ class PromotionRun {
                 return this.finish(
                     "failed",
                     `stack ${plan.stack} has pending changes (${changesText(pending)}): a pulumi up would apply more than the weight. ` +
-                        `Review them with \`pulumi preview --diff\` and apply them first, or pass --allow-pending-changes. Nothing was changed. ${this.stateSentence()}`,
+                        `Review them with \`${this.pulumi("preview --diff")}\` and apply them first, or pass --allow-pending-changes. Nothing was changed. ${this.stateSentence()}`,
                 );
             }
             deps.ui.line(
@@ -730,7 +735,7 @@ class PromotionRun {
         if (this.plan.noFinalize) {
             ui.line(
                 `  not finished (--no-finalize): ${finish.name} stays at 100 with both versions running; finish it with one ` +
-                    `\`pulumi config set --path '${at}.stable.image' ${finish.canaryImage}\`, '${at}.canaryWeight' 0 and '${at}.canary.replicas' 0, then pulumi up`,
+                    `\`pulumi config set --path '${at}.stable.image' ${finish.canaryImage} --stack ${this.plan.stack}\`, '${at}.canaryWeight' 0 and '${at}.canary.replicas' 0, then \`${this.pulumi("up")}\``,
             );
             return undefined;
         }
@@ -772,7 +777,7 @@ class PromotionRun {
             return this.finish(
                 interrupt.aborted ? "interrupted" : "failed",
                 `PROMOTED to 100, but finishing the release of ${finish.name} did not complete: the config holds the finished release; ` +
-                    `apply it with \`pulumi up --stack ${this.plan.stack}\` (\`pulumi preview --diff\` shows what is left). ${this.stateSentence()}`,
+                    `apply it with \`${this.pulumi("up")}\` (\`${this.pulumi("preview --diff")}\` shows what is left). ${this.stateSentence()}`,
             );
         }
     }
@@ -841,7 +846,7 @@ class PromotionRun {
             return await this.stepFailed(
                 step,
                 `step ${step.n}/${step.of} (${this.key} ${step.weight}) aborted before any change: besides the weight, ${planCheckProblem(check)}. ` +
-                    `The stack's config or program changed since the run started? Review with \`pulumi preview --diff --stack ${this.plan.stack}\``,
+                    `The stack's config or program changed since the run started? Review with \`${this.pulumi("preview --diff")}\``,
                 `during the preview of ${this.key} ${step.weight}`,
             );
         }
@@ -896,7 +901,7 @@ class PromotionRun {
             "failed",
             `${why}; no further step was taken. ${this.stateSentence()}` +
                 (hold && applied !== null && applied > 0
-                    ? ` (--on-error hold; roll back with \`${this.setCommand(0)} --stack ${this.plan.stack} && pulumi up --stack ${this.plan.stack}\`)`
+                    ? ` (--on-error hold; roll back with \`${this.setCommand(0)} && ${this.pulumi("up")}\`)`
                     : ""),
         );
     }
@@ -1113,7 +1118,7 @@ class PromotionRun {
         return this.finish(
             "halted",
             `HALTED at ${this.key} ${step.weight} (step ${step.n}/${step.of}): not enough data after ${a.attempt} intervals (${noDataReason(a, `Prometheus query failed: ${a.error}`)}). ` +
-                `${this.stateSentence()} Resume with the same command once there is traffic, or roll back with \`${this.setCommand(0)} && pulumi up\`.`,
+                `${this.stateSentence()} Resume with the same command once there is traffic, or roll back with \`${this.setCommand(0)} && ${this.pulumi("up")}\`.`,
         );
     }
 
@@ -1145,7 +1150,7 @@ class PromotionRun {
         if (rec.error !== undefined) {
             return this.finish(
                 "failed",
-                `ROLLBACK FAILED after ${why}. ${this.stateSentence()} Roll back by hand now: \`${this.setCommand(0)} && pulumi up --stack ${this.plan.stack}\`.`,
+                `ROLLBACK FAILED after ${why}. ${this.stateSentence()} Roll back by hand now: \`${this.setCommand(0)} && ${this.pulumi("up")}\`.`,
             );
         }
         return this.finish(outcomeIfOk, `ROLLED BACK from ${this.key} ${from}: ${why}. ${this.stateSentence()}`);
@@ -1156,7 +1161,7 @@ class PromotionRun {
         await this.settle();
         return this.finish(
             "interrupted",
-            `INTERRUPTED ${where}. ${this.stateSentence()} Resume with the same command; roll back with \`${this.setCommand(0)} && pulumi up\`.`,
+            `INTERRUPTED ${where}. ${this.stateSentence()} Resume with the same command; roll back with \`${this.setCommand(0)} && ${this.pulumi("up")}\`.`,
         );
     }
 
@@ -1196,7 +1201,7 @@ class PromotionRun {
             report.weightInForce = configured;
             if (this.finalizing && applied !== undefined && applied !== configured) {
                 report.notes.push(
-                    `config ${this.key} is ${configured} (the finished release) but the state applies ${applied}: \`pulumi up\` applies the rest`,
+                    `config ${this.key} is ${configured} (the finished release) but the state applies ${applied}: \`${this.pulumi("up")}\` applies the rest`,
                 );
             } else if (this.touched && applied !== undefined && applied !== configured) {
                 await stack.setWeight(applied, this.weightKey);
@@ -1219,10 +1224,10 @@ class PromotionRun {
     private stateSentence(): string {
         const { weightInForce, appliedWeight } = this.report;
         if (weightInForce === null) {
-            return `The weight in force could not be read back: check \`${this.getCommand()}\` and \`pulumi stack export\`.`;
+            return `The weight in force could not be read back: check \`${this.getCommand()}\` and \`${this.pulumi("stack export")}\`.`;
         }
         return appliedWeight !== null && appliedWeight !== weightInForce
-            ? `${this.key} ${weightInForce} is configured, ${appliedWeight} is applied (a pending change: check \`pulumi preview --diff\`).`
+            ? `${this.key} ${weightInForce} is configured, ${appliedWeight} is applied (a pending change: check \`${this.pulumi("preview --diff")}\`).`
             : `${this.key} ${weightInForce} is in force.`;
     }
 

@@ -1,4 +1,4 @@
-import { flagOverrides, parseCli, resolvePlan, UsageError } from "../../promote/options";
+import { flagOverrides, parseCli, resolvePlan, stackEnv, UsageError, USAGE } from "../../promote/options";
 import type { StackInfo } from "../../promote/stack";
 
 const INFO: StackInfo = {
@@ -20,6 +20,33 @@ function usageProblems(fn: () => unknown): string[] {
 }
 
 describe("command line", () => {
+    test("--help shows every default, from the one source", () => {
+        for (const line of [
+            "(default 10,25,50,100)",
+            "(default 60s)",
+            "(default 0.01)",
+            "(default 500)",
+            "(default 20)",
+            "(default 3)",
+            "(default halt)",
+            "(default: the stack's canaryWeight, judging every service it moves)",
+        ]) {
+            expect(USAGE.replace(/\s+/g, " ")).toContain(line);
+        }
+        // Every flag line says its default (a continuation line may carry it).
+        const flags = USAGE.split(/\n(?= {2}-)/).filter((f) => /^ {2}--(?!stack|help)/.test(f));
+        expect(flags.filter((f) => !/default/.test(f)).map((f) => f.trim().split(/\s/)[0])).toEqual([]);
+    });
+
+    test("--stack render without a backend: the render stack's own, as npm run render keeps it", () => {
+        expect(stackEnv("render", "/repo", {})).toEqual({
+            PULUMI_BACKEND_URL: "file:///repo/.render/state",
+            PULUMI_CONFIG_PASSPHRASE: "render",
+        });
+        expect(stackEnv("render", "/repo", { PULUMI_BACKEND_URL: "s3://b" })).toEqual({});
+        expect(stackEnv("dev", "/repo", {})).toEqual({});
+    });
+
     test("--help", () => {
         expect(parseCli(["--help"])).toBe("help");
         expect(parseCli(["-h"])).toBe("help");
@@ -235,7 +262,7 @@ describe("resolvePlan: flags over stack config over defaults; namespace and serv
                     canaryWeight: 0,
                 }),
             ),
-        ).toEqual(['stack new has no "namespace"/"services" outputs: run pulumi up on it first']);
+        ).toEqual(['stack new has no "namespace"/"services" outputs: run `pulumi up --stack new` on it first']);
     });
 
     test("a bad promotion value in the stack config is reported as such", () => {

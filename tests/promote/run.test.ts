@@ -478,7 +478,7 @@ describe("promotion run", () => {
         expect(r.weightInForce).toBe(10);
         expect(stack.configured).toBe(10);
         expect(r.message).toMatch(
-            /^ROLLBACK FAILED after error rate 50.00% > max 1.00% at canaryWeight 10 \(step 1\/4\)\. canaryWeight 10 is in force\. Roll back by hand now: `pulumi config set canaryWeight 0 && pulumi up --stack dev`\.$/,
+            /^ROLLBACK FAILED after error rate 50.00% > max 1.00% at canaryWeight 10 \(step 1\/4\)\. canaryWeight 10 is in force\. Roll back by hand now: `pulumi config set canaryWeight 0 --stack dev && pulumi up --stack dev`\.$/,
         );
     });
 
@@ -496,7 +496,7 @@ describe("promotion run", () => {
         expect(stack.log).toEqual(["preview", "set 10", "plan 10", "up 10", "set 25", "plan 25", "up 25"]);
         expect(r.steps[1].analyses).toEqual([]);
         expect(r.message).toBe(
-            "INTERRUPTED while analysing canaryWeight 25. canaryWeight 25 is in force. Resume with the same command; roll back with `pulumi config set canaryWeight 0 && pulumi up`.",
+            "INTERRUPTED while analysing canaryWeight 25. canaryWeight 25 is in force. Resume with the same command; roll back with `pulumi config set canaryWeight 0 --stack dev && pulumi up --stack dev`.",
         );
     });
 

@@ -199,8 +199,8 @@ describe("promotion of one service by its own weight", () => {
         expect(r.message).toBe("PROMOTED: services[1].canaryWeight 100 is in force. (3 step(s) in 180 s)");
         expect(h.lines).toContain(
             "  not finished (--no-finalize): reviews stays at 100 with both versions running; finish it with one " +
-                "`pulumi config set --path 'services[1].stable.image' reg.example/shop/reviews:1.1`, 'services[1].canaryWeight' 0 " +
-                "and 'services[1].canary.replicas' 0, then pulumi up",
+                "`pulumi config set --path 'services[1].stable.image' reg.example/shop/reviews:1.1 --stack dev`, 'services[1].canaryWeight' 0 " +
+                "and 'services[1].canary.replicas' 0, then `pulumi up --stack dev`",
         );
     });
 
@@ -240,8 +240,8 @@ test("a failed finishing up: exit 1, the config keeps the finished release (no w
     expect(r.finalize?.up?.error).toContain("timed out waiting to be Ready");
     expect(r.message).toBe(
         "PROMOTED to 100, but finishing the release of reviews did not complete: the config holds the finished release; " +
-            "apply it with `pulumi up --stack dev` (`pulumi preview --diff` shows what is left). " +
-            "services[1].canaryWeight 0 is configured, 100 is applied (a pending change: check `pulumi preview --diff`).",
+            "apply it with `pulumi up --stack dev` (`pulumi preview --diff --stack dev` shows what is left). " +
+            "services[1].canaryWeight 0 is configured, 100 is applied (a pending change: check `pulumi preview --diff --stack dev`).",
     );
 });
 
