@@ -232,6 +232,22 @@ async function main(argv: string[]): Promise<number> {
         onPulumiOutput: flags.verbose ? (t) => process.stderr.write(t.replace(/^(?=.)/gm, "    | ")) : undefined,
     });
     fs.rmSync(workDir, { recursive: true, force: true });
+    if (!plan.dryRun && report.outcome !== undefined) {
+        try {
+            await opened.stack.recordLastRun({
+                outcome: report.outcome,
+                exitCode: report.exitCode ?? 1,
+                weightKey: report.weightKey,
+                from: report.startWeight,
+                to: report.weightInForce,
+                finishedAt: report.finishedAt ?? new Date().toISOString(),
+            });
+        } catch (e) {
+            report.notes.push(
+                `could not record the outcome as the stack tag asm-canary:lastPromotion: ${errorText(e)}`,
+            );
+        }
+    }
     for (const note of report.notes) {
         ui.line(`note: ${note}`);
     }

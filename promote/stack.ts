@@ -8,6 +8,7 @@
  */
 import type { EngineEvent, OpType, Stack } from "@pulumi/pulumi/automation";
 import type { RawConfig } from "./guard";
+import { decodeLastRun, encodeLastRun, LAST_RUN_TAG, LastRun } from "./lastRun";
 
 /** What the promotion needs to know about the stack, from its outputs and config. */
 export interface StackInfo {
@@ -377,6 +378,27 @@ export class AutomationStack implements StackDriver {
             values[key] = v.value;
         }
         return { values, hasSecretKubeconfig };
+    }
+
+    /** The whole state (`pulumi stack export`): `npm run status` reads the objects as last applied. */
+    async deployment(): Promise<unknown> {
+        return (await this.stack.exportStack()).deployment;
+    }
+
+    async outputs(): Promise<Record<string, unknown>> {
+        const out = await this.stack.outputs();
+        return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.value]));
+    }
+
+    /** Records the run's outcome as the stack tag LAST_RUN_TAG (promote/lastRun.ts). */
+    async recordLastRun(run: LastRun): Promise<void> {
+        await this.stack.workspace.setTag(this.stack.name, LAST_RUN_TAG, encodeLastRun(run));
+    }
+
+    /** The last promotion's outcome, or undefined when none was recorded. */
+    async lastRun(): Promise<LastRun | undefined> {
+        const tags = await this.stack.workspace.listTags(this.stack.name);
+        return decodeLastRun(tags[LAST_RUN_TAG]);
     }
 
     async virtualServiceUrns(services: readonly string[], namespace: string): Promise<string[]> {

@@ -505,6 +505,9 @@ describe("a step held to its plan", () => {
     scenario(
         "the stack's config changes between two steps: the next step aborts before changing anything, says why, and the rollback to 0 applies only the weight (exit 1)",
         async () => {
+            // From 0, whatever the scenarios before left (the healthy one ends at 100).
+            await stack.setConfig("canaryWeight", { value: "0" });
+            await stack.up();
             await setScenario({ name: "healthy" });
             expect(renderedMtlsMode()).toBe("PERMISSIVE");
             let changed = false;
