@@ -546,6 +546,37 @@ describe("a step held to its plan", () => {
             await expectInForce(0);
             expect(renderedMtlsMode()).toBe("PERMISSIVE");
             expect((await stack.getConfig("mtlsMode")).value).toBe("STRICT");
+            // The outcome is recorded with the stack (a tag), and `npm run status` shows it with the route.
+            const tag = JSON.parse((await stack.workspace.listTags(STACK))["asm-canary:lastPromotion"]);
+            expect(tag).toMatchObject({ outcome: "failed", exitCode: 1, weightKey: "canaryWeight", from: 0, to: 0 });
+            const status = await new Promise<string>((resolve, reject) => {
+                const child = spawn(
+                    process.execPath,
+                    [
+                        path.join(root, "bin", "promote", "statusCli.js"),
+                        "--stack",
+                        STACK,
+                        "--project-dir",
+                        work,
+                        "--no-preview",
+                    ],
+                    { env, stdio: ["ignore", "pipe", "inherit"] },
+                );
+                let out = "";
+                child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+                child.on("error", reject);
+                child.on("exit", (code) =>
+                    code === 0 ? resolve(out) : reject(new Error(`status exited ${code}: ${out}`)),
+                );
+            });
+            expect(status.split("\n")).toEqual(
+                expect.arrayContaining([
+                    "Stack render (namespace canary-demo), as last applied:",
+                    "  hello: v1 100% / v2 0%",
+                    "    mTLS: PERMISSIVE; authorization: off",
+                    expect.stringMatching(/^Last promotion: failed \(exit 1\) at \S+, canaryWeight 0 -> 0$/),
+                ]),
+            );
             await stack.setConfig("mtlsMode", { value: "PERMISSIVE" });
             expect(await pendingChanges()).toEqual({});
         },
