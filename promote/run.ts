@@ -14,6 +14,11 @@
  *
  * Invariants a release engineer relies on:
  * - The weight is only ever changed through the stack config + `up` (never behind Pulumi's back).
+ * - Each step's `up` is held to the plan its preview saved, and that plan changes only the moved services'
+ *   VirtualServices (promote/guard.ts), judged by the policy pack (absent with --no-policy); every weight
+ *   of the walk is checked against the program's config validation before the first change.
+ * - Once traffic has moved, a step that fails before its analysis rolls back to 0 (--on-error hold: stays),
+ *   with an `up` targeted at the VirtualServices, so nothing that landed in the config rides along.
  * - Nothing is changed before Prometheus has answered a probe and the stack has been found in step with
  *   its config: a run that cannot judge must not start moving traffic.
  * - Whatever happens (failed `up`, interrupt, crash), the run ends by stating the weight in force, read back
@@ -583,7 +588,7 @@ class PromotionRun {
             );
         } else {
             deps.ui.line(
-                "  pending-changes check skipped (--allow-pending-changes): each pulumi up applies whatever the config says",
+                "  pending-changes check skipped (--allow-pending-changes): the first pulumi up may apply them too; every later step is held to its VirtualServices",
             );
         }
         if (deps.interrupt.aborted) {
