@@ -219,7 +219,7 @@ async function main(argv: string[]): Promise<number> {
         return fail(errorText(e));
     }
     // Each step's saved plan and policy pack config; removed when the run ends.
-    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "asm-canary-promote-"));
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "asm-canary-promote-run-"));
     const report = await runPromotion(plan, {
         workDir,
         stack: opened.stack,

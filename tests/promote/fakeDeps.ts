@@ -5,16 +5,19 @@ import * as path from "path";
 import type { Deps, Metrics } from "../../promote/run";
 import type { PlannedChange, StackDriver } from "../../promote/stack";
 
-/** The test process's work dir for the runs' plan and pack config files, removed when the process exits. */
+/** The test file's work dir for the runs' plan and pack config files, removed after its tests. */
 let workDir: string | undefined;
 function runWorkDir(): string {
-    if (!workDir) {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "promote-unit-"));
-        process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
-        workDir = dir;
-    }
+    workDir ??= fs.mkdtempSync(path.join(os.tmpdir(), "promote-unit-"));
     return workDir;
 }
+// (A hook of every test file that imports this module: jest's workers do not always exit normally.)
+afterAll(() => {
+    if (workDir) {
+        fs.rmSync(workDir, { recursive: true, force: true });
+        workDir = undefined;
+    }
+});
 
 /** The change a step's preview plans for `service`'s VirtualService (what the plan check expects). */
 export function vsUpdate(service: string, namespace = "canary-demo"): PlannedChange {
