@@ -12,8 +12,10 @@
  * supported by a file backend, and it abandons the update rather than letting it finish.)
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
-import { Flags, flagOverrides, parseCli, resolvePlan, UsageError, USAGE } from "./options";
+import { Flags, flagOverrides, parseCli, resolvePlan, stackEnv, UsageError, USAGE } from "./options";
+import { policySetting } from "./policySetting";
 import { authFromEnv, describeAuth, PrometheusClient } from "./prometheus";
 import { Clock, errorText, EXIT_CODES, runPromotion, Ui } from "./run";
 import { AutomationStack, StackInfo } from "./stack";
@@ -147,7 +149,7 @@ function handleSignals(ui: Ui, stackName: string): { interrupt: AbortController;
             forceStop.abort();
         } else {
             ui.line(
-                `${sig}: exiting now. Check the weight in force: pulumi config get canaryWeight --stack ${stackName}; pulumi preview --diff`,
+                `${sig}: exiting now. Check the weight in force: pulumi config get canaryWeight --stack ${stackName}; pulumi preview --diff --stack ${stackName}`,
             );
             process.exit(130);
         }
@@ -158,13 +160,24 @@ function handleSignals(ui: Ui, stackName: string): { interrupt: AbortController;
 }
 
 /** The stack and what its config says, or why it cannot be opened. */
-async function openStack(flags: Flags): Promise<{ stack: AutomationStack; info: StackInfo } | string> {
+async function openStack(
+    flags: Flags,
+): Promise<{ stack: AutomationStack; info: StackInfo; projectDir: string } | string> {
     const projectDir = path.resolve(flags.projectDir ?? defaultProjectDir());
+    const envVars = stackEnv(flags.stack, projectDir, process.env);
+    if (envVars.PULUMI_BACKEND_URL) {
+        // The render stack's passphrase is "render": a passphrase file for the user's own stacks would win over it.
+        delete process.env.PULUMI_CONFIG_PASSPHRASE_FILE;
+    }
     try {
-        const stack = await AutomationStack.select(flags.stack, projectDir);
-        return { stack, info: await stack.info() };
+        const stack = await AutomationStack.select(flags.stack, projectDir, envVars);
+        return { stack, info: await stack.info(), projectDir };
     } catch (e) {
-        return `cannot open stack ${flags.stack} of the project in ${projectDir}: ${errorText(e).split("\n").join("\n  ")}`;
+        const render =
+            flags.stack === "render"
+                ? `\n  (the render stack lives in ${envVars.PULUMI_BACKEND_URL ?? "its own backend, .render/state: unset PULUMI_BACKEND_URL to use it"}; \`npm run render\` creates it)`
+                : "";
+        return `cannot open stack ${flags.stack} of the project in ${projectDir}: ${errorText(e).split("\n").join("\n  ")}${render}`;
     }
 }
 
@@ -198,13 +211,17 @@ async function main(argv: string[]): Promise<number> {
     let plan;
     try {
         plan = resolvePlan(flags, opened.info);
+        plan.policy = policySetting(flags, opened.projectDir);
     } catch (e) {
         if (e instanceof UsageError) {
             return fail(e.problems.join("\n       "));
         }
-        throw e;
+        return fail(errorText(e));
     }
+    // Each step's saved plan and policy pack config; removed when the run ends.
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "asm-canary-promote-run-"));
     const report = await runPromotion(plan, {
+        workDir,
         stack: opened.stack,
         metrics: new PrometheusClient({ baseUrl: plan.prometheusUrl, auth }),
         clock,
@@ -214,6 +231,23 @@ async function main(argv: string[]): Promise<number> {
         prometheusAuth: describeAuth(auth),
         onPulumiOutput: flags.verbose ? (t) => process.stderr.write(t.replace(/^(?=.)/gm, "    | ")) : undefined,
     });
+    fs.rmSync(workDir, { recursive: true, force: true });
+    if (!plan.dryRun && report.outcome !== undefined) {
+        try {
+            await opened.stack.recordLastRun({
+                outcome: report.outcome,
+                exitCode: report.exitCode ?? 1,
+                weightKey: report.weightKey,
+                from: report.startWeight,
+                to: report.weightInForce,
+                finishedAt: report.finishedAt ?? new Date().toISOString(),
+            });
+        } catch (e) {
+            report.notes.push(
+                `could not record the outcome as the stack tag asm-canary:lastPromotion: ${errorText(e)}`,
+            );
+        }
+    }
     for (const note of report.notes) {
         ui.line(`note: ${note}`);
     }

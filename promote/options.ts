@@ -8,6 +8,7 @@ import type { Thresholds } from "./decision";
 import {
     checks,
     defaultPromotion,
+    PROMOTION_DEFAULTS,
     durationSeconds,
     OnNoData,
     parsePromotion,
@@ -24,6 +25,9 @@ export class UsageError extends Error {
     }
 }
 
+const D = PROMOTION_DEFAULTS;
+
+/** --help: every flag with its default (the analysis defaults from config/promotion.ts, their one source). */
 export const USAGE = `Usage: npm run promote -- --stack <name> [options]
 
 Walks the stack's canaryWeight (or one service's own) through steps (pulumi config set + pulumi up at each),
@@ -31,33 +35,51 @@ judging every canary it moves on live Istio metrics from Prometheus after each; 
 when a step fails.
 
   --stack <name>               stack to promote (required)
-  --steps <list>               weights to walk, e.g. 10,50,100 (strictly increasing, ending in 100)
-  --interval <duration>        analysis interval per step, e.g. 60s, 2m, 1m30s
+  --steps <list>               weights to walk, strictly increasing, ending in 100 (default ${D.steps.join(",")})
+  --interval <duration>        analysis interval per step, e.g. 60s, 2m, 1m30s (default ${D.interval})
   --prometheus-url <url>       Prometheus HTTP API base URL (default: config promotion.prometheusUrl,
                                then the stack output prometheusUrl)
-  --max-error-rate <ratio>     highest canary 5xx ratio, e.g. 0.01 (= 1%)
-  --max-p99-ms <ms>            highest canary p99 latency
-  --min-requests <n>           fewer canary requests in an interval = not enough data (never a pass)
-  --max-wait-intervals <n>     extra intervals to wait for enough data before --on-no-data
+  --max-error-rate <ratio>     highest canary 5xx ratio, e.g. 0.01 = 1% (default ${D.maxErrorRate})
+  --max-p99-ms <ms>            highest canary p99 latency (default ${D.maxP99Ms})
+  --min-requests <n>           fewer canary requests in an interval = not enough data, never a pass
+                               (default ${D.minRequests})
+  --max-wait-intervals <n>     extra intervals to wait for enough data before --on-no-data (default ${D.maxWaitIntervals})
   --on-no-data <halt|rollback> then: stay at the weight in force (exit 3) or roll back (exit 2)
+                               (default ${D.onNoData})
   --max-error-rate-delta <r>   fail when the canary's error ratio exceeds stable (v1)'s by more than r
+                               (default: off)
   --max-p99-delta-ms <ms>      fail when the canary's p99 exceeds stable (v1)'s by more than this
+                               (default: off)
   --service <name>             promote only this service: its own canaryWeight (services[i].canaryWeight)
                                when it has one; refused when the stack's canaryWeight would move others
                                (default: the stack's canaryWeight, judging every service it moves)
   --no-finalize                stop at 100: do not finish a service's release (stable.image := the
                                canary's, its canaryWeight and canary.replicas := 0, in one pulumi up)
+                               (default: finish it)
   --allow-pending-changes      start even if a plain pulumi up would change something besides the weight
-  --dry-run                    print the plan and the PromQL, probe Prometheus, change nothing
-  --report <file>              write the whole run as JSON
+                               (the first step's plan may then carry those changes; later steps may not)
+                               (default: off, such a stack is refused)
+  --on-error <rollback|hold>   a step that fails for any other reason (its preview, plan check, policy or
+                               up) once traffic has moved: roll back to 0 (default) or hold the weight in
+                               force (exit 1)
+  --policy-config <file>       the stack's policy pack config (policy/production.json for a production
+                               stack; default: policy/<stack>.json in the project when it exists, else the
+                               pack's default levels)
+  --no-policy                  do not run the policy pack (policy/analyzer) on each step's preview and up:
+                               skips the canary-weight-step limit, the route checks and, with a production
+                               pack config, the production rules; the plan check still runs
+                               (default: off, the pack runs)
+  --dry-run                    print the plan and the PromQL, probe Prometheus, change nothing (default: off)
+  --report <file>              write the whole run as JSON (default: none)
   --project-dir <dir>          the Pulumi project (default: this repository)
-  --verbose                    stream pulumi up's own output
+  --verbose                    stream pulumi up's own output (default: off)
   -h, --help                   this text
 
 Defaults for the analysis settings come from the stack config key "promotion" (see Pulumi.yaml).
 Prometheus auth from the environment: PROMETHEUS_BEARER_TOKEN (Bearer <token>), PROMETHEUS_AUTHORIZATION
 (the Authorization header as is), or PROMETHEUS_USERNAME + PROMETHEUS_PASSWORD (basic auth).
-The Pulumi backend and secrets passphrase come from the environment, as for any pulumi command.
+The Pulumi backend and secrets passphrase come from the environment, as for any pulumi command; for
+--stack render without PULUMI_BACKEND_URL, the render stack's own (.render/state, passphrase "render").
 
 Exit codes: 0 promoted to 100 (or already there), 2 rolled back to 0, 3 halted (not enough data),
 1 usage, configuration or infrastructure error (weight unchanged unless said otherwise), 130 interrupted.`;
@@ -77,6 +99,9 @@ export interface Flags {
     service?: string;
     /** --no-finalize (absent when not given). */
     noFinalize?: boolean;
+    onError?: string;
+    policyConfig?: string;
+    noPolicy: boolean;
     allowPendingChanges: boolean;
     dryRun: boolean;
     report?: string;
@@ -107,6 +132,9 @@ export function parseCli(argv: string[]): Flags | "help" {
                 service: { type: "string" },
                 "no-finalize": { type: "boolean" },
                 "allow-pending-changes": { type: "boolean" },
+                "on-error": { type: "string" },
+                "policy-config": { type: "string" },
+                "no-policy": { type: "boolean" },
                 "dry-run": { type: "boolean" },
                 report: { type: "string" },
                 "project-dir": { type: "string" },
@@ -139,6 +167,9 @@ export function parseCli(argv: string[]): Flags | "help" {
         service: v.service,
         noFinalize: v["no-finalize"] ? true : undefined,
         allowPendingChanges: Boolean(v["allow-pending-changes"]),
+        onError: v["on-error"],
+        policyConfig: v["policy-config"],
+        noPolicy: Boolean(v["no-policy"]),
         dryRun: Boolean(v["dry-run"]),
         report: v.report,
         projectDir: v["project-dir"],
@@ -171,6 +202,23 @@ export interface Plan {
     release?: Release;
     /** --no-finalize: stop at 100 (absent: finish a release moved by a service's own weight). */
     noFinalize?: boolean;
+    /** A step that fails once traffic has moved: roll back to 0 (absent: rollback) or hold the weight. */
+    onError?: OnError;
+    /** The policy pack run on every preview and up (absent: --no-policy). */
+    policy?: PolicySetting;
+}
+
+export const ON_ERROR = ["rollback", "hold"] as const;
+export type OnError = (typeof ON_ERROR)[number];
+
+/** The policy pack a run uses, and the stack's own pack config (merged per step: promote/guard.ts). */
+export interface PolicySetting {
+    /** The pack: policy/analyzer of the project. */
+    pack: string;
+    /** The stack's pack config (policy name -> level or settings); {} for the pack's default levels. */
+    config: Record<string, unknown>;
+    /** Where the config came from: a file, or "the pack's default levels". */
+    source: string;
 }
 
 /** A number flag: Number() of the text, or NaN for "" (so the shared check reports it). */
@@ -210,6 +258,12 @@ export function flagOverrides(flags: Flags): { values: Partial<PromotionConfig>;
     override("maxErrorRateDelta", "max-error-rate-delta", flags.maxErrorRateDelta, num);
     override("maxP99DeltaMs", "max-p99-delta-ms", flags.maxP99DeltaMs, num);
     override("service", "service", flags.service, (t) => t);
+    if (flags.onError !== undefined && !(ON_ERROR as readonly string[]).includes(flags.onError)) {
+        problems.push(`--on-error ${flags.onError}: must be one of ${ON_ERROR.join(", ")}`);
+    }
+    if (flags.noPolicy && flags.policyConfig !== undefined) {
+        problems.push("--no-policy and --policy-config: give one (--no-policy runs no pack, so it takes no config)");
+    }
     return { values, problems };
 }
 
@@ -247,6 +301,7 @@ export function resolvePlan(flags: Flags, info: StackInfo): Plan {
         verbose: flags.verbose,
         release,
         noFinalize: flags.noFinalize,
+        onError: (flags.onError as OnError | undefined) ?? "rollback",
     };
 }
 
@@ -302,7 +357,9 @@ function canariedService(
     const namespace = info.namespace;
     const services = info.services ?? [];
     if (!namespace || services.length === 0) {
-        problems.push(`stack ${stack} has no "namespace"/"services" outputs: run pulumi up on it first`);
+        problems.push(
+            `stack ${stack} has no "namespace"/"services" outputs: run \`pulumi up --stack ${stack}\` on it first`,
+        );
     }
     const service = merged.service ?? services.at(0);
     if (services.length > 0 && service && !services.includes(service)) {
@@ -337,4 +394,24 @@ function prometheusOf(
         );
     }
     return { prometheusUrl, prometheusUrlSource };
+}
+
+/**
+ * The environment the stack is opened with. `--stack render` without PULUMI_BACKEND_URL: the render stack's
+ * own backend and passphrase, where `npm run render` keeps it (scripts/render.ts: .render/state, "render";
+ * the caller drops a PULUMI_CONFIG_PASSPHRASE_FILE meant for the user's own stacks, as render.ts does).
+ * Otherwise nothing added.
+ */
+export function stackEnv(
+    stack: string,
+    projectDir: string,
+    env: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+    if (stack !== "render" || env.PULUMI_BACKEND_URL) {
+        return {};
+    }
+    return {
+        PULUMI_BACKEND_URL: `file://${projectDir}/.render/state`,
+        PULUMI_CONFIG_PASSPHRASE: "render",
+    };
 }

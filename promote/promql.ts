@@ -68,3 +68,16 @@ export function buildQueries(t: Target, windowSeconds: number, protocol: "http" 
 export function workloads(service: string): { stable: string; canary: string } {
     return { stable: `${service}-v1`, canary: `${service}-v2` };
 }
+
+/**
+ * Whether Prometheus has the workload's request counter at all: a count of its `istio_requests_total`
+ * series (no data: none, i.e. wrong labels or no scraping, or a workload that never served a request).
+ */
+export function seriesQuery(t: Target): string {
+    return `count(istio_requests_total{${selector(t)}})`;
+}
+
+/** The workload's request rate (requests per second) over the last `windowSeconds`. */
+export function rateQuery(t: Target, windowSeconds: number): string {
+    return `sum(rate(istio_requests_total{${selector(t)}}[${windowSeconds}s]))`;
+}

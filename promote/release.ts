@@ -90,7 +90,7 @@ export function resolveRelease(
     if (others.length > 0) {
         const fix =
             service.kind === "described"
-                ? `, or give ${service.name} its own weight first: \`pulumi config set --path 'services[${index}].canaryWeight' 0 --stack ${stack}\`, then pulumi up`
+                ? `, or give ${service.name} its own weight first: \`pulumi config set --path 'services[${index}].canaryWeight' 0 --stack ${stack}\`, then \`pulumi up --stack ${stack}\``
                 : ` (${service.name} is a demo service: it always follows the stack's canaryWeight)`;
         return {
             problem:

@@ -14,12 +14,19 @@
  *
  * Invariants a release engineer relies on:
  * - The weight is only ever changed through the stack config + `up` (never behind Pulumi's back).
+ * - Each step's `up` is held to the plan its preview saved, and that plan changes only the moved services'
+ *   VirtualServices (promote/guard.ts), judged by the policy pack (absent with --no-policy); every weight
+ *   of the walk is checked against the program's config validation before the first change.
+ * - Once traffic has moved, a step that fails before its analysis rolls back to 0 (--on-error hold: stays),
+ *   with an `up` targeted at the VirtualServices, so nothing that landed in the config rides along.
  * - Nothing is changed before Prometheus has answered a probe and the stack has been found in step with
  *   its config: a run that cannot judge must not start moving traffic.
  * - Whatever happens (failed `up`, interrupt, crash), the run ends by stating the weight in force, read back
  *   from the stack; if this run changed the config and an `up` did not apply it, the config is set back to
  *   the weight the state says is applied, so `pulumi config get canaryWeight` stays the truth.
  */
+import * as fs from "fs";
+import * as path from "path";
 import {
     Action,
     Check,
@@ -31,10 +38,11 @@ import {
     Sample,
     Verdict,
 } from "./decision";
+import { checkPlan, PlanCheck, planCheckProblem, stepPackConfig, walkProblems } from "./guard";
 import type { Plan } from "./options";
-import { buildQueries, Queries, workloads } from "./promql";
+import { buildQueries, Queries, rateQuery, seriesQuery, workloads } from "./promql";
 import type { JudgedService, Release } from "./release";
-import type { StackDriver, UpResult } from "./stack";
+import type { PolicyFinding, PolicyRun, StackDriver, UpResult } from "./stack";
 
 /** The canary's subset (= pod `version` label), as mesh/demoWorkloads.ts names it. */
 const CANARY_SUBSET = "v2";
@@ -72,6 +80,8 @@ export interface Deps {
     onPulumiOutput?: (text: string) => void;
     /** Pause before retrying a failed query or rollback (ms); tests set 0. */
     retryDelayMs?: number;
+    /** A directory of this run's own: each step's saved plan and policy pack config are written there. */
+    workDir: string;
 }
 
 export type Outcome = "promoted" | "rolled-back" | "halted" | "interrupted" | "failed" | "dry-run";
@@ -108,6 +118,14 @@ export interface AnalysisRecord {
     services?: ServiceVerdict[];
 }
 
+/** One workload's traffic before the run. */
+export interface TrafficRecord {
+    workload: string;
+    series: boolean;
+    ratePerSecond?: number;
+    error?: string;
+}
+
 /** One service's judgement in an interval of a step that moved several. */
 export interface ServiceVerdict {
     service: string;
@@ -125,9 +143,22 @@ export interface StepRecord {
     step: number;
     of: number;
     weight: number;
+    /** The step's preview, held to the step: what it planned, and whether that is only the weight. */
+    plan?: StepPlanRecord;
     /** Absent when the weight was already in force (analysed without an up). */
     up?: UpRecord;
     analyses: AnalysisRecord[];
+}
+
+/** A step's preview: its plan check, the policy pack config it ran with and what the pack said. */
+export interface StepPlanRecord {
+    /** Absent when the preview itself failed (see `error`). */
+    check?: PlanCheck;
+    /** The pack config of the step (the stack's with the weights in force before it); absent: --no-policy. */
+    policyConfig?: Record<string, unknown>;
+    /** Advisory findings (a mandatory one fails the preview: `error`). */
+    policyFindings: PolicyFinding[];
+    error?: string;
 }
 
 export interface RunReport {
@@ -147,6 +178,9 @@ export interface RunReport {
         onNoData: string;
         maxErrorRateDelta: number | null;
         maxP99DeltaMs: number | null;
+        onError: string;
+        /** The policy pack and where its config came from; null with --no-policy. */
+        policy: { pack: string; configSource: string } | null;
     };
     queries: { canary: Queries; stable: Queries };
     dryRun: boolean;
@@ -155,7 +189,8 @@ export interface RunReport {
     startWeight: number | null;
     plannedWeights: number[];
     steps: StepRecord[];
-    rollback?: UpRecord & { attempts: number };
+    /** The rollback's up: targeted at the moved services' VirtualServices (`targets`), so it applies nothing else. */
+    rollback?: UpRecord & { attempts: number; targets?: string[] };
     /** The config key the walk moved: `canaryWeight`, or `services[<i>].canaryWeight` (the service's own). */
     weightKey: string;
     /** Every service the key moves, each judged at every step. */
@@ -167,6 +202,13 @@ export interface RunReport {
     message?: string;
     /** The checks that failed the step that was rolled back, or that lacked data when it halted. */
     failedChecks?: Check[];
+    /**
+     * What Prometheus had before the run, per judged workload: whether its request series exist at all, and
+     * its request rate (req/s over the last interval).
+     */
+    traffic: TrafficRecord[];
+    /** The walk's longest duration (s): every step waiting all its intervals (previews and ups not counted). */
+    longestSeconds: number;
     /** canaryWeight in the stack config at the end (after any reconciliation). */
     weightInForce: number | null;
     /** What the stack's state says its VirtualService applies. */
@@ -294,6 +336,8 @@ function newReport(plan: Plan, deps: Deps, release: Release, judged: Judged[]): 
             onNoData: plan.onNoData,
             maxErrorRateDelta: plan.thresholds.maxErrorRateDelta ?? null,
             maxP99DeltaMs: plan.thresholds.maxP99DeltaMs ?? null,
+            onError: plan.onError ?? "rollback",
+            policy: plan.policy ? { pack: plan.policy.pack, configSource: plan.policy.source } : null,
         },
         queries: judged[0].queries,
         weightKey: release.weightKey,
@@ -302,6 +346,8 @@ function newReport(plan: Plan, deps: Deps, release: Release, judged: Judged[]): 
         startedAt: new Date(deps.clock.now()).toISOString(),
         startWeight: null,
         plannedWeights: [],
+        traffic: [],
+        longestSeconds: 0,
         steps: [],
         weightInForce: null,
         appliedWeight: null,
@@ -310,6 +356,21 @@ function newReport(plan: Plan, deps: Deps, release: Release, judged: Judged[]): 
 }
 
 const indented = (text: string): string => text.split("\n").join("\n    ");
+/** Seconds as `1 h 4 min`, `16 min`, `45 s`. */
+function duration(seconds: number): string {
+    const h = Math.floor(seconds / 3600);
+    const m = Math.floor((seconds % 3600) / 60);
+    const s = seconds % 60;
+    return [h ? `${h} h` : "", m ? `${m} min` : "", s || (!h && !m) ? `${s} s` : ""].filter(Boolean).join(" ");
+}
+
+/** A multi-line error as one line of a final message. */
+const oneLine = (text: string): string =>
+    text
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l !== "")
+        .join(" ");
 
 /** A service a step judges, with its queries. */
 interface Judged extends JudgedService {
@@ -348,6 +409,10 @@ class PromotionRun {
     /** Set once the config holds the finished release: the weight is then never set back (the up applies it). */
     private finalizing = false;
     private readonly retryDelay: number;
+    /** The weight applied before the step being taken (the policy pack's previousWeights). */
+    private inForce = 0;
+    /** Set once an up of this run has applied a weight: a failed step then rolls back (--on-error). */
+    private moved = false;
 
     constructor(
         private readonly plan: Plan,
@@ -368,17 +433,22 @@ class PromotionRun {
         return this.release.weightKey;
     }
 
-    /** The command that sets the key by hand. */
+    /** The command that sets the key by hand (every hint names the stack). */
     private setCommand(weight: number): string {
         return this.release.weightKeyIsPath
-            ? `pulumi config set --path '${this.key}' ${weight}`
-            : `pulumi config set ${this.key} ${weight}`;
+            ? `pulumi config set --path '${this.key}' ${weight} --stack ${this.plan.stack}`
+            : `pulumi config set ${this.key} ${weight} --stack ${this.plan.stack}`;
     }
 
     private getCommand(): string {
         return this.release.weightKeyIsPath
-            ? `pulumi config get --path '${this.key}'`
-            : `pulumi config get ${this.key}`;
+            ? `pulumi config get --path '${this.key}' --stack ${this.plan.stack}`
+            : `pulumi config get ${this.key} --stack ${this.plan.stack}`;
+    }
+
+    /** `pulumi <args> --stack <the stack>`, for a hint. */
+    private pulumi(args: string): string {
+        return `pulumi ${args} --stack ${this.plan.stack}`;
     }
 
     /** The run, as its steps; whatever ends it, the report ends with the weight in force and the time. */
@@ -386,7 +456,7 @@ class PromotionRun {
         try {
             const { start, walk } = await this.resumeFromCurrentWeight();
             this.announce(start, walk);
-            const refused = await this.preflight();
+            const refused = await this.preflight(walk);
             if (refused) {
                 return refused;
             }
@@ -408,6 +478,7 @@ class PromotionRun {
     private async resumeFromCurrentWeight(): Promise<{ start: number; walk: Step[] }> {
         const start = await this.deps.stack.configuredWeight(this.weightKey);
         this.report.startWeight = start;
+        this.inForce = start;
         const planned = plannedWeights(start, this.plan.steps);
         this.report.plannedWeights = planned.map((w) => w.weight);
         const walk = planned.map((w, i): Step => {
@@ -441,6 +512,10 @@ class PromotionRun {
                 `  ${this.key} ${start} is already in force: it is analysed first, before any more traffic is moved`,
             );
         }
+        this.report.longestSeconds = walk.length * (plan.maxWaitIntervals + 1) * plan.intervalSeconds;
+        ui.line(
+            `  longest walk: ${walk.length} step(s) x up to ${plan.maxWaitIntervals + 1} interval(s) of ${plan.interval} = ${duration(this.report.longestSeconds)}, plus a preview and an up per step`,
+        );
         ui.line(`  Prometheus ${plan.prometheusUrl} (${plan.prometheusUrlSource}; ${deps.prometheusAuth})`);
         if (plan.dryRun) {
             for (const j of this.judged) {
@@ -455,9 +530,16 @@ class PromotionRun {
         }
     }
 
-    /** Nothing changes unless the run can judge what it does: Prometheus answers, the stack has no pending change. */
-    private async preflight(): Promise<StepEnd> {
+    /**
+     * Nothing changes unless the run can judge what it does and finish the walk: the config takes every
+     * weight of the walk, Prometheus answers, the stack has no pending change (the policy pack judging it).
+     */
+    private async preflight(walk: Step[]): Promise<StepEnd> {
         const { plan, deps } = this;
+        const refused = await this.checkWalk(walk);
+        if (refused) {
+            return refused;
+        }
         try {
             await deps.metrics.probe();
             deps.ui.line("  Prometheus answers");
@@ -468,29 +550,129 @@ class PromotionRun {
                 `Prometheus is not usable, nothing was changed: ${errorText(e)}. ${this.stateSentence()}`,
             );
         }
+        const missing = await this.surveyTraffic();
+        if (missing.length > 0) {
+            await this.settle();
+            return this.finish(
+                "failed",
+                `these series do not exist in Prometheus: istio_requests_total{${missing.join("}, {")}}. Wrong labels (the namespace, ` +
+                    `the workload names <service>-v1/-v2, reporter="destination") or the sidecars are not scraped: the run could not judge ` +
+                    `anything, nothing was changed. Try the queries of \`npm run promote -- --stack ${plan.stack} --dry-run\` in Prometheus. ${this.stateSentence()}`,
+            );
+        }
         if (deps.interrupt.aborted) {
             return await this.interrupted("before any change");
         }
         if (!plan.allowPendingChanges) {
-            const pending = await deps.stack.pendingChanges();
+            let pending: Record<string, number>;
+            try {
+                pending = await deps.stack.pendingChanges(this.policyRun("preflight", this.inForce).run);
+            } catch (e) {
+                await this.settle();
+                return this.finish(
+                    "failed",
+                    `the preflight preview of stack ${plan.stack} failed, nothing was changed:\n    ${indented(errorText(e))}\n` +
+                        `See \`${this.pulumi("preview")}\`. ${this.stateSentence()}`,
+                );
+            }
             if (Object.keys(pending).length > 0) {
                 await this.settle();
                 return this.finish(
                     "failed",
                     `stack ${plan.stack} has pending changes (${changesText(pending)}): a pulumi up would apply more than the weight. ` +
-                        `Review them with \`pulumi preview --diff\` and apply them first, or pass --allow-pending-changes. Nothing was changed. ${this.stateSentence()}`,
+                        `Review them with \`${this.pulumi("preview --diff")}\` and apply them first, or pass --allow-pending-changes. Nothing was changed. ${this.stateSentence()}`,
                 );
             }
-            deps.ui.line("  the stack is in step with its config (pulumi preview: no changes)");
+            deps.ui.line(
+                `  the stack is in step with its config (pulumi preview: no changes${plan.policy ? "; the policy pack passes it" : ""})`,
+            );
         } else {
             deps.ui.line(
-                "  pending-changes check skipped (--allow-pending-changes): each pulumi up applies whatever the config says",
+                "  pending-changes check skipped (--allow-pending-changes): the first pulumi up may apply them too; every later step is held to its VirtualServices",
             );
         }
         if (deps.interrupt.aborted) {
             return await this.interrupted("before any change");
         }
         return undefined;
+    }
+
+    /**
+     * Before any change: does Prometheus have each judged workload's request series at all (none: wrong
+     * labels or no scraping, which no amount of waiting fixes), and what is its request rate now (0: no
+     * traffic yet)? Returns the selectors of the series that do not exist; a canary at weight 0 that never
+     * served a request has none, which is "no traffic yet". A failing query is noted, not held against the run.
+     */
+    private async surveyTraffic(): Promise<string[]> {
+        const { plan, deps } = this;
+        const missing: string[] = [];
+        const said: string[] = [];
+        for (const j of this.judged) {
+            const names = workloads(j.name);
+            for (const workload of [names.stable, names.canary]) {
+                const t = { namespace: plan.namespace, workload };
+                const rec: TrafficRecord = { workload, series: false };
+                this.report.traffic.push(rec);
+                try {
+                    rec.series = ((await deps.metrics.query(seriesQuery(t))) ?? 0) > 0;
+                    if (!rec.series) {
+                        if (workload === names.canary && this.inForce === 0) {
+                            said.push(`${workload} no series yet (at weight 0: no traffic yet)`);
+                        } else {
+                            missing.push(seriesQuery(t).slice("count(istio_requests_total{".length, -2));
+                            said.push(`${workload} NO SERIES`);
+                        }
+                        continue;
+                    }
+                    rec.ratePerSecond = (await deps.metrics.query(rateQuery(t, plan.intervalSeconds))) ?? 0;
+                    said.push(
+                        `${workload} ${fmtValue("requests", Math.round(rec.ratePerSecond * 10) / 10)} req/s${rec.ratePerSecond === 0 ? " (no traffic yet)" : ""}`,
+                    );
+                } catch (e) {
+                    rec.error = errorText(e);
+                    said.push(`${workload} unknown (${rec.error})`);
+                }
+            }
+        }
+        deps.ui.line(`  request rates over the last ${plan.interval}: ${said.join(", ")}`);
+        return missing;
+    }
+
+    /** Every weight the walk will set, checked against the program's own config validation before any change. */
+    private async checkWalk(walk: Step[]): Promise<StepEnd> {
+        const { plan, deps } = this;
+        const weights = walk.filter((s) => s.needsUp).map((s) => s.weight);
+        if (weights.length === 0) {
+            return undefined;
+        }
+        const refused = walkProblems(await deps.stack.rawConfig(), this.key, weights);
+        if (refused.length === 0) {
+            deps.ui.line(`  the stack's config takes every weight of the walk (${weights.join(", ")})`);
+            return undefined;
+        }
+        const first = refused[0];
+        await this.settle();
+        return this.finish(
+            "failed",
+            `stack ${plan.stack}'s config refuses ${this.key} ${refused.map((r) => r.weight).join(", ")} of the walk, nothing was changed:\n` +
+                first.problems.map((p) => `    - ${p}`).join("\n") +
+                `\n  Change the config first (\`pulumi config set … --stack ${plan.stack}\`), or walk to a lower weight (--steps). ${this.stateSentence()}`,
+        );
+    }
+
+    /**
+     * The policy pack for one preview or up (absent with --no-policy): the stack's pack config with the
+     * weights in force before it as canary-weight-step's previousWeights, written to a file of its own.
+     */
+    private policyRun(name: string, previous: number): { run?: PolicyRun; config?: Record<string, unknown> } {
+        const p = this.plan.policy;
+        if (!p) {
+            return {};
+        }
+        const config = stepPackConfig(p.config, Object.fromEntries(this.judged.map((j) => [j.name, previous])));
+        const configFile = path.join(this.deps.workDir, `${name}.policy-config.json`);
+        fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + "\n");
+        return { run: { pack: p.pack, configFile }, config };
     }
 
     // --- the walk ---
@@ -558,7 +740,7 @@ class PromotionRun {
         if (this.plan.noFinalize) {
             ui.line(
                 `  not finished (--no-finalize): ${finish.name} stays at 100 with both versions running; finish it with one ` +
-                    `\`pulumi config set --path '${at}.stable.image' ${finish.canaryImage}\`, '${at}.canaryWeight' 0 and '${at}.canary.replicas' 0, then pulumi up`,
+                    `\`pulumi config set --path '${at}.stable.image' ${finish.canaryImage} --stack ${this.plan.stack}\`, '${at}.canaryWeight' 0 and '${at}.canary.replicas' 0, then \`${this.pulumi("up")}\``,
             );
             return undefined;
         }
@@ -584,7 +766,11 @@ class PromotionRun {
         this.finalizing = true;
         rec.up = { weight: 0 };
         try {
-            const r = await stack.up({ signal: this.deps.forceStop, onOutput: this.deps.onPulumiOutput });
+            const r = await stack.up({
+                signal: this.deps.forceStop,
+                onOutput: this.deps.onPulumiOutput,
+                policy: this.policyRun("finish", 100).run,
+            });
             rec.up.changes = r.changes;
             rec.up.seconds = r.seconds;
             ui.line(`  pulumi up: ${changesText(r.changes)} (${r.seconds.toFixed(1)} s)`);
@@ -596,7 +782,7 @@ class PromotionRun {
             return this.finish(
                 interrupt.aborted ? "interrupted" : "failed",
                 `PROMOTED to 100, but finishing the release of ${finish.name} did not complete: the config holds the finished release; ` +
-                    `apply it with \`pulumi up --stack ${this.plan.stack}\` (\`pulumi preview --diff\` shows what is left). ${this.stateSentence()}`,
+                    `apply it with \`${this.pulumi("up")}\` (\`${this.pulumi("preview --diff")}\` shows what is left). ${this.stateSentence()}`,
             );
         }
     }
@@ -618,33 +804,111 @@ class PromotionRun {
         return await this.analyse(step);
     }
 
-    /** canaryWeight = the step's weight, then `pulumi up`; a failed up ends the run at a known weight. */
+    /**
+     * canaryWeight = the step's weight, then a preview that saves its plan (the policy pack judging it), the
+     * plan held to the step (only the moved services' VirtualServices change), then `pulumi up` constrained
+     * to that plan, so nothing that lands in the stack between the preview and the up can ride along. A
+     * step that fails ends the run (stepFailed: rolled back once traffic has moved, or held).
+     */
     private async setWeightAndUp(step: Step): Promise<StepEnd> {
-        const { ui, interrupt } = this.deps;
+        const { ui, interrupt, stack } = this.deps;
+        const rec: StepPlanRecord = { policyFindings: [] };
+        step.rec.plan = rec;
+        const policy = this.policyRun(`step-${step.n}`, this.inForce);
+        if (policy.config) {
+            rec.policyConfig = policy.config;
+        }
+        const planFile = path.join(this.deps.workDir, `step-${step.n}.plan.json`);
+        ui.line(`${step.tag}: pulumi preview (saving its plan${policy.run ? ", with the policy pack" : ""}) …`);
+        await stack.setWeight(step.weight, this.weightKey);
+        this.touched = true;
+        let check: PlanCheck;
+        try {
+            const r = await stack.previewPlan({ planFile, policy: policy.run });
+            rec.policyFindings = r.findings;
+            const allowOthers = this.plan.allowPendingChanges && !this.moved;
+            check = checkPlan(
+                r.changes,
+                this.judged.map((j) => j.name),
+                this.plan.namespace,
+                allowOthers,
+            );
+            rec.check = check;
+        } catch (e) {
+            rec.error = errorText(e);
+            ui.line(`${step.tag}: pulumi preview FAILED:\n    ${indented(rec.error)}`);
+            return await this.stepFailed(
+                step,
+                `the preview of ${this.key} ${step.weight} failed (step ${step.n}/${step.of}), before any change: ${oneLine(rec.error)}`,
+                `during the preview of ${this.key} ${step.weight}`,
+            );
+        }
+        for (const f of rec.policyFindings) {
+            ui.line(`${step.tag}: policy ${f.policy} (${f.level}): ${f.message}`);
+        }
+        if (!check.ok) {
+            ui.line(`${step.tag}: plan check FAILED: ${planCheckProblem(check)}`);
+            return await this.stepFailed(
+                step,
+                `step ${step.n}/${step.of} (${this.key} ${step.weight}) aborted before any change: besides the weight, ${planCheckProblem(check)}. ` +
+                    `The stack's config or program changed since the run started? Review with \`${this.pulumi("preview --diff")}\``,
+                `during the preview of ${this.key} ${step.weight}`,
+            );
+        }
+        ui.line(
+            `${step.tag}: plan: ${check.planned.join(", ")}${check.accepted ? ` (the pending changes, let through by --allow-pending-changes)` : ", nothing else"}`,
+        );
         ui.line(`${step.tag}: pulumi up …`);
         const up: UpRecord = { weight: step.weight };
         step.rec.up = up;
         try {
-            const r = await this.doUp(step.weight);
+            const r = await stack.up({
+                signal: this.deps.forceStop,
+                onOutput: this.deps.onPulumiOutput,
+                plan: planFile,
+                policy: policy.run,
+            });
             up.changes = r.changes;
             up.seconds = r.seconds;
+            this.moved = true;
+            this.inForce = step.weight;
             ui.line(`${step.tag}: pulumi up: ${changesText(r.changes)} (${r.seconds.toFixed(1)} s)`);
         } catch (e) {
             up.error = errorText(e);
             ui.line(`${step.tag}: pulumi up FAILED:\n    ${indented(up.error)}`);
-            if (interrupt.aborted) {
-                return await this.interrupted(`during pulumi up to ${this.key} ${step.weight}`);
-            }
-            await this.settle();
-            return this.finish(
-                "failed",
-                `pulumi up to ${this.key} ${step.weight} failed (step ${step.n}/${step.of}); no further step was taken. ${this.stateSentence()}`,
+            return await this.stepFailed(
+                step,
+                `pulumi up to ${this.key} ${step.weight} failed (step ${step.n}/${step.of})`,
+                `during pulumi up to ${this.key} ${step.weight}`,
             );
         }
         if (interrupt.aborted) {
             return await this.interrupted(`after pulumi up to ${this.key} ${step.weight}, before its analysis`);
         }
         return undefined;
+    }
+
+    /**
+     * A step that failed before its analysis (preview, policy, plan check or up). Once traffic has moved (the
+     * state applies a weight above 0), --on-error rollback (the default) rolls back to 0; hold leaves it.
+     */
+    private async stepFailed(step: Step, why: string, where: string): Promise<RunReport> {
+        if (this.deps.interrupt.aborted) {
+            return await this.interrupted(where);
+        }
+        await this.settle();
+        const applied = this.report.appliedWeight;
+        const hold = this.plan.onError === "hold";
+        if (!hold && applied !== null && applied > 0) {
+            return await this.rollback(applied, why, "failed");
+        }
+        return this.finish(
+            "failed",
+            `${why}; no further step was taken. ${this.stateSentence()}` +
+                (hold && applied !== null && applied > 0
+                    ? ` (--on-error hold; roll back with \`${this.setCommand(0)} && ${this.pulumi("up")}\`)`
+                    : ""),
+        );
     }
 
     /** Interval after interval: wait, judge, decide; until the step advances or the run ends. */
@@ -859,7 +1123,7 @@ class PromotionRun {
         return this.finish(
             "halted",
             `HALTED at ${this.key} ${step.weight} (step ${step.n}/${step.of}): not enough data after ${a.attempt} intervals (${noDataReason(a, `Prometheus query failed: ${a.error}`)}). ` +
-                `${this.stateSentence()} Resume with the same command once there is traffic, or roll back with \`${this.setCommand(0)} && pulumi up\`.`,
+                `${this.stateSentence()} Resume with the same command once there is traffic, or roll back with \`${this.setCommand(0)} && ${this.pulumi("up")}\`.`,
         );
     }
 
@@ -872,7 +1136,8 @@ class PromotionRun {
         for (let attempt = 1; attempt <= 2; attempt++) {
             rec.attempts = attempt;
             try {
-                const r = await this.doUp(0);
+                const r = await this.rollbackUp();
+                rec.targets = r.targets;
                 rec.changes = r.changes;
                 rec.seconds = r.seconds;
                 delete rec.error;
@@ -890,7 +1155,7 @@ class PromotionRun {
         if (rec.error !== undefined) {
             return this.finish(
                 "failed",
-                `ROLLBACK FAILED after ${why}. ${this.stateSentence()} Roll back by hand now: \`${this.setCommand(0)} && pulumi up --stack ${this.plan.stack}\`.`,
+                `ROLLBACK FAILED after ${why}. ${this.stateSentence()} Roll back by hand now: \`${this.setCommand(0)} && ${this.pulumi("up")}\`.`,
             );
         }
         return this.finish(outcomeIfOk, `ROLLED BACK from ${this.key} ${from}: ${why}. ${this.stateSentence()}`);
@@ -901,7 +1166,7 @@ class PromotionRun {
         await this.settle();
         return this.finish(
             "interrupted",
-            `INTERRUPTED ${where}. ${this.stateSentence()} Resume with the same command; roll back with \`${this.setCommand(0)} && pulumi up\`.`,
+            `INTERRUPTED ${where}. ${this.stateSentence()} Resume with the same command; roll back with \`${this.setCommand(0)} && ${this.pulumi("up")}\`.`,
         );
     }
 
@@ -912,10 +1177,22 @@ class PromotionRun {
         return { key: this.key, path: this.release.weightKeyIsPath };
     }
 
-    private async doUp(weight: number): Promise<UpResult> {
-        await this.deps.stack.setWeight(weight, this.weightKey);
+    /**
+     * The weight 0 and an up targeted at the moved services' VirtualServices (`pulumi up --target`): a change
+     * that landed in the config during the run is not applied with it. Without the policy pack: a rollback
+     * must not be refused (canary-weight-step only limits raising a weight anyway).
+     */
+    private async rollbackUp(): Promise<UpResult & { targets?: string[] }> {
+        const { stack } = this.deps;
+        const urns = await stack.virtualServiceUrns(
+            this.judged.map((j) => j.name),
+            this.plan.namespace,
+        );
+        await stack.setWeight(0, this.weightKey);
         this.touched = true;
-        return this.deps.stack.up({ signal: this.deps.forceStop, onOutput: this.deps.onPulumiOutput });
+        const targets = urns.length > 0 ? urns : undefined;
+        const r = await stack.up({ signal: this.deps.forceStop, onOutput: this.deps.onPulumiOutput, targets });
+        return { ...r, targets };
     }
 
     /** Reads back the weight in force; after a failed/interrupted up of ours, realigns the config with the state. */
@@ -929,7 +1206,7 @@ class PromotionRun {
             report.weightInForce = configured;
             if (this.finalizing && applied !== undefined && applied !== configured) {
                 report.notes.push(
-                    `config ${this.key} is ${configured} (the finished release) but the state applies ${applied}: \`pulumi up\` applies the rest`,
+                    `config ${this.key} is ${configured} (the finished release) but the state applies ${applied}: \`${this.pulumi("up")}\` applies the rest`,
                 );
             } else if (this.touched && applied !== undefined && applied !== configured) {
                 await stack.setWeight(applied, this.weightKey);
@@ -952,10 +1229,10 @@ class PromotionRun {
     private stateSentence(): string {
         const { weightInForce, appliedWeight } = this.report;
         if (weightInForce === null) {
-            return `The weight in force could not be read back: check \`${this.getCommand()}\` and \`pulumi stack export\`.`;
+            return `The weight in force could not be read back: check \`${this.getCommand()}\` and \`${this.pulumi("stack export")}\`.`;
         }
         return appliedWeight !== null && appliedWeight !== weightInForce
-            ? `${this.key} ${weightInForce} is configured, ${appliedWeight} is applied (a pending change: check \`pulumi preview --diff\`).`
+            ? `${this.key} ${weightInForce} is configured, ${appliedWeight} is applied (a pending change: check \`${this.pulumi("preview --diff")}\`).`
             : `${this.key} ${weightInForce} is in force.`;
     }
 

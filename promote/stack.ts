@@ -6,7 +6,9 @@
  * The stack's config stays the single source of truth: the weight is changed only with `setConfig` + `up`,
  * exactly the README's manual workflow; nothing is applied behind Pulumi's back.
  */
-import type { OpType, Stack } from "@pulumi/pulumi/automation";
+import type { EngineEvent, OpType, Stack } from "@pulumi/pulumi/automation";
+import type { RawConfig } from "./guard";
+import { decodeLastRun, encodeLastRun, LAST_RUN_TAG, LastRun } from "./lastRun";
 
 /** What the promotion needs to know about the stack, from its outputs and config. */
 export interface StackInfo {
@@ -41,18 +43,83 @@ export interface WeightKey {
     path: boolean;
 }
 
+/** One resource change a preview plans: a step of the engine's plan that modifies something (`modifies`). */
+export interface PlannedChange {
+    op: string;
+    /** The resource's type token. */
+    type: string;
+    /** The resource's Pulumi name (the last part of its URN). */
+    name: string;
+    urn: string;
+    /** A Kubernetes object's `namespace/name`, from the inputs the preview saw. */
+    object?: string;
+}
+
+/** A policy pack run with a preview or an update (`--policy-pack <pack> --policy-pack-config <configFile>`). */
+export interface PolicyRun {
+    pack: string;
+    configFile: string;
+}
+
+/** A policy the pack reported on (a mandatory one fails the preview or update, an advisory one only warns). */
+export interface PolicyFinding {
+    policy: string;
+    level: string;
+    /** What the policy says, naming the object (the message's last line; the first is the description). */
+    message: string;
+}
+
+export interface PreviewResult {
+    changes: PlannedChange[];
+    /** Advisory findings (mandatory ones make the preview throw a PolicyError). */
+    findings: PolicyFinding[];
+}
+
+/** A preview or update stopped by a mandatory policy: the findings, by policy name. */
+export class PolicyError extends Error {
+    constructor(readonly findings: PolicyFinding[]) {
+        super(
+            `the policy pack refused it (${findings.length} mandatory violation${findings.length === 1 ? "" : "s"}):\n` +
+                findings.map((f) => `  - ${f.policy}: ${f.message}`).join("\n"),
+        );
+        this.name = "PolicyError";
+    }
+}
+
+export interface UpOptions {
+    signal?: AbortSignal;
+    onOutput?: (text: string) => void;
+    /** An update plan saved by `preview({ planFile })`: the update may do nothing else (`pulumi up --plan`). */
+    plan?: string;
+    policy?: PolicyRun;
+    /** Only these URNs (`pulumi up --target`): a rollback that moves the weight and nothing else. */
+    targets?: string[];
+}
+
 export interface StackDriver {
     readonly name: string;
     info(): Promise<StackInfo>;
     /** The weight key (default `canaryWeight`) as it stands now in the config. */
     configuredWeight(key?: WeightKey): Promise<number>;
-    /** What a plain `pulumi up` would change now (changesThatModify): {} when the stack matches its config. */
-    pendingChanges(): Promise<Record<string, number>>;
+    /**
+     * What a plain `pulumi up` would change now (changesThatModify): {} when the stack matches its config.
+     * With `policy`, the pack judges the preview (a mandatory violation throws a PolicyError).
+     */
+    pendingChanges(policy?: PolicyRun): Promise<Record<string, number>>;
+    /**
+     * A preview resource by resource, judged by `policy` when given; with `planFile`, the update plan is
+     * saved there (`pulumi preview --save-plan`) for `up({ plan })`.
+     */
+    previewPlan(opts: { planFile?: string; policy?: PolicyRun }): Promise<PreviewResult>;
+    /** The stack's config as the program reads it (promote/guard.ts walkProblems): secrets left out. */
+    rawConfig(): Promise<RawConfig>;
+    /** The URNs of the VirtualServices named `services` in `namespace`, from the stack's state. */
+    virtualServiceUrns(services: readonly string[], namespace: string): Promise<string[]>;
     setWeight(weight: number, key?: WeightKey): Promise<void>;
     /** Sets values at paths of the config (`services[1].stable.image`), all before one `up`: finishing a release. */
     setPaths?(values: ReadonlyArray<[string, string]>): Promise<void>;
     /** `pulumi up`. `signal` asks the CLI to stop (SIGINT: it finishes in-flight operations first). */
-    up(opts: { signal?: AbortSignal; onOutput?: (text: string) => void }): Promise<UpResult>;
+    up(opts: UpOptions): Promise<UpResult>;
     /**
      * The canary weight actually applied, according to the stack's state (the service's VirtualService as
      * last applied), or undefined when the state does not say. After a failed or interrupted `up` this is
@@ -108,6 +175,28 @@ export function canaryWeightOfVirtualService(spec: unknown, canarySubset: string
     return canary.weight ?? (route.length === 1 ? 100 : undefined);
 }
 
+/** The type token of an Istio VirtualService (any API version), as the Kubernetes provider names it. */
+export const VIRTUAL_SERVICE_TYPE = /^kubernetes:networking\.istio\.io\/[^:]+:VirtualService$/;
+
+interface StateResource {
+    urn?: string;
+    type?: string;
+    outputs?: Record<string, unknown>;
+}
+
+/** In a `pulumi stack export` deployment: the VirtualService named `service` in `namespace`. */
+function virtualServiceOf(deployment: unknown, service: string, namespace: string): StateResource | undefined {
+    const resources = (deployment as { resources?: StateResource[] })?.resources ?? [];
+    return resources.find((r) => {
+        const meta = (r.outputs?.metadata ?? {}) as { name?: string; namespace?: string };
+        return (
+            VIRTUAL_SERVICE_TYPE.test(r.type ?? "") &&
+            meta.name === service &&
+            (meta.namespace ?? "default") === namespace
+        );
+    });
+}
+
 /** In a `pulumi stack export` deployment: the weight of the VirtualService named `service` in `namespace`. */
 export function appliedWeightFromDeployment(
     deployment: unknown,
@@ -115,19 +204,68 @@ export function appliedWeightFromDeployment(
     namespace: string,
     canarySubset: string,
 ): number | undefined {
-    const resources =
-        (deployment as { resources?: Array<{ type?: string; outputs?: Record<string, unknown> }> })?.resources ?? [];
-    for (const r of resources) {
-        if (!/^kubernetes:networking\.istio\.io\/[^:]+:VirtualService$/.test(r.type ?? "")) {
-            continue;
-        }
-        const meta = (r.outputs?.metadata ?? {}) as { name?: string; namespace?: string };
-        if (meta.name === service && (meta.namespace ?? "default") === namespace) {
-            return canaryWeightOfVirtualService(r.outputs?.spec, canarySubset);
-        }
-    }
-    return undefined;
+    const vs = virtualServiceOf(deployment, service, namespace);
+    return vs ? canaryWeightOfVirtualService(vs.outputs?.spec, canarySubset) : undefined;
 }
+
+/** In a `pulumi stack export` deployment: the URNs of the VirtualServices named `services` in `namespace`. */
+export function virtualServiceUrnsFromDeployment(
+    deployment: unknown,
+    services: readonly string[],
+    namespace: string,
+): string[] {
+    return services.flatMap((s) => virtualServiceOf(deployment, s, namespace)?.urn ?? []);
+}
+
+/** A preview's resource step as a PlannedChange (the Kubernetes object named from its new, else old, inputs). */
+export function plannedChange(step: {
+    op: string;
+    urn: string;
+    type: string;
+    new?: { inputs?: Record<string, unknown> };
+    old?: { inputs?: Record<string, unknown> };
+}): PlannedChange {
+    const change: PlannedChange = {
+        op: step.op,
+        type: step.type,
+        name: step.urn.split("::").pop() ?? "",
+        urn: step.urn,
+    };
+    const meta = (step.new?.inputs?.metadata ?? step.old?.inputs?.metadata) as
+        { name?: unknown; namespace?: unknown } | undefined;
+    if (typeof meta?.name === "string") {
+        change.object = `${typeof meta.namespace === "string" ? meta.namespace : "default"}/${meta.name}`;
+    }
+    return change;
+}
+
+/** A policy event as a finding: the message's last line names the object (its first is the description). */
+export function policyFinding(e: { policyName: string; enforcementLevel: string; message: string }): PolicyFinding {
+    const lines = e.message.split("\n").filter((l) => l.trim() !== "");
+    return { policy: e.policyName, level: e.enforcementLevel, message: (lines.at(-1) ?? "").trim() };
+}
+
+/** Collects a preview's or update's resource steps and policy findings from its engine events. */
+class EventLog {
+    readonly changes: PlannedChange[] = [];
+    readonly findings: PolicyFinding[] = [];
+    readonly onEvent = (e: EngineEvent): void => {
+        if (e.resourcePreEvent && modifies(e.resourcePreEvent.metadata.op)) {
+            this.changes.push(plannedChange(e.resourcePreEvent.metadata));
+        }
+        if (e.policyEvent) {
+            this.findings.push(policyFinding(e.policyEvent));
+        }
+    };
+    /** The error to throw for a failed run: a PolicyError when a mandatory policy stopped it. */
+    failure(e: unknown): unknown {
+        const mandatory = this.findings.filter((f) => f.level === "mandatory");
+        return mandatory.length > 0 ? new PolicyError(mandatory) : e;
+    }
+}
+
+const policyArgs = (policy: PolicyRun | undefined) =>
+    policy ? { policyPacks: [policy.pack], policyPackConfigs: [policy.configFile] } : {};
 
 function parseWeight(raw: string | undefined, key = "canaryWeight"): number {
     if (raw === undefined || raw === "") {
@@ -198,9 +336,74 @@ export class AutomationStack implements StackDriver {
         return parseWeight(await this.config(key?.key ?? "canaryWeight"));
     }
 
-    async pendingChanges(): Promise<Record<string, number>> {
-        const r = await this.stack.preview({ color: "never" });
-        return changesThatModify(r.changeSummary ?? {});
+    async pendingChanges(policy?: PolicyRun): Promise<Record<string, number>> {
+        const events = new EventLog();
+        try {
+            const r = await this.stack.preview({ color: "never", onEvent: events.onEvent, ...policyArgs(policy) });
+            return changesThatModify(r.changeSummary ?? {});
+        } catch (e) {
+            throw events.failure(e);
+        }
+    }
+
+    async previewPlan(opts: { planFile?: string; policy?: PolicyRun }): Promise<PreviewResult> {
+        const events = new EventLog();
+        try {
+            await this.stack.preview({
+                color: "never",
+                onEvent: events.onEvent,
+                ...(opts.planFile ? { plan: opts.planFile } : {}),
+                ...policyArgs(opts.policy),
+            });
+        } catch (e) {
+            throw events.failure(e);
+        }
+        return { changes: events.changes, findings: events.findings };
+    }
+
+    async rawConfig(): Promise<RawConfig> {
+        const all = await this.stack.getAllConfig();
+        const values: Record<string, string> = {};
+        let hasSecretKubeconfig = false;
+        for (const [fullKey, v] of Object.entries(all)) {
+            const [ns, key] = fullKey.split(":", 2);
+            if (ns !== this.project || !key) {
+                continue;
+            }
+            if (v.secret) {
+                // Never read as plain text: only whether the kubeconfig is there (config/stackConfig.ts loadConfig).
+                hasSecretKubeconfig ||= key === "existingKubeconfig" && v.value !== "";
+                continue;
+            }
+            values[key] = v.value;
+        }
+        return { values, hasSecretKubeconfig };
+    }
+
+    /** The whole state (`pulumi stack export`): `npm run status` reads the objects as last applied. */
+    async deployment(): Promise<unknown> {
+        return (await this.stack.exportStack()).deployment;
+    }
+
+    async outputs(): Promise<Record<string, unknown>> {
+        const out = await this.stack.outputs();
+        return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.value]));
+    }
+
+    /** Records the run's outcome as the stack tag LAST_RUN_TAG (promote/lastRun.ts). */
+    async recordLastRun(run: LastRun): Promise<void> {
+        await this.stack.workspace.setTag(this.stack.name, LAST_RUN_TAG, encodeLastRun(run));
+    }
+
+    /** The last promotion's outcome, or undefined when none was recorded. */
+    async lastRun(): Promise<LastRun | undefined> {
+        const tags = await this.stack.workspace.listTags(this.stack.name);
+        return decodeLastRun(tags[LAST_RUN_TAG]);
+    }
+
+    async virtualServiceUrns(services: readonly string[], namespace: string): Promise<string[]> {
+        const exported = await this.stack.exportStack();
+        return virtualServiceUrnsFromDeployment(exported.deployment, services, namespace);
     }
 
     async setWeight(weight: number, key?: WeightKey): Promise<void> {
@@ -215,9 +418,23 @@ export class AutomationStack implements StackDriver {
         await this.stack.setAllConfig(Object.fromEntries(values.map(([key, value]) => [key, { value }])), true);
     }
 
-    async up(opts: { signal?: AbortSignal; onOutput?: (text: string) => void }): Promise<UpResult> {
+    async up(opts: UpOptions): Promise<UpResult> {
         const started = Date.now();
-        const r = await this.stack.up({ color: "never", onOutput: opts.onOutput, signal: opts.signal });
+        const events = new EventLog();
+        let r;
+        try {
+            r = await this.stack.up({
+                color: "never",
+                onOutput: opts.onOutput,
+                signal: opts.signal,
+                onEvent: events.onEvent,
+                ...(opts.plan ? { plan: opts.plan } : {}),
+                ...(opts.targets ? { target: opts.targets } : {}),
+                ...policyArgs(opts.policy),
+            });
+        } catch (e) {
+            throw events.failure(e);
+        }
         const changes: Record<string, number> = {};
         for (const [op, n] of Object.entries(r.summary.resourceChanges ?? {})) {
             if (n) {

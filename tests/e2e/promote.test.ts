@@ -482,3 +482,103 @@ scenario(
         expect(await pendingChanges()).toEqual({});
     },
 );
+
+describe("a step held to its plan", () => {
+    /** The rendered PeerAuthentication's mTLS mode (the change this scenario slips into the config). */
+    function renderedMtlsMode(): string {
+        const dir = path.join(manifestsDir, "1-manifest");
+        const f = fs.readdirSync(dir).find((n) => /peerauthentication/i.test(n));
+        if (!f) {
+            throw new Error(`no rendered PeerAuthentication in ${dir}`);
+        }
+        return (yaml.load(fs.readFileSync(path.join(dir, f), "utf8")) as any).spec.mtls.mode;
+    }
+
+    /** Sets a key in the stack's config file at once, as `pulumi config set` would (synchronous: no race with the run). */
+    function setConfigNow(key: string, value: string): void {
+        const file = path.join(work, `Pulumi.${STACK}.yaml`);
+        const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+        doc.config[`asm-canary:${key}`] = value;
+        fs.writeFileSync(file, yaml.dump(doc));
+    }
+
+    scenario(
+        "the stack's config changes between two steps: the next step aborts before changing anything, says why, and the rollback to 0 applies only the weight (exit 1)",
+        async () => {
+            // From 0, whatever the scenarios before left (the healthy one ends at 100).
+            await stack.setConfig("canaryWeight", { value: "0" });
+            await stack.up();
+            await setScenario({ name: "healthy" });
+            expect(renderedMtlsMode()).toBe("PERMISSIVE");
+            let changed = false;
+            const r = await promote(quick(), (line) => {
+                if (!changed && /\[1\/4\] canaryWeight 10: interval 1/.test(line)) {
+                    changed = true;
+                    setConfigNow("mtlsMode", "STRICT");
+                }
+            });
+            const step2 = r.report?.steps[1];
+            expect({
+                code: r.code,
+                outcome: r.report?.outcome,
+                steps: steps(r.report, true),
+                planOk: r.report?.steps.map((s: any) => s.plan?.check?.ok),
+                rolledBackTo: r.report?.rollback?.weight,
+            }).toEqual({
+                code: 1,
+                outcome: "failed",
+                // step 2 was never applied: no up, no analysis
+                steps: [
+                    [10, true, ["pass"]],
+                    [25, false, []],
+                ],
+                planOk: [true, false],
+                rolledBackTo: 0,
+            });
+            expect(step2.plan.check.unexpected).toEqual(
+                expect.arrayContaining([expect.stringMatching(/^update PeerAuthentication canary-demo\//)]),
+            );
+            expect(r.out).toMatch(
+                /step 2\/4 \(canaryWeight 25\) aborted before any change: besides the weight, it would also update .*PeerAuthentication canary-demo\//,
+            );
+            // The rollback moved the weight only: the slipped-in change is still only in the config.
+            expect(r.report.rollback.targets).toEqual([expect.stringMatching(/VirtualService::/)]);
+            await expectInForce(0);
+            expect(renderedMtlsMode()).toBe("PERMISSIVE");
+            expect((await stack.getConfig("mtlsMode")).value).toBe("STRICT");
+            // The outcome is recorded with the stack (a tag), and `npm run status` shows it with the route.
+            const tag = JSON.parse((await stack.workspace.listTags(STACK))["asm-canary:lastPromotion"]);
+            expect(tag).toMatchObject({ outcome: "failed", exitCode: 1, weightKey: "canaryWeight", from: 0, to: 0 });
+            const status = await new Promise<string>((resolve, reject) => {
+                const child = spawn(
+                    process.execPath,
+                    [
+                        path.join(root, "bin", "promote", "statusCli.js"),
+                        "--stack",
+                        STACK,
+                        "--project-dir",
+                        work,
+                        "--no-preview",
+                    ],
+                    { env, stdio: ["ignore", "pipe", "inherit"] },
+                );
+                let out = "";
+                child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+                child.on("error", reject);
+                child.on("exit", (code) =>
+                    code === 0 ? resolve(out) : reject(new Error(`status exited ${code}: ${out}`)),
+                );
+            });
+            expect(status.split("\n")).toEqual(
+                expect.arrayContaining([
+                    "Stack render (namespace canary-demo), as last applied:",
+                    "  hello: v1 100% / v2 0%",
+                    "    mTLS: PERMISSIVE; authorization: off",
+                    expect.stringMatching(/^Last promotion: failed \(exit 1\) at \S+, canaryWeight 0 -> 0$/),
+                ]),
+            );
+            await stack.setConfig("mtlsMode", { value: "PERMISSIVE" });
+            expect(await pendingChanges()).toEqual({});
+        },
+    );
+});

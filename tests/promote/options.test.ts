@@ -1,4 +1,4 @@
-import { flagOverrides, parseCli, resolvePlan, UsageError } from "../../promote/options";
+import { flagOverrides, parseCli, resolvePlan, stackEnv, UsageError, USAGE } from "../../promote/options";
 import type { StackInfo } from "../../promote/stack";
 
 const INFO: StackInfo = {
@@ -20,6 +20,33 @@ function usageProblems(fn: () => unknown): string[] {
 }
 
 describe("command line", () => {
+    test("--help shows every default, from the one source", () => {
+        for (const line of [
+            "(default 10,25,50,100)",
+            "(default 60s)",
+            "(default 0.01)",
+            "(default 500)",
+            "(default 20)",
+            "(default 3)",
+            "(default halt)",
+            "(default: the stack's canaryWeight, judging every service it moves)",
+        ]) {
+            expect(USAGE.replace(/\s+/g, " ")).toContain(line);
+        }
+        // Every flag line says its default (a continuation line may carry it).
+        const flags = USAGE.split(/\n(?= {2}-)/).filter((f) => /^ {2}--(?!stack|help)/.test(f));
+        expect(flags.filter((f) => !/default/.test(f)).map((f) => f.trim().split(/\s/)[0])).toEqual([]);
+    });
+
+    test("--stack render without a backend: the render stack's own, as npm run render keeps it", () => {
+        expect(stackEnv("render", "/repo", {})).toEqual({
+            PULUMI_BACKEND_URL: "file:///repo/.render/state",
+            PULUMI_CONFIG_PASSPHRASE: "render",
+        });
+        expect(stackEnv("render", "/repo", { PULUMI_BACKEND_URL: "s3://b" })).toEqual({});
+        expect(stackEnv("dev", "/repo", {})).toEqual({});
+    });
+
     test("--help", () => {
         expect(parseCli(["--help"])).toBe("help");
         expect(parseCli(["-h"])).toBe("help");
@@ -65,6 +92,10 @@ describe("command line", () => {
             "/p",
             "--verbose",
             "--allow-pending-changes",
+            "--on-error",
+            "hold",
+            "--policy-config",
+            "policy/production.json",
         ]);
         expect(f).toEqual({
             stack: "dev",
@@ -84,6 +115,9 @@ describe("command line", () => {
             projectDir: "/p",
             verbose: true,
             allowPendingChanges: true,
+            onError: "hold",
+            policyConfig: "policy/production.json",
+            noPolicy: false,
         });
     });
 });
@@ -115,6 +149,7 @@ describe("resolvePlan: flags over stack config over defaults; namespace and serv
             allowPendingChanges: false,
             dryRun: false,
             verbose: false,
+            onError: "rollback",
         });
     });
 
@@ -209,6 +244,16 @@ describe("resolvePlan: flags over stack config over defaults; namespace and serv
         });
     });
 
+    test("--on-error takes rollback or hold; --no-policy takes no --policy-config", () => {
+        const problems = (...args: string[]) => flagOverrides(parseCli(["--stack", "dev", ...args]) as never).problems;
+        expect(problems("--on-error", "hold")).toEqual([]);
+        expect(problems("--on-error", "retry")).toEqual(["--on-error retry: must be one of rollback, hold"]);
+        expect(problems("--no-policy", "--policy-config", "policy/production.json")).toEqual([
+            "--no-policy and --policy-config: give one (--no-policy runs no pack, so it takes no config)",
+        ]);
+        expect(parseCli(["--stack", "dev", "--no-policy"])).toMatchObject({ noPolicy: true });
+    });
+
     test("a stack never brought up has no outputs", () => {
         expect(
             usageProblems(() =>
@@ -217,7 +262,7 @@ describe("resolvePlan: flags over stack config over defaults; namespace and serv
                     canaryWeight: 0,
                 }),
             ),
-        ).toEqual(['stack new has no "namespace"/"services" outputs: run pulumi up on it first']);
+        ).toEqual(['stack new has no "namespace"/"services" outputs: run `pulumi up --stack new` on it first']);
     });
 
     test("a bad promotion value in the stack config is reported as such", () => {

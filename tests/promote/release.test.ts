@@ -56,7 +56,7 @@ describe("the release a promotion walks", () => {
         expect(problems(["--service", "ratings"])).toEqual([
             "service ratings follows the stack's canaryWeight, and so do hello: moving it would move them too. " +
                 "Promote without --service to move and judge all of them, or give ratings its own weight first: " +
-                "`pulumi config set --path 'services[2].canaryWeight' 0 --stack dev`, then pulumi up",
+                "`pulumi config set --path 'services[2].canaryWeight' 0 --stack dev`, then `pulumi up --stack dev`",
         ]);
         expect(problems(["--service", "hello"])).toEqual([
             "service hello follows the stack's canaryWeight, and so do ratings: moving it would move them too. " +

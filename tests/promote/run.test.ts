@@ -2,8 +2,19 @@
 import type { Sample } from "../../promote/decision";
 import type { Plan } from "../../promote/options";
 import { errorText, RunReport, runPromotion } from "../../promote/run";
-import type { StackDriver, StackInfo, UpResult } from "../../promote/stack";
-import { fakeDeps } from "./fakeDeps";
+import * as fs from "fs";
+import type { RawConfig } from "../../promote/guard";
+import {
+    PlannedChange,
+    PolicyError,
+    PolicyFinding,
+    PolicyRun,
+    StackDriver,
+    StackInfo,
+    UpOptions,
+    UpResult,
+} from "../../promote/stack";
+import { fakeDeps, vsUpdate } from "./fakeDeps";
 
 class FakeStack implements StackDriver {
     readonly name = "dev";
@@ -14,6 +25,17 @@ class FakeStack implements StackDriver {
     /** Weights whose up fails (before applying anything), as many times as listed. */
     failUpAt: number[] = [];
     onUp?: (weight: number) => void;
+    /** What each step's preview plans besides hello's VirtualService, per weight. */
+    extraPlanned: Record<number, PlannedChange[]> = {};
+    /** Weights whose preview fails (a mandatory policy violation). */
+    policyRefuses: Record<number, PolicyFinding[]> = {};
+    /** Advisory findings of every preview. */
+    advisory: PolicyFinding[] = [];
+    /** The stack config the walk check sees. */
+    raw: RawConfig = { values: {}, hasSecretKubeconfig: false };
+    /** Each preview's and up's options, and the pack config each ran with. */
+    previews: Array<{ weight: number; planFile?: string; policyConfig?: unknown }> = [];
+    ups: Array<UpOptions & { weight: number; policyConfig?: unknown }> = [];
     constructor(weight = 0) {
         this.configured = weight;
         this.applied = weight;
@@ -24,16 +46,34 @@ class FakeStack implements StackDriver {
     async configuredWeight() {
         return this.configured;
     }
-    async pendingChanges() {
+    async pendingChanges(policy?: PolicyRun) {
         this.log.push("preview");
+        this.previews.push({ weight: this.configured, policyConfig: readConfig(policy) });
         return this.pending;
+    }
+    async previewPlan(opts: { planFile?: string; policy?: PolicyRun }) {
+        this.log.push(`plan ${this.configured}`);
+        this.previews.push({ weight: this.configured, planFile: opts.planFile, policyConfig: readConfig(opts.policy) });
+        const refused = this.policyRefuses[this.configured];
+        if (refused) {
+            throw new PolicyError(refused);
+        }
+        const changes = this.configured === this.applied ? [] : [vsUpdate("hello")];
+        return { changes: [...changes, ...(this.extraPlanned[this.configured] ?? [])], findings: this.advisory };
+    }
+    async rawConfig() {
+        return this.raw;
+    }
+    async virtualServiceUrns(services: readonly string[]) {
+        return services.map((s) => vsUpdate(s).urn);
     }
     async setWeight(w: number) {
         this.log.push(`set ${w}`);
         this.configured = w;
     }
-    async up(): Promise<UpResult> {
+    async up(opts: UpOptions): Promise<UpResult> {
         this.log.push(`up ${this.configured}`);
+        this.ups.push({ ...opts, weight: this.configured, policyConfig: readConfig(opts.policy) });
         this.onUp?.(this.configured);
         const i = this.failUpAt.indexOf(this.configured);
         if (i >= 0) {
@@ -51,10 +91,19 @@ class FakeStack implements StackDriver {
     }
 }
 
+/** The pack config a preview or up ran with, read from its file. */
+function readConfig(policy: PolicyRun | undefined): unknown {
+    return policy ? JSON.parse(fs.readFileSync(policy.configFile, "utf8")) : undefined;
+}
+
 /** Metrics as a function of the weight applied and the workload; `down` makes every call fail. */
 class FakeMetrics {
     down = false;
     queries: string[] = [];
+    /** The preflight's survey queries. */
+    surveyed: string[] = [];
+    /** Workloads without any istio_requests_total series. */
+    noSeries: string[] = [];
     constructor(
         private readonly stack: FakeStack,
         private readonly shape: (weight: number, workload: "hello-v1" | "hello-v2", call: number) => Sample,
@@ -69,8 +118,17 @@ class FakeMetrics {
         if (this.down) {
             throw new Error("cannot reach Prometheus at http://127.0.0.1:1: ECONNREFUSED");
         }
-        this.queries.push(q);
         const workload = q.includes('destination_workload="hello-v2"') ? "hello-v2" : "hello-v1";
+        // The preflight's survey: whether the series exist, and the request rate.
+        if (q.startsWith("count(")) {
+            this.surveyed.push(q);
+            return this.noSeries.includes(workload) ? undefined : 1;
+        }
+        if (q.startsWith("sum(rate(")) {
+            this.surveyed.push(q);
+            return this.shape(this.stack.applied, workload, -1).requests / 60;
+        }
+        this.queries.push(q);
         const s = this.shape(this.stack.applied, workload, this.calls++);
         if (q.startsWith("histogram_quantile")) {
             return s.p99Ms;
@@ -126,12 +184,16 @@ describe("promotion run", () => {
         expect(stack.log).toEqual([
             "preview",
             "set 10",
+            "plan 10",
             "up 10",
             "set 25",
+            "plan 25",
             "up 25",
             "set 50",
+            "plan 50",
             "up 50",
             "set 100",
+            "plan 100",
             "up 100",
         ]);
         expect(weightsAnalysed(r)).toEqual([
@@ -165,10 +227,30 @@ describe("promotion run", () => {
         const r = await h.run();
         expect(r.outcome).toBe("rolled-back");
         expect(r.exitCode).toBe(2);
-        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 25", "up 25", "set 0", "up 0"]);
+        expect(stack.log).toEqual([
+            "preview",
+            "set 10",
+            "plan 10",
+            "up 10",
+            "set 25",
+            "plan 25",
+            "up 25",
+            "set 0",
+            "up 0",
+        ]);
         expect(r.failedChecks).toEqual([{ metric: "errorRate", value: 0.3, threshold: 0.01, status: "fail" }]);
         expect(r.weightInForce).toBe(0);
-        expect(r.rollback).toEqual({ weight: 0, attempts: 1, changes: { update: 1, same: 17 }, seconds: 8 });
+        // The rollback's up is targeted at hello's VirtualService: nothing else rides along.
+        expect(r.rollback).toEqual({
+            weight: 0,
+            attempts: 1,
+            changes: { update: 1, same: 17 },
+            seconds: 8,
+            targets: [
+                "urn:pulumi:dev::asm-canary::kubernetes:networking.istio.io/v1beta1:VirtualService::route-hello-vs",
+            ],
+        });
+        expect(stack.ups.at(-1)?.targets).toEqual(r.rollback?.targets);
         expect(r.message).toBe(
             "ROLLED BACK from canaryWeight 25: error rate 30.00% > max 1.00% at canaryWeight 25 (step 2/4). canaryWeight 0 is in force.",
         );
@@ -182,7 +264,7 @@ describe("promotion run", () => {
         const r = await h.run();
         expect(r.exitCode).toBe(2);
         expect(r.failedChecks).toEqual([{ metric: "p99Ms", value: 2350, threshold: 500, status: "fail" }]);
-        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 0", "up 0"]);
+        expect(stack.log).toEqual(["preview", "set 10", "plan 10", "up 10", "set 0", "up 0"]);
     });
 
     test("no traffic: the interval is repeated max-wait-intervals times, then the run halts in place (exit 3)", async () => {
@@ -193,7 +275,7 @@ describe("promotion run", () => {
         expect(r.exitCode).toBe(3);
         expect(weightsAnalysed(r)).toEqual([[10, "no-data,no-data,no-data"]]);
         expect(r.steps[0].analyses.map((a) => a.action)).toEqual(["wait", "wait", "halt"]);
-        expect(stack.log).toEqual(["preview", "set 10", "up 10"]);
+        expect(stack.log).toEqual(["preview", "set 10", "plan 10", "up 10"]);
         expect(r.weightInForce).toBe(10);
         expect(r.message).toMatch(
             /^HALTED at canaryWeight 10 \(step 1\/4\): not enough data after 3 intervals \(requests 0 < min 20; error rate: no data \(no requests\); p99 latency: no data/,
@@ -208,7 +290,7 @@ describe("promotion run", () => {
             maxWaitIntervals: 0,
         });
         expect(r.exitCode).toBe(2);
-        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 0", "up 0"]);
+        expect(stack.log).toEqual(["preview", "set 10", "plan 10", "up 10", "set 0", "up 0"]);
         expect(r.failedChecks?.[0]).toMatchObject({ metric: "requests", value: 0, status: "no-data" });
     });
 
@@ -263,7 +345,7 @@ describe("promotion run", () => {
         const stack = new FakeStack(25);
         const r = await harness(stack, healthy).run();
         expect(r.exitCode).toBe(0);
-        expect(stack.log).toEqual(["preview", "set 50", "up 50", "set 100", "up 100"]);
+        expect(stack.log).toEqual(["preview", "set 50", "plan 50", "up 50", "set 100", "plan 100", "up 100"]);
         expect(r.steps.map((s) => [s.weight, s.up === undefined])).toEqual([
             [25, true],
             [50, false],
@@ -288,13 +370,13 @@ describe("promotion run", () => {
         expect(stack.log).toEqual(["preview"]);
     });
 
-    test("a failed up stops the run at a known weight and sets the config back to it (exit 1)", async () => {
+    test("a failed up with --on-error hold stops the run at a known weight and sets the config back to it (exit 1)", async () => {
         const stack = new FakeStack(0);
         stack.failUpAt = [25];
-        const r = await harness(stack, healthy).run();
+        const r = await harness(stack, healthy).run({ onError: "hold" });
         expect(r.outcome).toBe("failed");
         expect(r.exitCode).toBe(1);
-        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 25", "up 25", "set 10"]);
+        expect(stack.log).toEqual(["preview", "set 10", "plan 10", "up 10", "set 25", "plan 25", "up 25", "set 10"]);
         expect(stack.configured).toBe(10);
         expect(r.weightInForce).toBe(10);
         expect(r.notes).toEqual([
@@ -302,7 +384,46 @@ describe("promotion run", () => {
         ]);
         expect(r.steps[1].up?.error).toContain("connection refused");
         expect(r.message).toBe(
-            "pulumi up to canaryWeight 25 failed (step 2/4); no further step was taken. canaryWeight 10 is in force.",
+            "pulumi up to canaryWeight 25 failed (step 2/4); no further step was taken. canaryWeight 10 is in force. " +
+                "(--on-error hold; roll back with `pulumi config set canaryWeight 0 --stack dev && pulumi up --stack dev`)",
+        );
+    });
+
+    test("a failed up once traffic has moved rolls back to 0 by default (exit 1), targeted at the VirtualService", async () => {
+        const stack = new FakeStack(0);
+        stack.failUpAt = [25];
+        const r = await harness(stack, healthy).run();
+        expect({ outcome: r.outcome, exitCode: r.exitCode, weightInForce: r.weightInForce }).toEqual({
+            outcome: "failed",
+            exitCode: 1,
+            weightInForce: 0,
+        });
+        expect(stack.log).toEqual([
+            "preview",
+            "set 10",
+            "plan 10",
+            "up 10",
+            "set 25",
+            "plan 25",
+            "up 25",
+            "set 10",
+            "set 0",
+            "up 0",
+        ]);
+        expect(stack.ups.at(-1)).toMatchObject({ weight: 0, targets: [vsUpdate("hello").urn] });
+        expect(r.message).toBe(
+            "ROLLED BACK from canaryWeight 10: pulumi up to canaryWeight 25 failed (step 2/4). canaryWeight 0 is in force.",
+        );
+    });
+
+    test("a failed first up, before any traffic moved: nothing to roll back, the config is set back to 0 (exit 1)", async () => {
+        const stack = new FakeStack(0);
+        stack.failUpAt = [10];
+        const r = await harness(stack, healthy).run();
+        expect(stack.log).toEqual(["preview", "set 10", "plan 10", "up 10", "set 0"]);
+        expect(r.rollback).toBeUndefined();
+        expect(r.message).toBe(
+            "pulumi up to canaryWeight 10 failed (step 1/4); no further step was taken. canaryWeight 0 is in force.",
         );
     });
 
@@ -314,7 +435,7 @@ describe("promotion run", () => {
         ).run();
         expect(r.exitCode).toBe(2);
         expect(r.rollback?.attempts).toBe(2);
-        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 0", "up 0", "set 0", "up 0"]);
+        expect(stack.log).toEqual(["preview", "set 10", "plan 10", "up 10", "set 0", "up 0", "set 0", "up 0"]);
         expect(r.weightInForce).toBe(0);
     });
 
@@ -357,7 +478,7 @@ describe("promotion run", () => {
         expect(r.weightInForce).toBe(10);
         expect(stack.configured).toBe(10);
         expect(r.message).toMatch(
-            /^ROLLBACK FAILED after error rate 50.00% > max 1.00% at canaryWeight 10 \(step 1\/4\)\. canaryWeight 10 is in force\. Roll back by hand now: `pulumi config set canaryWeight 0 && pulumi up --stack dev`\.$/,
+            /^ROLLBACK FAILED after error rate 50.00% > max 1.00% at canaryWeight 10 \(step 1\/4\)\. canaryWeight 10 is in force\. Roll back by hand now: `pulumi config set canaryWeight 0 --stack dev && pulumi up --stack dev`\.$/,
         );
     });
 
@@ -372,10 +493,10 @@ describe("promotion run", () => {
         };
         const r = await h.run();
         expect(r.exitCode).toBe(130);
-        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 25", "up 25"]);
+        expect(stack.log).toEqual(["preview", "set 10", "plan 10", "up 10", "set 25", "plan 25", "up 25"]);
         expect(r.steps[1].analyses).toEqual([]);
         expect(r.message).toBe(
-            "INTERRUPTED while analysing canaryWeight 25. canaryWeight 25 is in force. Resume with the same command; roll back with `pulumi config set canaryWeight 0 && pulumi up`.",
+            "INTERRUPTED while analysing canaryWeight 25. canaryWeight 25 is in force. Resume with the same command; roll back with `pulumi config set canaryWeight 0 --stack dev && pulumi up --stack dev`.",
         );
     });
 
@@ -390,7 +511,7 @@ describe("promotion run", () => {
         const r = await h.run();
         expect(r.outcome).toBe("interrupted");
         expect(r.exitCode).toBe(130);
-        expect(stack.log).toEqual(["preview", "set 10", "up 10", "set 25", "up 25"]);
+        expect(stack.log).toEqual(["preview", "set 10", "plan 10", "up 10", "set 25", "plan 25", "up 25"]);
         expect(r.weightInForce).toBe(25);
         expect(r.message).toMatch(
             /^INTERRUPTED after pulumi up to canaryWeight 25, before its analysis\. canaryWeight 25 is in force\./,
@@ -516,5 +637,262 @@ describe("error text", () => {
         expect(errorText(new Error(Array.from({ length: 20 }, (_, i) => `l${i}`).join("\n")))).toBe(
             ["…", ...Array.from({ length: 12 }, (_, i) => `l${i + 8}`)].join("\n"),
         );
+    });
+});
+
+describe("each step held to its plan, judged by the policy pack", () => {
+    const POLICY = {
+        pack: "/p/policy/analyzer",
+        config: { "production-mtls-strict": "mandatory" },
+        source: "policy/production.json",
+    };
+    const peerAuth: PlannedChange = {
+        op: "update",
+        type: "kubernetes:security.istio.io/v1beta1:PeerAuthentication",
+        name: "security-peer-auth",
+        urn: "urn:pulumi:dev::asm-canary::kubernetes:security.istio.io/v1beta1:PeerAuthentication::security-peer-auth",
+        object: "canary-demo/default",
+    };
+
+    test("every preview and up runs the pack with the stack's config and the weights in force before the step; each up is held to its step's saved plan", async () => {
+        const stack = new FakeStack(0);
+        const r = await harness(stack, healthy).run({ policy: POLICY, steps: [10, 50, 100] });
+        expect(r.exitCode).toBe(0);
+        expect(stack.previews.map((p) => [p.weight, p.policyConfig])).toEqual([
+            [0, { "production-mtls-strict": "mandatory", "canary-weight-step": { previousWeights: { hello: 0 } } }],
+            [10, { "production-mtls-strict": "mandatory", "canary-weight-step": { previousWeights: { hello: 0 } } }],
+            [50, { "production-mtls-strict": "mandatory", "canary-weight-step": { previousWeights: { hello: 10 } } }],
+            [100, { "production-mtls-strict": "mandatory", "canary-weight-step": { previousWeights: { hello: 50 } } }],
+        ]);
+        // Each up: the plan its own preview saved, and the same pack config.
+        expect(stack.ups.map((u) => [u.weight, u.plan, u.policyConfig])).toEqual(
+            stack.previews.slice(1).map((p) => [p.weight, p.planFile, p.policyConfig]),
+        );
+        expect(new Set(stack.ups.map((u) => u.plan)).size).toBe(3);
+        expect(r.steps.map((s) => s.plan?.check?.ok)).toEqual([true, true, true]);
+        expect(r.steps[1].plan).toEqual({
+            check: {
+                expected: ["canary-demo/hello"],
+                planned: ["update VirtualService canary-demo/hello"],
+                unexpected: [],
+                missing: [],
+                ok: true,
+            },
+            policyConfig: {
+                "production-mtls-strict": "mandatory",
+                "canary-weight-step": { previousWeights: { hello: 10 } },
+            },
+            policyFindings: [],
+        });
+        expect(r.settings.policy).toEqual({ pack: "/p/policy/analyzer", configSource: "policy/production.json" });
+    });
+
+    test("without the pack (--no-policy) no preview or up runs one; the plan is still checked", async () => {
+        const stack = new FakeStack(0);
+        const r = await harness(stack, healthy).run({ steps: [50, 100] });
+        expect(r.exitCode).toBe(0);
+        expect(stack.previews.map((p) => p.policyConfig)).toEqual([undefined, undefined, undefined]);
+        expect(stack.ups.map((u) => [u.policy, Boolean(u.plan)])).toEqual([
+            [undefined, true],
+            [undefined, true],
+        ]);
+        expect(r.settings.policy).toBeNull();
+    });
+
+    test("a change besides the weight in a later step's plan: aborted before its up, rolled back to 0 targeted at the VirtualService, the change named (exit 1)", async () => {
+        const stack = new FakeStack(0);
+        stack.extraPlanned[25] = [peerAuth];
+        const h = harness(stack, healthy);
+        const r = await h.run();
+        expect({ outcome: r.outcome, exitCode: r.exitCode, weightInForce: r.weightInForce }).toEqual({
+            outcome: "failed",
+            exitCode: 1,
+            weightInForce: 0,
+        });
+        expect(stack.log).toEqual([
+            "preview",
+            "set 10",
+            "plan 10",
+            "up 10",
+            "set 25",
+            "plan 25",
+            "set 10",
+            "set 0",
+            "up 0",
+        ]);
+        expect(stack.ups.at(-1)).toMatchObject({ weight: 0, targets: [vsUpdate("hello").urn] });
+        expect(stack.ups.at(-1)?.plan).toBeUndefined();
+        expect(r.steps[1].up).toBeUndefined();
+        expect(r.steps[1].plan?.check).toMatchObject({
+            ok: false,
+            unexpected: ["update PeerAuthentication canary-demo/default"],
+        });
+        expect(h.lines).toContain(
+            "[2/4] canaryWeight 25: plan check FAILED: it would also update PeerAuthentication canary-demo/default",
+        );
+        expect(r.message).toBe(
+            "ROLLED BACK from canaryWeight 10: step 2/4 (canaryWeight 25) aborted before any change: besides the weight, it would also " +
+                "update PeerAuthentication canary-demo/default. The stack's config or program changed since the run started? " +
+                "Review with `pulumi preview --diff --stack dev`. canaryWeight 0 is in force.",
+        );
+    });
+
+    test("the same with --on-error hold: the weight in force stays, nothing else is changed", async () => {
+        const stack = new FakeStack(0);
+        stack.extraPlanned[25] = [peerAuth];
+        const r = await harness(stack, healthy).run({ onError: "hold" });
+        expect(stack.log).toEqual(["preview", "set 10", "plan 10", "up 10", "set 25", "plan 25", "set 10"]);
+        expect({ outcome: r.outcome, weightInForce: r.weightInForce, rollback: r.rollback }).toEqual({
+            outcome: "failed",
+            weightInForce: 10,
+            rollback: undefined,
+        });
+    });
+
+    test("--allow-pending-changes lets the pending changes through with the first up only, recorded", async () => {
+        const stack = new FakeStack(0);
+        stack.extraPlanned[10] = [peerAuth];
+        stack.extraPlanned[50] = [peerAuth];
+        const r = await harness(stack, healthy).run({ allowPendingChanges: true, steps: [10, 50, 100] });
+        expect(r.steps[0].plan?.check).toMatchObject({
+            ok: true,
+            accepted: ["update PeerAuthentication canary-demo/default"],
+        });
+        expect(r.steps[1].plan?.check).toMatchObject({
+            ok: false,
+            unexpected: ["update PeerAuthentication canary-demo/default"],
+        });
+        expect(r.weightInForce).toBe(0);
+    });
+
+    test("a mandatory policy violation at the first step: no up, the config set back to 0, the policy named (exit 1)", async () => {
+        const stack = new FakeStack(0);
+        stack.policyRefuses[10] = [
+            {
+                policy: "production-mtls-strict",
+                level: "mandatory",
+                message:
+                    "PeerAuthentication canary-demo/default: mTLS mode is PERMISSIVE; production needs STRICT (mtlsMode)",
+            },
+        ];
+        const h = harness(stack, healthy);
+        const r = await h.run({ policy: POLICY });
+        expect(stack.log).toEqual(["preview", "set 10", "plan 10", "set 0"]);
+        expect({ outcome: r.outcome, rollback: r.rollback, weightInForce: r.weightInForce }).toEqual({
+            outcome: "failed",
+            rollback: undefined,
+            weightInForce: 0,
+        });
+        expect(r.steps[0].plan?.error).toBe(
+            "the policy pack refused it (1 mandatory violation):\n  - production-mtls-strict: PeerAuthentication canary-demo/default: mTLS mode is PERMISSIVE; production needs STRICT (mtlsMode)",
+        );
+        expect(r.message).toBe(
+            "the preview of canaryWeight 10 failed (step 1/4), before any change: the policy pack refused it (1 mandatory violation): " +
+                "- production-mtls-strict: PeerAuthentication canary-demo/default: mTLS mode is PERMISSIVE; production needs STRICT (mtlsMode); " +
+                "no further step was taken. canaryWeight 0 is in force.",
+        );
+    });
+
+    test("advisory findings are printed and recorded, and the step goes on", async () => {
+        const stack = new FakeStack(0);
+        stack.advisory = [
+            {
+                policy: "mesh-deployment-hygiene",
+                level: "advisory",
+                message: "Deployment canary-demo/curl: container curl has no readiness probe",
+            },
+        ];
+        const h = harness(stack, healthy);
+        const r = await h.run({ policy: POLICY, steps: [100] });
+        expect(r.exitCode).toBe(0);
+        expect(r.steps[0].plan?.policyFindings).toEqual(stack.advisory);
+        expect(h.lines).toContain(
+            "[1/1] canaryWeight 100: policy mesh-deployment-hygiene (advisory): Deployment canary-demo/curl: container curl has no readiness probe",
+        );
+    });
+
+    test("a weight the stack's config refuses (mirrorPercent with 100): refused before any change, with the program's reason (exit 1)", async () => {
+        const stack = new FakeStack(0);
+        stack.raw = { values: { mirrorPercent: "20" }, hasSecretKubeconfig: false };
+        const r = await harness(stack, healthy).run({ steps: [10, 50, 100] });
+        expect(stack.log).toEqual([]);
+        expect({ outcome: r.outcome, exitCode: r.exitCode, steps: r.steps }).toEqual({
+            outcome: "failed",
+            exitCode: 1,
+            steps: [],
+        });
+        expect(r.message).toBe(
+            "stack dev's config refuses canaryWeight 100 of the walk, nothing was changed:\n" +
+                "    - mirrorPercent: got 20 with canaryWeight 100; v2 already receives every request, so each mirrored request would reach v2 twice: mirror at a lower canaryWeight (0 for a dark launch)\n" +
+                "  Change the config first (`pulumi config set … --stack dev`), or walk to a lower weight (--steps). canaryWeight 0 is in force.",
+        );
+    });
+});
+
+describe("before any change: do the series exist, is there traffic, how long can the walk take", () => {
+    test("the stable workload has no series at all: wrong labels or no scraping, refused before any change (exit 1)", async () => {
+        const stack = new FakeStack(0);
+        const h = harness(stack, healthy);
+        h.metrics.noSeries = ["hello-v1", "hello-v2"];
+        const r = await h.run({ dryRun: true });
+        expect({ outcome: r.outcome, exitCode: r.exitCode, log: stack.log }).toEqual({
+            outcome: "failed",
+            exitCode: 1,
+            log: [],
+        });
+        expect(r.traffic).toEqual([
+            { workload: "hello-v1", series: false },
+            { workload: "hello-v2", series: false },
+        ]);
+        expect(h.lines).toContain(
+            "  request rates over the last 60s: hello-v1 NO SERIES, hello-v2 no series yet (at weight 0: no traffic yet)",
+        );
+        expect(r.message).toBe(
+            'these series do not exist in Prometheus: istio_requests_total{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v1"}. ' +
+                'Wrong labels (the namespace, the workload names <service>-v1/-v2, reporter="destination") or the sidecars are not scraped: ' +
+                "the run could not judge anything, nothing was changed. Try the queries of `npm run promote -- --stack dev --dry-run` in Prometheus. canaryWeight 0 is in force.",
+        );
+    });
+
+    test("the canary's series missing once it has weight is refused too", async () => {
+        const stack = new FakeStack(25);
+        const h = harness(stack, healthy);
+        h.metrics.noSeries = ["hello-v2"];
+        const r = await h.run();
+        expect({ exitCode: r.exitCode, log: stack.log }).toEqual({ exitCode: 1, log: [] });
+        expect(r.message).toMatch(
+            /^these series do not exist in Prometheus: istio_requests_total\{.*destination_workload="hello-v2"\}\./,
+        );
+    });
+
+    test("series with no requests: no traffic yet, said, and the dry run passes (exit 0) with the rates and the longest walk", async () => {
+        const stack = new FakeStack(0);
+        const h = harness(stack, () => ({ requests: 0, errors: 0 }));
+        h.metrics.noSeries = ["hello-v2"];
+        const r = await h.run({ dryRun: true });
+        expect(r.exitCode).toBe(0);
+        expect(h.lines).toContain(
+            "  request rates over the last 60s: hello-v1 0 req/s (no traffic yet), hello-v2 no series yet (at weight 0: no traffic yet)",
+        );
+        expect(h.lines).toContain(
+            "  longest walk: 4 step(s) x up to 3 interval(s) of 60s = 12 min, plus a preview and an up per step",
+        );
+        expect(r.longestSeconds).toBe(720);
+        expect(h.metrics.surveyed).toEqual([
+            'count(istio_requests_total{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v1"})',
+            'sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v1"}[60s]))',
+            'count(istio_requests_total{reporter="destination",destination_workload_namespace="canary-demo",destination_workload="hello-v2"})',
+        ]);
+    });
+
+    test("the rates with traffic", async () => {
+        const stack = new FakeStack(10);
+        const h = harness(stack, healthy);
+        const r = await h.run({ dryRun: true });
+        expect(r.traffic).toEqual([
+            { workload: "hello-v1", series: true, ratePerSecond: 9 },
+            { workload: "hello-v2", series: true, ratePerSecond: 1 },
+        ]);
+        expect(h.lines).toContain("  request rates over the last 60s: hello-v1 9 req/s, hello-v2 1 req/s");
     });
 });

@@ -7,7 +7,7 @@ import type { Sample } from "../../promote/decision";
 import { parseCli, Plan, resolvePlan } from "../../promote/options";
 import { runPromotion } from "../../promote/run";
 import type { StackDriver, StackInfo, UpResult, WeightKey } from "../../promote/stack";
-import { fakeDeps } from "./fakeDeps";
+import { fakeDeps, vsUpdate } from "./fakeDeps";
 import { SERVICES_CONFIG } from "./servicesFixture";
 
 /** Config keys the fake knows, and which service each weight key moves. */
@@ -40,6 +40,19 @@ class ConfigStack implements StackDriver {
     async pendingChanges() {
         this.log.push("preview");
         return {};
+    }
+    async previewPlan() {
+        this.log.push("plan");
+        const moved = Object.entries(MOVED_BY).flatMap(([key, services]) =>
+            services.filter((s) => this.applied[s] !== Number(this.config[key])),
+        );
+        return { changes: moved.map((s) => vsUpdate(s)), findings: [] };
+    }
+    async rawConfig() {
+        return { values: { services: SERVICES_CONFIG }, hasSecretKubeconfig: false };
+    }
+    async virtualServiceUrns(services: readonly string[]) {
+        return services.map((s) => vsUpdate(s).urn);
     }
     async setWeight(w: number, key?: WeightKey) {
         this.log.push(`set ${key?.path ? "--path " : ""}${key?.key ?? "canaryWeight"} ${w}`);
@@ -86,9 +99,12 @@ function metricsFor(stack: ConfigStack, shape: Shape, grpcFailures: Shape = () =
         queries: [] as string[],
         async probe() {},
         async query(q: string): Promise<number | undefined> {
-            this.queries.push(q);
             const m = /destination_workload="([a-z]+)-(v1|v2)"/.exec(q)!;
             const [service, version] = [m[1], m[2] as "v1" | "v2"];
+            if (q.startsWith("count(") || q.startsWith("sum(rate(")) {
+                return 1; // the preflight's survey: the series exist, 1 req/s
+            }
+            this.queries.push(q);
             const s = shape(service, version, stack.applied[service]);
             if (q.startsWith("histogram_quantile")) {
                 return s.p99Ms;
@@ -135,10 +151,13 @@ describe("promotion of one service by its own weight", () => {
         expect(stack.log).toEqual([
             "preview",
             "set --path services[1].canaryWeight 10",
+            "plan",
             "up",
             "set --path services[1].canaryWeight 50",
+            "plan",
             "up",
             "set --path services[1].canaryWeight 100",
+            "plan",
             "up",
             "set-all --path services[1].stable.image=reg.example/shop/reviews:1.1 services[1].canaryWeight=0 services[1].canary.replicas=0",
             "up",
@@ -174,15 +193,14 @@ describe("promotion of one service by its own weight", () => {
         const h = harness(stack, healthy);
         const r = await h.run(["--service", "reviews", "--no-finalize"]);
         expect(r.exitCode).toBe(0);
-        expect(stack.log.at(-2)).toBe("set --path services[1].canaryWeight 100");
-        expect(stack.log.at(-1)).toBe("up");
+        expect(stack.log.slice(-3)).toEqual(["set --path services[1].canaryWeight 100", "plan", "up"]);
         expect(stack.log.some((l) => l.startsWith("set-all"))).toBe(false);
         expect(r.finalize).toBeUndefined();
         expect(r.message).toBe("PROMOTED: services[1].canaryWeight 100 is in force. (3 step(s) in 180 s)");
         expect(h.lines).toContain(
             "  not finished (--no-finalize): reviews stays at 100 with both versions running; finish it with one " +
-                "`pulumi config set --path 'services[1].stable.image' reg.example/shop/reviews:1.1`, 'services[1].canaryWeight' 0 " +
-                "and 'services[1].canary.replicas' 0, then pulumi up",
+                "`pulumi config set --path 'services[1].stable.image' reg.example/shop/reviews:1.1 --stack dev`, 'services[1].canaryWeight' 0 " +
+                "and 'services[1].canary.replicas' 0, then `pulumi up --stack dev`",
         );
     });
 
@@ -193,8 +211,9 @@ describe("promotion of one service by its own weight", () => {
         );
         const r = await h.run(["--service", "reviews"]);
         expect(r.exitCode).toBe(2);
-        expect(stack.log.slice(-4)).toEqual([
+        expect(stack.log.slice(-5)).toEqual([
             "set --path services[1].canaryWeight 50",
+            "plan",
             "up",
             "set --path services[1].canaryWeight 0",
             "up",
@@ -221,8 +240,8 @@ test("a failed finishing up: exit 1, the config keeps the finished release (no w
     expect(r.finalize?.up?.error).toContain("timed out waiting to be Ready");
     expect(r.message).toBe(
         "PROMOTED to 100, but finishing the release of reviews did not complete: the config holds the finished release; " +
-            "apply it with `pulumi up --stack dev` (`pulumi preview --diff` shows what is left). " +
-            "services[1].canaryWeight 0 is configured, 100 is applied (a pending change: check `pulumi preview --diff`).",
+            "apply it with `pulumi up --stack dev` (`pulumi preview --diff --stack dev` shows what is left). " +
+            "services[1].canaryWeight 0 is configured, 100 is applied (a pending change: check `pulumi preview --diff --stack dev`).",
     );
 });
 
@@ -246,10 +265,13 @@ describe("a step of the stack's canaryWeight judges every service it moves", () 
         expect(stack.log).toEqual([
             "preview",
             "set canaryWeight 10",
+            "plan",
             "up",
             "set canaryWeight 50",
+            "plan",
             "up",
             "set canaryWeight 100",
+            "plan",
             "up",
         ]);
         expect(r.steps.map((s) => s.analyses[0].services?.map((v) => `${v.service} ${v.verdict}`))).toEqual([
@@ -277,8 +299,10 @@ describe("a step of the stack's canaryWeight judges every service it moves", () 
         expect(stack.log).toEqual([
             "preview",
             "set canaryWeight 10",
+            "plan",
             "up",
             "set canaryWeight 50",
+            "plan",
             "up",
             "set canaryWeight 0",
             "up",
