@@ -565,10 +565,10 @@ describe("described services: two moved by the stack's canaryWeight, and a gRPC 
                 code: r.code,
                 weightKey: r.report.weightKey,
                 judged: r.report.judged.map((j: any) => j.service),
-                verdicts: a?.services.map((v: any) => [v.service, v.verdict]),
-                failedChecks: r.report.failedChecks.map((c: any) => [c.service, c.metric]),
+                verdicts: a?.services?.map((v: any) => [v.service, v.verdict]),
+                failedChecks: r.report.failedChecks?.map((c: any) => [c.service, c.metric]),
                 // one up moved both: their two VirtualServices
-                stepUpdates: r.report.steps[0].up.changes.update,
+                stepUpdates: r.report.steps[0]?.up?.changes?.update,
             }).toEqual({
                 code: 2,
                 weightKey: "canaryWeight",
@@ -603,7 +603,7 @@ describe("described services: two moved by the stack's canaryWeight, and a gRPC 
                 code: r.code,
                 weightKey: r.report.weightKey,
                 judged: r.report.judged.map((j: any) => [j.service, j.protocol]),
-                failedChecks: r.report.failedChecks.map((c: any) => c.metric),
+                failedChecks: r.report.failedChecks?.map((c: any) => c.metric),
             }).toEqual({
                 code: 2,
                 weightKey: "services[2].canaryWeight",
