@@ -100,14 +100,16 @@ function stackWeight(services: readonly ServiceSpec[], moved: readonly ServiceSp
     return release;
 }
 
-/** The finishing config change, as commands to type (a --no-finalize run prints it). */
+/** The finishing config change, as commands to type (a --no-finalize run prints it), each naming the stack. */
 export function finishCommand(finish: Finish, stack: string): string {
     return [
         ...Object.entries(finish.config).map(([k, v]) =>
             /[.[]/.test(k) ? `pulumi config set --path '${k}' ${v}` : `pulumi config set ${k} ${v}`,
         ),
-        `pulumi up --stack ${stack}`,
-    ].join(" && ");
+        "pulumi up",
+    ]
+        .map((command) => `${command} --stack ${stack}`)
+        .join(" && ");
 }
 
 /** What runs after finishing: "reviews runs reg/reviews:1.1 as its stable version, its canary scaled to 0". */

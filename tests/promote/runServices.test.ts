@@ -186,9 +186,9 @@ describe("promotion of one service by its own weight", () => {
         expect(r.message).toBe("PROMOTED: services[1].canaryWeight 100 is in force. (3 step(s) in 180 s)");
         expect(h.lines).toContain(
             "  not finished (--no-finalize): reviews stays at 100 with both versions running; finish with " +
-                "`pulumi config set --path 'services[1].stable.image' reg.example/shop/reviews:1.1 && " +
-                "pulumi config set --path 'services[1].canaryWeight' 0 && pulumi config set --path 'services[1].canary.replicas' 0 && " +
-                "pulumi up --stack dev`",
+                "`pulumi config set --path 'services[1].stable.image' reg.example/shop/reviews:1.1 --stack dev && " +
+                "pulumi config set --path 'services[1].canaryWeight' 0 --stack dev && " +
+                "pulumi config set --path 'services[1].canary.replicas' 0 --stack dev && pulumi up --stack dev`",
         );
     });
 
@@ -377,10 +377,10 @@ describe("a release of the stack's canaryWeight that moved only described servic
         expect(stack.log.some((l) => l.startsWith("set-all"))).toBe(false);
         expect(h.lines).toContain(
             "  not finished (--no-finalize): reviews, ratings stay at 100 with both versions running; finish with " +
-                "`pulumi config set --path 'services[0].stable.image' reg.example/shop/reviews:1.1 && " +
-                "pulumi config set --path 'services[1].stable.image' reg.example/shop/ratings:2.1 && " +
-                "pulumi config set canaryWeight 0 && pulumi config set --path 'services[0].canary.replicas' 0 && " +
-                "pulumi config set --path 'services[1].canary.replicas' 0 && pulumi up --stack dev`",
+                "`pulumi config set --path 'services[0].stable.image' reg.example/shop/reviews:1.1 --stack dev && " +
+                "pulumi config set --path 'services[1].stable.image' reg.example/shop/ratings:2.1 --stack dev && " +
+                "pulumi config set canaryWeight 0 --stack dev && pulumi config set --path 'services[0].canary.replicas' 0 --stack dev && " +
+                "pulumi config set --path 'services[1].canary.replicas' 0 --stack dev && pulumi up --stack dev`",
         );
         const dry = harness(followers(), healthy);
         await dry.run(["--dry-run"]);
