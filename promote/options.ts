@@ -53,8 +53,8 @@ when a step fails.
   --service <name>             promote only this service: its own canaryWeight (services[i].canaryWeight)
                                when it has one; refused when the stack's canaryWeight would move others
                                (default: the stack's canaryWeight, judging every service it moves)
-  --no-finalize                stop at 100: do not finish a service's release (stable.image := the
-                               canary's, its canaryWeight and canary.replicas := 0, in one pulumi up)
+  --no-finalize                stop at 100: do not finish the release (each described service moved:
+                               stable.image := its canary's, canary.replicas := 0; the weight := 0; one up)
                                (default: finish it)
   --allow-pending-changes      start even if a plain pulumi up would change something besides the weight
                                (the first step's plan may then carry those changes; later steps may not)
@@ -200,7 +200,7 @@ export interface Plan {
      * canaryWeight, judging `service`.
      */
     release?: Release;
-    /** --no-finalize: stop at 100 (absent: finish a release moved by a service's own weight). */
+    /** --no-finalize: stop at 100 (absent: finish the described services the walk moved, release.finish). */
     noFinalize?: boolean;
     /** A step that fails once traffic has moved: roll back to 0 (absent: rollback) or hold the weight. */
     onError?: OnError;

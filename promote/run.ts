@@ -10,7 +10,8 @@
  *
  * What moves and what is judged (promote/release.ts): the stack's `canaryWeight`, judging every service it
  * moves (a step passes when all pass; any failing rolls them all back), or one described service's own
- * `services[<i>].canaryWeight`, whose release is finished at 100 in one config change + up (`finishRelease`).
+ * `services[<i>].canaryWeight`; the described services moved are finished at 100 in one config change + up
+ * (`finishRelease`).
  *
  * Invariants a release engineer relies on:
  * - The weight is only ever changed through the stack config + `up` (never behind Pulumi's back).
@@ -41,7 +42,7 @@ import {
 import { checkPlan, PlanCheck, planCheckProblem, stepPackConfig, walkProblems } from "./guard";
 import type { Plan } from "./options";
 import { buildQueries, Queries, rateQuery, seriesQuery, workloads } from "./promql";
-import type { JudgedService, Release } from "./release";
+import { finishCommand, finishedText, JudgedService, Release } from "./release";
 import type { PolicyFinding, PolicyRun, StackDriver, UpResult } from "./stack";
 
 /** The canary's subset (= pod `version` label), as mesh/demoWorkloads.ts names it. */
@@ -195,7 +196,7 @@ export interface RunReport {
     weightKey: string;
     /** Every service the key moves, each judged at every step. */
     judged: Array<{ service: string; protocol: string; queries: ServiceQueries }>;
-    /** The release finished at 100 in one up: the config keys set, then that up. */
+    /** The release finished at 100 in one up: its services (comma-separated), the config keys set, then that up. */
     finalize?: { service: string; config: Record<string, string | number>; up?: UpRecord };
     outcome?: Outcome;
     exitCode?: number;
@@ -688,7 +689,7 @@ class PromotionRun {
             this.deps.ui.line(
                 this.plan.noFinalize
                     ? `  then: stop at 100 (--no-finalize)`
-                    : `  then: finish the release of ${finish.name} (stable.image := ${finish.canaryImage}, its canaryWeight and canary.replicas := 0, one pulumi up)`,
+                    : `  then: finish the release of ${finish.services.map((f) => f.name).join(", ")} (${configText(finish.config)}; one pulumi up)`,
             );
         }
         return this.finish("dry-run", `DRY RUN: nothing was changed. ${this.stateSentence()}`);
@@ -715,17 +716,18 @@ class PromotionRun {
         const finished = this.report.finalize?.up?.changes !== undefined;
         return this.finish(
             "promoted",
-            `PROMOTED${finished ? ` and FINISHED (${this.report.finalize!.service} runs ${this.release.finish!.canaryImage} as its stable version, its canary scaled to 0)` : ""}: ` +
+            `PROMOTED${finished ? ` and FINISHED (${finishedText(this.release.finish!)})` : ""}: ` +
                 `${this.stateSentence()} (${walk.length} step(s) in ${Math.round((this.deps.clock.now() - started) / 1000)} s)`,
         );
     }
 
     /**
-     * At 100, a described service moved by its own weight has its release finished in ONE config change +
-     * up (docs/services.md): stable.image := the canary's image, its canaryWeight := 0, canary.replicas := 0;
-     * the program orders that up (stable rolled out, then the route, then the canary scaled down). Other
-     * services stay at 100, and the run says so. A failed up leaves the finished release in the config: the
-     * weight is not set back (the program refuses 100 with no canary pods), a plain `pulumi up` applies it.
+     * At 100, the described services the walk moved have their release finished in ONE config change + up
+     * (promote/release.ts `Finish`, docs/services.md): each stable.image := its canary's image, the walked key
+     * := 0, each canary.replicas := 0; the program orders that up (stable rolled out, then the route, then the
+     * canary scaled down). A release that also moved a demo service stays at 100, and the run says why. A
+     * failed up leaves the finished release in the config: the weight is not set back (the program refuses
+     * 100 with no canary pods), a plain `pulumi up` applies it.
      */
     private async finishRelease(): Promise<StepEnd> {
         const { ui, stack, interrupt } = this.deps;
@@ -736,31 +738,25 @@ class PromotionRun {
             }
             return undefined;
         }
-        const at = `services[${finish.index}]`;
+        const names = finish.services.map((f) => f.name).join(", ");
         if (this.plan.noFinalize) {
             ui.line(
-                `  not finished (--no-finalize): ${finish.name} stays at 100 with both versions running; finish it with one ` +
-                    `\`pulumi config set --path '${at}.stable.image' ${finish.canaryImage} --stack ${this.plan.stack}\`, '${at}.canaryWeight' 0 and '${at}.canary.replicas' 0, then \`${this.pulumi("up")}\``,
+                `  not finished (--no-finalize): ${names} ${finish.services.length > 1 ? "stay" : "stays"} at 100 with both versions running; ` +
+                    `finish with \`${finishCommand(finish, this.plan.stack)}\``,
             );
             return undefined;
         }
         if (!stack.setPaths) {
             throw new Error("the stack driver cannot set config paths: the release is not finished");
         }
-        const config: Record<string, string | number> = {
-            [`${at}.stable.image`]: finish.canaryImage,
-            [`${at}.canaryWeight`]: 0,
-            [`${at}.canary.replicas`]: 0,
-        };
-        const rec: NonNullable<RunReport["finalize"]> = { service: finish.name, config };
+        const config = finish.config;
+        const rec: NonNullable<RunReport["finalize"]> = { service: names, config };
         this.report.finalize = rec;
         if (interrupt.aborted) {
-            return await this.interrupted(`at ${this.key} 100, before finishing the release of ${finish.name}`);
+            return await this.interrupted(`at ${this.key} 100, before finishing the release of ${names}`);
         }
         ui.line(
-            `Finishing ${finish.name}: ${Object.entries(config)
-                .map(([k, v]) => `${k} := ${v}`)
-                .join(", ")} (one pulumi up: stable rolled out, then the route, then the canary scaled down) …`,
+            `Finishing ${names}: ${configText(config)} (one pulumi up: stable rolled out, then the route, then the canary scaled down) …`,
         );
         await stack.setPaths(Object.entries(config).map(([k, v]): [string, string] => [k, String(v)]));
         this.finalizing = true;
@@ -781,7 +777,7 @@ class PromotionRun {
             await this.settle();
             return this.finish(
                 interrupt.aborted ? "interrupted" : "failed",
-                `PROMOTED to 100, but finishing the release of ${finish.name} did not complete: the config holds the finished release; ` +
+                `PROMOTED to 100, but finishing the release of ${names} did not complete: the config holds the finished release; ` +
                     `apply it with \`${this.pulumi("up")}\` (\`${this.pulumi("preview --diff")}\` shows what is left). ${this.stateSentence()}`,
             );
         }
@@ -1243,6 +1239,12 @@ class PromotionRun {
         return this.report;
     }
 }
+
+/** A finishing config change as the log lines show it: "services[1].stable.image := reg/x:1.1, …". */
+const configText = (config: Record<string, string | number>): string =>
+    Object.entries(config)
+        .map(([k, v]) => `${k} := ${v}`)
+        .join(", ");
 
 /** A check, named by its service when the step judged several. */
 const describeServiceCheck = (c: ServiceCheck): string => (c.service ? `${c.service}: ` : "") + describeCheck(c);

@@ -5,7 +5,10 @@
  * applied; the stack is a throwaway copy of the render stack under the REAL Pulumi engine (scripts/engine.ts,
  * set up and inspected through the Automation API). The promote CLI itself (bin/promote/cli.js) runs as a
  * child process: it is what is under test. Scenarios: --dry-run, Prometheus down, Ctrl-C during `pulumi up`,
- * slow p99, 5xx at the second step, no traffic, Ctrl-C during an interval, a healthy canary promoted to 100.
+ * slow p99, 5xx at the second step, no traffic, Ctrl-C during an interval, a healthy canary promoted to 100;
+ * then, with described services (issue 17): two services moved by the stack's canaryWeight, the second one
+ * broken, both rolled back; a gRPC service failing with HTTP 200 + grpc-status 14, rolled back; a healthy
+ * gRPC canary promoted and its release finished.
  *
  * `npm run test:promote` (compiles the CLI, then jest.promote.config.js); `npm test` does not run it. The
  * tests run in order and share the stack. Prometheus and the fixture are started here and stopped by PID in
@@ -282,24 +285,29 @@ async function setScenario(s: object): Promise<void> {
     expect(r.status).toBe(204);
 }
 
-/** The rendered VirtualService's weights. */
-function rendered(): Record<string, number> {
+/** A rendered manifest: `kind` (lower case, as in the file name) `name` in canary-demo. */
+function manifest(kind: string, name: string): any {
     const dir = path.join(manifestsDir, "1-manifest");
-    const f = fs.readdirSync(dir).find((n) => /virtualservice-canary-demo-hello\.yaml$/.test(n));
+    const f = fs.readdirSync(dir).find((n) => n.endsWith(`${kind}-canary-demo-${name}.yaml`));
     if (!f) {
-        throw new Error(`no rendered VirtualService hello in ${dir}`);
+        throw new Error(`no rendered ${kind} ${name} in ${dir}`);
     }
-    const doc = yaml.load(fs.readFileSync(path.join(dir, f), "utf8")) as any;
+    return yaml.load(fs.readFileSync(path.join(dir, f), "utf8"));
+}
+
+/** The rendered VirtualService's weights. */
+function rendered(service = "hello"): Record<string, number> {
+    const doc = manifest("virtualservice", service);
     return Object.fromEntries(doc.spec.http.at(-1).route.map((r: any) => [r.destination.subset, r.weight]));
 }
 
 /** The weight in force, three ways: the config, the rendered VirtualService, the fixture's view of it. */
 async function expectInForce(w: number): Promise<void> {
-    const state = (await (await fetch(`${fixtureUrl}/state`)).json()) as { weight: number };
+    const state = (await (await fetch(`${fixtureUrl}/state`)).json()) as { weights: Record<string, number> };
     expect({
         config: Number((await stack.getConfig("canaryWeight")).value),
         renderedWeights: rendered(),
-        fixtureWeight: state.weight,
+        fixtureWeight: state.weights.hello,
     }).toEqual({ config: w, renderedWeights: { v1: 100 - w, v2: w }, fixtureWeight: w });
 }
 
@@ -482,6 +490,202 @@ scenario(
         expect(await pendingChanges()).toEqual({});
     },
 );
+
+// --- issue 17: described services, judged per service, gRPC by its grpc-status ---
+
+describe("described services: two moved by the stack's canaryWeight, and a gRPC service with its own weight", () => {
+    const image = (service: string, tag: string) => `registry.example.com/shop/${service}:${tag}`;
+    /** reviews and ratings follow the stack's canaryWeight; greeter (gRPC) has its own, services[2].canaryWeight. */
+    const SERVICES = [
+        {
+            name: "reviews",
+            port: 9080,
+            stable: { image: image("reviews", "1.0") },
+            canary: { image: image("reviews", "1.1") },
+        },
+        {
+            name: "ratings",
+            port: 9080,
+            stable: { image: image("ratings", "2.0") },
+            canary: { image: image("ratings", "2.1") },
+        },
+        {
+            name: "greeter",
+            port: 50051,
+            protocol: "grpc",
+            canaryWeight: 0,
+            stable: { image: image("greeter", "3.0") },
+            canary: { image: image("greeter", "3.1") },
+        },
+    ];
+    /** The fixture plays greeter's sidecars as gRPC (grpc_response_status on every request). */
+    const GRPC = { greeter: { protocol: "grpc" } };
+    const args = (steps: string) => [
+        ...["--prometheus-url", promUrl, "--min-requests", "10", "--steps", steps],
+        "--allow-pending-changes",
+    ];
+    /** Each service's rendered VirtualService weights. */
+    const weights = () => Object.fromEntries(SERVICES.map((s) => [s.name, rendered(s.name)]));
+    const at = (v2: number) => ({ v1: 100 - v2, v2 });
+
+    /** Sets `services` in the stack's file as a YAML list of objects, as a person writes it (undefined: removes it). */
+    function setServices(value: unknown[] | undefined): void {
+        const file = path.join(work, `Pulumi.${STACK}.yaml`);
+        const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+        if (value === undefined) {
+            delete doc.config["asm-canary:services"];
+        } else {
+            doc.config["asm-canary:services"] = value;
+        }
+        fs.writeFileSync(file, yaml.dump(doc));
+    }
+
+    let weightBefore: string;
+    beforeAll(async () => {
+        weightBefore = (await stack.getConfig("canaryWeight")).value;
+        setServices(SERVICES);
+        await stack.setConfig("canaryWeight", { value: "0" });
+        await stack.up();
+    }, 10 * 60_000);
+
+    // The scenarios appended after this block find the demo stack as the ones above left it.
+    afterAll(async () => {
+        setServices(undefined);
+        await stack.setConfig("canaryWeight", { value: weightBefore });
+        await stack.up();
+    }, 10 * 60_000);
+
+    scenario(
+        "two services by the stack's canaryWeight, ratings' canary answering 5xx: both judged, the step fails on ratings, both rolled back (exit 2)",
+        async () => {
+            await setScenario({ name: "ratings-5xx", services: { ...GRPC, ratings: { v2: { errorRate: 0.3 } } } });
+            const r = await promote(args("10,50,100"));
+            const a = r.report.steps[0]?.analyses[0];
+            expect({
+                code: r.code,
+                weightKey: r.report.weightKey,
+                judged: r.report.judged.map((j: any) => j.service),
+                verdicts: a?.services?.map((v: any) => [v.service, v.verdict]),
+                failedChecks: r.report.failedChecks?.map((c: any) => [c.service, c.metric]),
+                // one up moved both: their two VirtualServices
+                stepUpdates: r.report.steps[0]?.up?.changes?.update,
+            }).toEqual({
+                code: 2,
+                weightKey: "canaryWeight",
+                judged: ["reviews", "ratings"],
+                verdicts: [
+                    ["reviews", "pass"],
+                    ["ratings", "fail"],
+                ],
+                failedChecks: [["ratings", "errorRate"]],
+                stepUpdates: 2,
+            });
+            // reviews' canary did get its share at 10 %, and passed on it
+            expect(a.services[0].canary.requests).toBeGreaterThanOrEqual(10);
+            expect(r.out).toContain("[1/3] canaryWeight 10: FAIL (1 of 2 services pass)");
+            expect(r.out).toMatch(/ROLLED BACK from canaryWeight 10: ratings: error rate \d+\.\d+% > max 1\.00%/);
+            expect({ config: (await stack.getConfig("canaryWeight")).value, weights: weights() }).toEqual({
+                config: "0",
+                weights: { reviews: at(0), ratings: at(0), greeter: at(0) },
+            });
+        },
+    );
+
+    scenario(
+        "gRPC canary answering HTTP 200 with grpc-status 14: no 5xx at all, yet judged failing by the gRPC query, its own weight rolled back (exit 2)",
+        async () => {
+            await setScenario({
+                name: "greeter-grpc-14",
+                services: { greeter: { protocol: "grpc", v2: { grpcErrorRate: 0.3 } } },
+            });
+            const r = await promote([...args("10,100"), "--service", "greeter"]);
+            expect({
+                code: r.code,
+                weightKey: r.report.weightKey,
+                judged: r.report.judged.map((j: any) => [j.service, j.protocol]),
+                failedChecks: r.report.failedChecks?.map((c: any) => c.metric),
+            }).toEqual({
+                code: 2,
+                weightKey: "services[2].canaryWeight",
+                judged: [["greeter", "grpc"]],
+                failedChecks: ["errorRate"],
+            });
+            // about 0.3
+            expect(r.report.failedChecks[0].value).toBeGreaterThan(0.2);
+            expect(r.report.failedChecks[0].value).toBeLessThan(0.4);
+            expect(r.out).toMatch(/ROLLED BACK from services\[2\]\.canaryWeight 10: error rate \d+\.\d+% > max 1\.00%/);
+            // Prometheus has greeter-v2's failures, every one behind HTTP 200: a 5xx query would have passed it.
+            const count = async (matchers: string) =>
+                Number(
+                    (
+                        (await (
+                            await fetch(
+                                `${promUrl}/api/v1/query?query=${encodeURIComponent(`sum(istio_requests_total{reporter="destination",destination_workload="greeter-v2",${matchers}}) or vector(0)`)}`,
+                            )
+                        ).json()) as any
+                    ).data.result[0].value[1],
+                );
+            expect({
+                grpc14: (await count('grpc_response_status="14"')) > 0,
+                http5xx: await count('response_code=~"5.."'),
+            }).toEqual({
+                grpc14: true,
+                http5xx: 0,
+            });
+            expect({
+                config: (await stack.getConfig("services[2].canaryWeight", true)).value,
+                stackWeight: (await stack.getConfig("canaryWeight")).value,
+                weights: weights(),
+            }).toEqual({ config: "0", stackWeight: "0", weights: { reviews: at(0), ratings: at(0), greeter: at(0) } });
+        },
+    );
+
+    scenario(
+        "healthy gRPC canary (grpc-status 0): passes at 100, its release finished (stable runs the canary's image, canary at 0 replicas); a plain up then changes nothing",
+        async () => {
+            await setScenario({ name: "greeter-healthy", services: GRPC });
+            const r = await promote([...args("100"), "--service", "greeter"]);
+            expect({
+                code: r.code,
+                steps: steps(r.report),
+                finalized: r.report.finalize?.config,
+                finishUpError: r.report.finalize?.up?.error,
+            }).toEqual({
+                code: 0,
+                steps: [[100, ["pass"]]],
+                finalized: {
+                    "services[2].stable.image": image("greeter", "3.1"),
+                    "services[2].canaryWeight": 0,
+                    "services[2].canary.replicas": 0,
+                },
+                finishUpError: undefined,
+            });
+            // the canary carried everything while judged, and its requests were gRPC OK
+            expect(r.report.steps[0].analyses[0].canary.requests).toBeGreaterThanOrEqual(10);
+            expect(r.out).toContain(
+                `PROMOTED and FINISHED (greeter runs ${image("greeter", "3.1")} as its stable version, its canary scaled to 0): services[2].canaryWeight 0 is in force.`,
+            );
+            const container = (d: any) => d.spec.template.spec.containers[0];
+            const [v1, v2] = [manifest("deployment", "greeter-v1"), manifest("deployment", "greeter-v2")];
+            expect({
+                config: JSON.parse((await stack.getConfig("services")).value)[2],
+                v1: [container(v1).image, v1.spec.replicas],
+                v2Replicas: v2.spec.replicas,
+                weights: weights(),
+            }).toEqual({
+                config: {
+                    ...SERVICES[2],
+                    stable: { image: image("greeter", "3.1") },
+                    canary: { image: image("greeter", "3.1"), replicas: 0 },
+                },
+                v1: [image("greeter", "3.1"), 1],
+                v2Replicas: 0,
+                weights: { reviews: at(0), ratings: at(0), greeter: at(0) },
+            });
+            expect(await pendingChanges()).toEqual({});
+        },
+    );
+});
 
 describe("a step held to its plan", () => {
     /** The rendered PeerAuthentication's mTLS mode (the change this scenario slips into the config). */

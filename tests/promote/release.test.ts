@@ -32,7 +32,14 @@ describe("the release a promotion walks", () => {
             weightKey: "services[1].canaryWeight",
             weightKeyIsPath: true,
             judged: [{ name: "reviews", protocol: "http" }],
-            finish: { index: 1, name: "reviews", canaryImage: "reg.example/shop/reviews:1.1" },
+            finish: {
+                services: [{ index: 1, name: "reviews", canaryImage: "reg.example/shop/reviews:1.1" }],
+                config: {
+                    "services[1].stable.image": "reg.example/shop/reviews:1.1",
+                    "services[1].canaryWeight": 0,
+                    "services[1].canary.replicas": 0,
+                },
+            },
         });
         expect(p.noFinalize).toBeUndefined();
         expect(plan(["--service", "reviews", "--no-finalize"]).noFinalize).toBe(true);
@@ -47,7 +54,8 @@ describe("the release a promotion walks", () => {
                 { name: "ratings", protocol: "grpc" },
             ],
             notFinished:
-                "hello, ratings follow the stack's canaryWeight (only a described service promoted by its own canaryWeight is finished by promote; by hand: docs/services.md)",
+                "the stack's canaryWeight also moves the demo service hello, with no image to make stable, which would go back to v1 " +
+                "with the weight: ratings stays at 100 (finish by hand: docs/services.md; or give ratings its own canaryWeight)",
         });
         expect(plan([]).service).toBe("hello");
     });
@@ -70,8 +78,7 @@ describe("the release a promotion walks", () => {
             weightKey: "canaryWeight",
             weightKeyIsPath: false,
             judged: [{ name: "hello", protocol: "http" }],
-            notFinished:
-                "hello follows the stack's canaryWeight (only a described service promoted by its own canaryWeight is finished by promote; by hand: docs/services.md)",
+            notFinished: "hello is a demo service, with no image to make stable: it stays at 100",
         });
     });
 
@@ -94,8 +101,67 @@ describe("the release a promotion walks", () => {
             servicesConfig: JSON.stringify([JSON.parse(SERVICES_CONFIG)[1]]),
         };
         expect(problems([], info)).toEqual([
-            "every service of stack dev has its own canaryWeight, so the stack's canaryWeight moves none of them: pass --service <name> (reviews)",
+            "every service of stack dev has its own canaryWeight (reviews), so the stack's canaryWeight moves none of them: " +
+                "promote one service per run with --service <name> (`npm run promote -- --stack dev --service reviews`); " +
+                "to move services together in one run, remove their own canaryWeight so that they follow the stack's (docs/promotion.md)",
         ]);
+    });
+
+    test("several services with their own weight and no --service: refused, naming a --service run for each", () => {
+        const [, reviews, ratings] = JSON.parse(SERVICES_CONFIG);
+        const info = {
+            ...INFO,
+            services: ["reviews", "ratings"],
+            servicesConfig: JSON.stringify([reviews, { ...ratings, canaryWeight: 5 }]),
+        };
+        expect(problems([], info)).toEqual([
+            "every service of stack dev has its own canaryWeight (reviews, ratings), so the stack's canaryWeight moves none of them: " +
+                "promote one service per run with --service <name> (`npm run promote -- --stack dev --service reviews`, then --service ratings); " +
+                "to move services together in one run, remove their own canaryWeight so that they follow the stack's (docs/promotion.md)",
+        ]);
+        // Each one alone is fine.
+        expect(plan(["--service", "ratings"], info).release?.weightKey).toBe("services[1].canaryWeight");
+    });
+
+    test("the stack's canaryWeight moving only described services: all of them finished at 100, the stack's weight back to 0", () => {
+        const [, reviews, ratings] = JSON.parse(SERVICES_CONFIG);
+        const { canaryWeight: _own, ...follower } = reviews;
+        const info = {
+            ...INFO,
+            services: ["reviews", "ratings"],
+            servicesConfig: JSON.stringify([follower, ratings]),
+        };
+        expect(plan([], info).release).toEqual({
+            weightKey: "canaryWeight",
+            weightKeyIsPath: false,
+            judged: [
+                { name: "reviews", protocol: "http" },
+                { name: "ratings", protocol: "grpc" },
+            ],
+            finish: {
+                services: [
+                    { index: 0, name: "reviews", canaryImage: "reg.example/shop/reviews:1.1" },
+                    { index: 1, name: "ratings", canaryImage: "reg.example/shop/ratings:2.1" },
+                ],
+                config: {
+                    "services[0].stable.image": "reg.example/shop/reviews:1.1",
+                    "services[1].stable.image": "reg.example/shop/ratings:2.1",
+                    canaryWeight: 0,
+                    "services[0].canary.replicas": 0,
+                    "services[1].canary.replicas": 0,
+                },
+            },
+        });
+    });
+
+    test("a service with its own weight is not finished by a release of the stack's weight", () => {
+        const [, reviews, ratings] = JSON.parse(SERVICES_CONFIG);
+        const info = { ...INFO, services: ["reviews", "ratings"], servicesConfig: JSON.stringify([reviews, ratings]) };
+        expect(plan([], info).release?.finish?.config).toEqual({
+            "services[1].stable.image": "reg.example/shop/ratings:2.1",
+            canaryWeight: 0,
+            "services[1].canary.replicas": 0,
+        });
     });
 
     test("an invalid services config is reported as the program reports it", () => {

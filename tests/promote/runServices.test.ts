@@ -20,6 +20,11 @@ class ConfigStack implements StackDriver {
     readonly name = "dev";
     log: string[] = [];
     config: Record<string, string> = { canaryWeight: "0", "services[1].canaryWeight": "0" };
+    /** Another services config, with the weight keys that move each of its services. */
+    constructor(
+        private readonly servicesConfig = SERVICES_CONFIG,
+        private readonly movedBy = MOVED_BY,
+    ) {}
     /** The n-th up (1-based) fails before applying anything. */
     failUp?: number;
     private ups = 0;
@@ -29,9 +34,9 @@ class ConfigStack implements StackDriver {
         return {
             project: "asm-canary",
             namespace: "canary-demo",
-            services: ["hello", "reviews", "ratings"],
+            services: Object.values(this.movedBy).flat(),
             canaryWeight: Number(this.config.canaryWeight),
-            servicesConfig: SERVICES_CONFIG,
+            servicesConfig: this.servicesConfig,
         };
     }
     async configuredWeight(key?: WeightKey) {
@@ -43,13 +48,13 @@ class ConfigStack implements StackDriver {
     }
     async previewPlan() {
         this.log.push("plan");
-        const moved = Object.entries(MOVED_BY).flatMap(([key, services]) =>
+        const moved = Object.entries(this.movedBy).flatMap(([key, services]) =>
             services.filter((s) => this.applied[s] !== Number(this.config[key])),
         );
         return { changes: moved.map((s) => vsUpdate(s)), findings: [] };
     }
     async rawConfig() {
-        return { values: { services: SERVICES_CONFIG }, hasSecretKubeconfig: false };
+        return { values: { services: this.servicesConfig }, hasSecretKubeconfig: false };
     }
     async virtualServiceUrns(services: readonly string[]) {
         return services.map((s) => vsUpdate(s).urn);
@@ -71,7 +76,7 @@ class ConfigStack implements StackDriver {
                 "error: update failed\nkubernetes:apps/v1:Deployment (reviews-v1): timed out waiting to be Ready",
             );
         }
-        for (const [key, services] of Object.entries(MOVED_BY)) {
+        for (const [key, services] of Object.entries(this.movedBy)) {
             for (const s of services) {
                 this.applied[s] = Number(this.config[key]);
             }
@@ -198,9 +203,10 @@ describe("promotion of one service by its own weight", () => {
         expect(r.finalize).toBeUndefined();
         expect(r.message).toBe("PROMOTED: services[1].canaryWeight 100 is in force. (3 step(s) in 180 s)");
         expect(h.lines).toContain(
-            "  not finished (--no-finalize): reviews stays at 100 with both versions running; finish it with one " +
-                "`pulumi config set --path 'services[1].stable.image' reg.example/shop/reviews:1.1 --stack dev`, 'services[1].canaryWeight' 0 " +
-                "and 'services[1].canary.replicas' 0, then `pulumi up --stack dev`",
+            "  not finished (--no-finalize): reviews stays at 100 with both versions running; finish with " +
+                "`pulumi config set --path 'services[1].stable.image' reg.example/shop/reviews:1.1 --stack dev && " +
+                "pulumi config set --path 'services[1].canaryWeight' 0 --stack dev && " +
+                "pulumi config set --path 'services[1].canary.replicas' 0 --stack dev && pulumi up --stack dev`",
         );
     });
 
@@ -252,7 +258,8 @@ test("--dry-run says the release would be finished, and changes nothing", async 
     expect(r.outcome).toBe("dry-run");
     expect(stack.log).toEqual(["preview"]);
     expect(h.lines).toContain(
-        "  then: finish the release of reviews (stable.image := reg.example/shop/reviews:1.1, its canaryWeight and canary.replicas := 0, one pulumi up)",
+        "  then: finish the release of reviews (services[1].stable.image := reg.example/shop/reviews:1.1, services[1].canaryWeight := 0, " +
+            "services[1].canary.replicas := 0; one pulumi up)",
     );
 });
 
@@ -283,7 +290,8 @@ describe("a step of the stack's canaryWeight judges every service it moves", () 
             "[1/3] canaryWeight 10: ratings: canary 60 req, 0.00% errors, p99 45 ms | stable 540 req, 0.00% errors, p99 45 ms -> PASS",
         );
         expect(h.lines).toContain(
-            "  not finished: hello, ratings follow the stack's canaryWeight (only a described service promoted by its own canaryWeight is finished by promote; by hand: docs/services.md)",
+            "  not finished: the stack's canaryWeight also moves the demo service hello, with no image to make stable, which would go back " +
+                "to v1 with the weight: ratings stays at 100 (finish by hand: docs/services.md; or give ratings its own canaryWeight)",
         );
         expect(stack.applied).toEqual({ hello: 100, reviews: 0, ratings: 100 });
     });
@@ -333,5 +341,80 @@ describe("a step of the stack's canaryWeight judges every service it moves", () 
         expect(errorQueries("hello").every((q) => !q.includes("grpc_response_status"))).toBe(true);
         expect(errorQueries("ratings").length).toBeGreaterThan(0);
         expect(errorQueries("ratings").every((q) => q.includes('grpc_response_status!~"0|"'))).toBe(true);
+    });
+});
+
+describe("a release of the stack's canaryWeight that moved only described services is finished", () => {
+    /** reviews (HTTP) and ratings (gRPC), both following the stack's canaryWeight. */
+    const FOLLOWERS = JSON.stringify(
+        JSON.parse(SERVICES_CONFIG)
+            .slice(1)
+            .map(({ canaryWeight: _own, ...s }: Record<string, unknown>) => s),
+    );
+    const followers = () => new ConfigStack(FOLLOWERS, { canaryWeight: ["reviews", "ratings"] });
+    const FINISH =
+        "set-all --path services[0].stable.image=reg.example/shop/reviews:1.1 services[1].stable.image=reg.example/shop/ratings:2.1 " +
+        "canaryWeight=0 services[0].canary.replicas=0 services[1].canary.replicas=0";
+
+    test("after the 100 step: every service it moved gets its canary's image as stable, the weight back to 0, canaries to 0 replicas, in one up", async () => {
+        const stack = followers();
+        const h = harness(stack, healthy);
+        const r = await h.run([]);
+        expect(r.outcome).toBe("promoted");
+        expect(stack.log).toEqual([
+            "preview",
+            "set canaryWeight 10",
+            "plan",
+            "up",
+            "set canaryWeight 50",
+            "plan",
+            "up",
+            "set canaryWeight 100",
+            "plan",
+            "up",
+            FINISH,
+            "up",
+        ]);
+        expect(stack.applied).toEqual({ hello: 0, reviews: 0, ratings: 0 });
+        expect(r.finalize?.service).toBe("reviews, ratings");
+        expect(r.message).toBe(
+            "PROMOTED and FINISHED (reviews runs reg.example/shop/reviews:1.1, ratings runs reg.example/shop/ratings:2.1 as their stable versions, " +
+                "their canaries scaled to 0): canaryWeight 0 is in force. (3 step(s) in 180 s)",
+        );
+    });
+
+    test("a failing step rolls both back and finishes nothing", async () => {
+        const stack = followers();
+        const h = harness(stack, (s, v, w) =>
+            s === "ratings" && v === "v2" && w >= 50 ? { requests: 300, errors: 30, p99Ms: 40 } : healthy(s, v, w),
+        );
+        const r = await h.run([]);
+        expect(r.outcome).toBe("rolled-back");
+        expect(stack.log.slice(-2)).toEqual(["set canaryWeight 0", "up"]);
+        expect(stack.log.some((l) => l.startsWith("set-all"))).toBe(false);
+        expect(r.finalize).toBeUndefined();
+        expect(stack.applied).toEqual({ hello: 0, reviews: 0, ratings: 0 });
+    });
+
+    test("--no-finalize stops at 100 and prints the commands; --dry-run names the change", async () => {
+        const stack = followers();
+        const h = harness(stack, healthy);
+        const r = await h.run(["--no-finalize"]);
+        expect(r.message).toBe("PROMOTED: canaryWeight 100 is in force. (3 step(s) in 180 s)");
+        expect(stack.log.some((l) => l.startsWith("set-all"))).toBe(false);
+        expect(h.lines).toContain(
+            "  not finished (--no-finalize): reviews, ratings stay at 100 with both versions running; finish with " +
+                "`pulumi config set --path 'services[0].stable.image' reg.example/shop/reviews:1.1 --stack dev && " +
+                "pulumi config set --path 'services[1].stable.image' reg.example/shop/ratings:2.1 --stack dev && " +
+                "pulumi config set canaryWeight 0 --stack dev && pulumi config set --path 'services[0].canary.replicas' 0 --stack dev && " +
+                "pulumi config set --path 'services[1].canary.replicas' 0 --stack dev && pulumi up --stack dev`",
+        );
+        const dry = harness(followers(), healthy);
+        await dry.run(["--dry-run"]);
+        expect(dry.lines).toContain(
+            "  then: finish the release of reviews, ratings (services[0].stable.image := reg.example/shop/reviews:1.1, " +
+                "services[1].stable.image := reg.example/shop/ratings:2.1, canaryWeight := 0, services[0].canary.replicas := 0, " +
+                "services[1].canary.replicas := 0; one pulumi up)",
+        );
     });
 });
