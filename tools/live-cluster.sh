@@ -154,7 +154,7 @@ cmd_build() {
   build_go_tool kwok "$kwver" "$iw" sigs.k8s.io/kwok/cmd/kwok "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${kwver#v}"
   # Our own package in the wrapper module: everything it imports is in pilot-discovery's build already.
   build_go_tool xdsprobe "$iver" "$iw" ./xdsprobe "-s -w" "$iw"/xdsprobe/*.go
-  # Its own wrapper (grpc's xds package needs go-spiffe); 108 of its 278 packages are not in pilot-discovery's
+  # Its own wrapper (grpc's xds package needs go-spiffe); 104 of its 277 library packages are not in pilot-discovery's
   # build (grpc's xds client, balancers, credentials; go-spiffe; oauth2/google), the rest come from the cache.
   build_go_tool grpcsplit "$gver" "$gw" . "-s -w" "$gw"/*.go
 

@@ -183,7 +183,7 @@ func sum(m map[string]int) int {
 
 func main() {
 	xdsAddr := flag.String("xds", "127.0.0.1:15010", "istiod's plaintext xDS address")
-	nodeFile := flag.String("node", "-", "the client pod's node as `xdsprobe -node` prints it (- = stdin)")
+	nodeFile := flag.String("node", "-", "the client pod's node (id, cluster, metadata) as xdsprobe -node prints it (- = stdin)")
 	target := flag.String("target", "", "xds:///<svc>.<ns>.svc.cluster.local:<port>")
 	n := flag.Int("n", 1000, "RPCs to send")
 	header := flag.String("header", "", "<name>=<value> sent as metadata with every RPC (e.g. x-canary=always)")
