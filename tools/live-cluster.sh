@@ -21,6 +21,10 @@
 #   istio/       pilot-discovery (istiod), istioctl (istio.io/istio), kwok (sigs.k8s.io/kwok), and
 #                xdsprobe (istio/xdsprobe/: the project's own fake sidecar that reads what istiod pushes,
 #                tests/live/xds.ts; built on the same module graph, its key includes its source)
+#   grpcsplit/   grpcsplit (grpcsplit/main.go: the project's own proxyless gRPC client that measures a
+#                traffic split through istiod's routes, tests/live/grpcSplit.live.ts; its own module
+#                because grpc's xds package needs go-spiffe, which istio's go.sum lacks; every shared
+#                module pinned to istio's version, so the Go build cache is shared; key includes its source)
 # cached as $LIVE_CLUSTER_CACHE/<tool>@<version>/<tool>, rebuilt only when the
 # wrapper's go.mod/go.sum, the ldflags or the Go version change. Assets taken from
 # the same modules: Istio CRDs (manifests/charts/base/files/crd-all.gen.yaml), the
@@ -99,22 +103,23 @@ cmd_build() {
   exec 9>"$CACHE/.build.lock"
   flock 9 || die "cannot lock $CACHE/.build.lock"
 
-  local kw="$MODS/kubernetes" iw="$MODS/istio"
-  local kver ever iver kwver kdate kmaj kmin idir kwdir
+  local kw="$MODS/kubernetes" iw="$MODS/istio" gw="$MODS/grpcsplit"
+  local kver ever iver kwver gver kdate kmaj kmin idir kwdir
   kver="$(modver "$kw" k8s.io/kubernetes)"
   ever="$(modver "$kw" go.etcd.io/etcd/server/v3)"
   iver="$(modver "$iw" istio.io/istio)"
   kwver="$(modver "$iw" sigs.k8s.io/kwok)"
-  [[ -n "$kver" && -n "$ever" && -n "$iver" && -n "$kwver" ]] || die "cannot read versions from $MODS/*/go.mod"
+  gver="$(modver "$gw" google.golang.org/grpc)"
+  [[ -n "$kver" && -n "$ever" && -n "$iver" && -n "$kwver" && -n "$gver" ]] || die "cannot read versions from $MODS/*/go.mod"
 
   local missing=0 t
   for t in etcd@"$ever" kube-apiserver@"$kver" kube-controller-manager@"$kver" kube-scheduler@"$kver" \
-    pilot-discovery@"$iver" istioctl@"$iver" kwok@"$kwver" xdsprobe@"$iver"; do
+    pilot-discovery@"$iver" istioctl@"$iver" kwok@"$kwver" xdsprobe@"$iver" grpcsplit@"$gver"; do
     [[ -x "$CACHE/$t/${t%@*}" ]] || missing=$((missing + 1))
   done
   log "cache: $CACHE ($(go env GOVERSION)); k8s $kver, etcd $ever, istio $iver, kwok $kwver"
   if ((missing > 0)); then
-    log "$missing of 8 binaries to build. A cold build (empty Go caches) takes 12-14 min on an idle 2-core"
+    log "$missing of 9 binaries to build. A cold build (empty Go caches) takes 12-14 min on an idle 2-core"
     log "machine and took 41 min measured while another Go build shared the CPUs; add 1-3 min of module"
     log "downloads (~1.3 GB); it fills ~5.5 GB of Go build cache. With a warm Go build cache: about 1 min."
   fi
@@ -149,6 +154,9 @@ cmd_build() {
   build_go_tool kwok "$kwver" "$iw" sigs.k8s.io/kwok/cmd/kwok "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${kwver#v}"
   # Our own package in the wrapper module: everything it imports is in pilot-discovery's build already.
   build_go_tool xdsprobe "$iver" "$iw" ./xdsprobe "-s -w" "$iw"/xdsprobe/*.go
+  # Its own wrapper (grpc's xds package needs go-spiffe); 104 of its 277 library packages are not in pilot-discovery's
+  # build (grpc's xds client, balancers, credentials; go-spiffe; oauth2/google), the rest come from the cache.
+  build_go_tool grpcsplit "$gver" "$gw" . "-s -w" "$gw"/*.go
 
   # --- assets from the same modules ---
   kwdir="$(moddir "$iw" sigs.k8s.io/kwok)"
@@ -228,7 +236,7 @@ select_docs() {
 ensure_built() {
   if [[ -n "${LIVE_CLUSTER_BIN:-}" ]]; then
     local t
-    for t in etcd kube-apiserver kube-controller-manager kube-scheduler kwok pilot-discovery istioctl xdsprobe; do
+    for t in etcd kube-apiserver kube-controller-manager kube-scheduler kwok pilot-discovery istioctl xdsprobe grpcsplit; do
       [[ -x "$BIN/$t" ]] || die "LIVE_CLUSTER_BIN=$BIN has no $t"
     done
     [[ -f "$CACHE/assets/istio-crds.yaml" ]] || die "no assets in $CACHE/assets (run build once without LIVE_CLUSTER_BIN)"

@@ -9,6 +9,10 @@
 // is printed as {"@type": <url>, "value": {}} rather than failing.
 //
 //	xdsprobe -addr 127.0.0.1:15010 -pod pod.json   (the pod as the API server returns it; "-" = stdin)
+//	xdsprobe -node -pod pod.json                   (only the node, as JSON: id, cluster, metadata; no istiod)
+//
+// -node is how tools/live-cluster/grpcsplit (a proxyless gRPC client) announces itself as the same pod:
+// one definition of the node.
 //
 // The node is what istio-agent would announce for that pod (istio pkg/bootstrap GetNodeMetaData): id
 // sidecar~<podIP>~<pod>.<ns>~<ns>.svc.cluster.local, metadata from the injected istio-proxy container's
@@ -423,6 +427,7 @@ func main() {
 	podFile := flag.String("pod", "-", "the pod's JSON as the API server returns it (- = stdin)")
 	timeout := flag.Duration("timeout", 20*time.Second, "give up when istiod has not answered every type by then")
 	settle := flag.Duration("settle", 200*time.Millisecond, "after every type has answered, wait this long without a push")
+	nodeOnly := flag.Bool("node", false, "print only the node the pod announces (JSON: id, cluster, metadata) and exit")
 	flag.Parse()
 	fail := func(err error) {
 		fmt.Fprintf(os.Stderr, "xdsprobe: %v\n", err)
@@ -441,6 +446,20 @@ func main() {
 	p := &pod{}
 	if err := json.Unmarshal(raw, p); err != nil {
 		fail(fmt.Errorf("pod JSON: %v", err))
+	}
+	if *nodeOnly {
+		n, err := p.node()
+		if err != nil {
+			fail(err)
+		}
+		b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(n)
+		if err != nil {
+			fail(err)
+		}
+		if _, err := os.Stdout.Write(append(b, '\n')); err != nil {
+			fail(err)
+		}
+		return
 	}
 	node, st, err := run(*addr, p, *timeout, *settle)
 	if err != nil {
