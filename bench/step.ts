@@ -1,6 +1,8 @@
 /**
  * Benchmark of one weight step (issue 18): how long from a `canaryWeight` change in the stack's config to
- *   (a) `pulumi up` done (the real engine, Automation API, as promote runs it), and
+ *   (a) `pulumi up` done (the real engine, Automation API), run two ways in turns: as a person runs it, and
+ *       as promote runs a step held to a plan of VirtualService updates (the state saved once, at the end:
+ *       promote/stack.ts `inPlaceRoutesOnly`), and
  *   (b) the curl sidecar's pushed route showing the new weight for every service (istiod's xDS, read by
  *       xdsprobe: tools/live-cluster/istio/xdsprobe),
  * on the live fixture (tools/live-cluster.sh: a real API server and istiod; kwok pods), for 1 and 50
@@ -177,7 +179,17 @@ interface UpTimes {
     done: number;
 }
 
-async function timedUp(p: Program): Promise<UpTimes> {
+/**
+ * One `pulumi up` through the Automation API, timed by its events. `inPlace`: as promote runs a step held to
+ * a plan of VirtualService updates (promote/stack.ts `inPlaceRoutesOnly`): the state saved once, at the end.
+ */
+async function timedUp(p: Program, inPlace: boolean): Promise<UpTimes> {
+    const env = p.stack.workspace.envVars;
+    if (inPlace) {
+        env.PULUMI_SKIP_CHECKPOINTS = "true";
+    } else {
+        delete env.PULUMI_SKIP_CHECKPOINTS;
+    }
     const t0 = now();
     const t: Partial<UpTimes> = {};
     const onEvent = (e: EngineEvent) => {
@@ -203,13 +215,17 @@ async function timedUp(p: Program): Promise<UpTimes> {
     return t as UpTimes;
 }
 
+/** The two ways a step's up is run: as a person runs `pulumi up`, and as promote runs a step. */
+const WAYS = ["pulumi up", "promote step"] as const;
+type Way = (typeof WAYS)[number];
+
 interface Row {
     services: number;
-    upA: number[];
-    upB: number[];
+    a: Record<Way, number[]>;
+    b: Record<Way, number[]>;
+    phases: Record<Way, UpTimes[]>;
     floorA: number[];
     floorB: number[];
-    phases: UpTimes[];
     firstUp: number;
 }
 
@@ -227,27 +243,33 @@ async function measure(cluster: LiveCluster, bench: Bench, n: number): Promise<R
     });
     log(`${n} service(s): first up (creates ${n * 2} Deployments and their routes) ...`);
     let t0 = now();
-    await timedUp(p);
+    await timedUp(p, false);
     const firstUp = now() - t0;
     log(`${n} service(s): first up ${secs(firstUp)} s`);
     const pod = await bench.curlPod();
     await bench.pushed(pod, services, 10);
-    const row: Row = { services: n, upA: [], upB: [], floorA: [], floorB: [], phases: [], firstUp };
+    const byWay = <T>(): Record<Way, T[]> => ({ "pulumi up": [], "promote step": [] });
+    const row: Row = { services: n, a: byWay(), b: byWay(), phases: byWay(), floorA: [], floorB: [], firstUp };
     let weight = 10;
     for (let run = 1; run <= RUNS; run++) {
-        const next = weight === 10 ? 20 : 10;
-        t0 = now();
-        setConfig(p, { canaryWeight: next });
-        // Watched from the change on: the sidecar is told as soon as the up writes the VirtualService, before
-        // the up itself returns (the Automation API then still reads the stack's outputs and history).
-        const seen = bench.pushed(pod, services, next);
-        const times = await timedUp(p);
-        const a = now() - t0;
-        const b = (await seen) - t0;
-        row.upA.push(a);
-        row.upB.push(b);
-        row.phases.push(times);
-        weight = next;
+        const took: string[] = [];
+        // Both ways in every run, in turns, so that both see the same machine.
+        for (const way of WAYS) {
+            const next = weight === 10 ? 20 : 10;
+            t0 = now();
+            setConfig(p, { canaryWeight: next });
+            // Watched from the change on: the sidecar is told as soon as the up writes the VirtualService,
+            // before the up itself returns (the Automation API then still reads the stack's outputs and history).
+            const seen = bench.pushed(pod, services, next);
+            const times = await timedUp(p, way === "promote step");
+            const a = now() - t0;
+            const b = (await seen) - t0;
+            row.a[way].push(a);
+            row.b[way].push(b);
+            row.phases[way].push(times);
+            weight = next;
+            took.push(`${way} ${secs(a)} s, pushed ${secs(b)} s`);
+        }
         // The floor: the same objects to another weight, written directly; then back, so that the stack's
         // state and the live objects agree again before the next step.
         const floor = await bench.direct(pod, services, 30);
@@ -255,7 +277,7 @@ async function measure(cluster: LiveCluster, bench: Bench, n: number): Promise<R
         row.floorB.push(floor.b);
         await bench.direct(pod, services, weight);
         log(
-            `${n} service(s) run ${run}/${RUNS}: pulumi up ${secs(a)} s, pushed ${secs(b)} s; ` +
+            `${n} service(s) run ${run}/${RUNS}: ${took.join("; ")}; ` +
                 `direct ${secs(floor.a)} s, pushed ${secs(floor.b)} s (load ${os.loadavg()[0].toFixed(1)})`,
         );
     }
@@ -275,26 +297,30 @@ function report(rows: Row[], bench: Bench) {
             .join(" ")}`,
     );
     console.log(
-        "| services | (a) pulumi up | (b) pushed to curl | floor (a) direct write | floor (b) pushed | ratio (b) / floor (b) |",
+        "| services | how | (a) up done | (b) pushed to curl | floor (a) direct write | floor (b) pushed | (b) / floor (b) |",
     );
-    console.log("| ---: | ---: | ---: | ---: | ---: | ---: |");
+    console.log("| ---: | --- | ---: | ---: | ---: | ---: | ---: |");
     for (const r of rows) {
-        const b = median(r.upB);
         const fb = median(r.floorB);
-        console.log(
-            `| ${r.services} | ${secs(median(r.upA))} | ${secs(b)} | ${secs(median(r.floorA))} | ${secs(fb)} | ${(b / fb).toFixed(1)} |`,
-        );
+        for (const way of WAYS) {
+            const b = median(r.b[way]);
+            console.log(
+                `| ${r.services} | ${way} | ${secs(median(r.a[way]))} | ${secs(b)} | ${secs(median(r.floorA))} | ${secs(fb)} | ${(b / fb).toFixed(1)} |`,
+            );
+        }
     }
-    console.log("\nwhere pulumi up's time goes (median s from the up's start, as the engine's events arrive):");
+    console.log("\nwhere the up's time goes (median s from its start, as the engine's events arrive):");
     console.log(
-        "| services | engine started (prelude) | program's first resource | first change | last change done | summary | up returned |",
+        "| services | how | engine started (prelude) | program's first resource | first change | last change done | summary | up returned |",
     );
-    console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    console.log("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (const r of rows) {
-        const m = (k: keyof UpTimes) => secs(median(r.phases.map((p) => p[k])));
-        console.log(
-            `| ${r.services} | ${m("prelude")} | ${m("firstResource")} | ${m("firstStep")} | ${m("lastStep")} | ${m("summary")} | ${m("done")} |`,
-        );
+        for (const way of WAYS) {
+            const m = (k: keyof UpTimes) => secs(median(r.phases[way].map((p) => p[k])));
+            console.log(
+                `| ${r.services} | ${way} | ${m("prelude")} | ${m("firstResource")} | ${m("firstStep")} | ${m("lastStep")} | ${m("summary")} | ${m("done")} |`,
+            );
+        }
     }
     console.log(
         `\nfirst up: ${rows.map((r) => `${r.services} service(s) ${secs(r.firstUp)} s`).join(", ")}; ` +

@@ -863,6 +863,7 @@ class PromotionRun {
                 onOutput: this.deps.onPulumiOutput,
                 plan: planFile,
                 policy: policy.run,
+                inPlaceRoutesOnly: !check.accepted,
             });
             up.changes = r.changes;
             up.seconds = r.seconds;
@@ -1187,7 +1188,12 @@ class PromotionRun {
         await stack.setWeight(0, this.weightKey);
         this.touched = true;
         const targets = urns.length > 0 ? urns : undefined;
-        const r = await stack.up({ signal: this.deps.forceStop, onOutput: this.deps.onPulumiOutput, targets });
+        const r = await stack.up({
+            signal: this.deps.forceStop,
+            onOutput: this.deps.onPulumiOutput,
+            targets,
+            inPlaceRoutesOnly: targets !== undefined,
+        });
         return { ...r, targets };
     }
 

@@ -410,7 +410,11 @@ describe("promotion run", () => {
             "set 0",
             "up 0",
         ]);
-        expect(stack.ups.at(-1)).toMatchObject({ weight: 0, targets: [vsUpdate("hello").urn] });
+        expect(stack.ups.at(-1)).toMatchObject({
+            weight: 0,
+            targets: [vsUpdate("hello").urn],
+            inPlaceRoutesOnly: true,
+        });
         expect(r.message).toBe(
             "ROLLED BACK from canaryWeight 10: pulumi up to canaryWeight 25 failed (step 2/4). canaryWeight 0 is in force.",
         );
@@ -669,6 +673,8 @@ describe("each step held to its plan, judged by the policy pack", () => {
             stack.previews.slice(1).map((p) => [p.weight, p.planFile, p.policyConfig]),
         );
         expect(new Set(stack.ups.map((u) => u.plan)).size).toBe(3);
+        // Each plan changes the VirtualService in place and nothing else: the engine saves the state once.
+        expect(stack.ups.map((u) => u.inPlaceRoutesOnly)).toEqual([true, true, true]);
         expect(r.steps.map((s) => s.plan?.check?.ok)).toEqual([true, true, true]);
         expect(r.steps[1].plan).toEqual({
             check: {
@@ -763,6 +769,8 @@ describe("each step held to its plan, judged by the policy pack", () => {
             unexpected: ["update PeerAuthentication canary-demo/default"],
         });
         expect(r.weightInForce).toBe(0);
+        // The first up carried another change: its state is saved after every resource, as a plain up does.
+        expect(stack.ups[0]).toMatchObject({ weight: 10, inPlaceRoutesOnly: false });
     });
 
     test("a mandatory policy violation at the first step: no up, the config set back to 0, the policy named (exit 1)", async () => {
