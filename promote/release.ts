@@ -63,7 +63,28 @@ const judgedOf = (s: ServiceSpec): JudgedService => ({
     protocol: s.kind === "described" ? s.protocol : "http",
 });
 
-const ownWeight = (s: ServiceSpec): boolean => s.kind === "described" && s.canaryWeight !== undefined;
+const ownWeight = (s: ServiceSpec): boolean => s.kind !== "demo" && s.canaryWeight !== undefined;
+
+/**
+ * A brought service (services[i].existing) cannot be promoted yet: its metrics live in its own namespace
+ * under its own Deployments' names, and the step's plan check, rollback and queries all look in the stack's
+ * namespace at `<service>-v1`/`-v2`. Refused up front rather than judged on series that do not exist.
+ */
+function broughtProblem(stack: string, services: readonly ServiceSpec[], moved: readonly ServiceSpec[]) {
+    const brought = moved.find((s) => s.kind === "existing");
+    if (brought?.kind !== "existing") {
+        return undefined;
+    }
+    const at = `services[${services.indexOf(brought)}]`;
+    const key = brought.canaryWeight === undefined ? "canaryWeight" : `${at}.canaryWeight`;
+    const set = key === "canaryWeight" ? `pulumi config set canaryWeight` : `pulumi config set --path '${key}'`;
+    return {
+        problem:
+            `${brought.name} is a brought service (${at}.existing: namespace ${brought.namespace}, Deployments ` +
+            `${brought.stable.deployment} and ${brought.canary.deployment}), which promote cannot judge yet: move its weight ` +
+            `step by step with \`${set} <weight> --stack ${stack} && pulumi up --stack ${stack}\` (docs/services.md)`,
+    };
+}
 
 /** The finishing config change of `moved` (described services, with their index) moved by `weightKey`. */
 function finishOf(weightKey: string, moved: FinishedService[]): Finish {
@@ -144,13 +165,17 @@ export function resolveRelease(
                     "to move services together in one run, remove their own canaryWeight so that they follow the stack's (docs/promotion.md)",
             };
         }
-        return stackWeight(services, followers);
+        return broughtProblem(stack, services, followers) ?? stackWeight(services, followers);
     }
     const index = services.findIndex((s) => s.name === requested);
     const service = services[index];
     if (service === undefined) {
         // resolvePlan reports an unknown service against the stack's outputs.
         return { weightKey: STACK_KEY, weightKeyIsPath: false, judged: [{ name: requested, protocol: "http" }] };
+    }
+    const brought = broughtProblem(stack, services, [service]);
+    if (brought) {
+        return brought;
     }
     if (service.kind === "described" && service.canaryWeight !== undefined) {
         const key = `services[${index}].canaryWeight`;

@@ -171,4 +171,40 @@ describe("the release a promotion walks", () => {
             "stack config services[1].canary: got nothing; is required (docs/services.md lists the fields)",
         ]);
     });
+
+    describe("a brought service (services[i].existing) is refused, saying how to move it by hand", () => {
+        const RATINGS = {
+            name: "ratings",
+            port: 9080,
+            existing: {
+                namespace: "bookinfo",
+                stable: { deployment: "ratings-v1", labels: { app: "ratings", version: "v1" } },
+                canary: { deployment: "ratings-v2", labels: { app: "ratings", version: "v2" } },
+            },
+        };
+        const info = (ratings: object) => ({
+            ...INFO,
+            services: ["hello", "ratings"],
+            servicesConfig: JSON.stringify(["hello", ratings]),
+        });
+
+        test("following the stack's canaryWeight: a run of the stack's weight would move it", () => {
+            expect(problems([], info(RATINGS))).toEqual([
+                "ratings is a brought service (services[1].existing: namespace bookinfo, Deployments ratings-v1 and ratings-v2), " +
+                    "which promote cannot judge yet: move its weight step by step with " +
+                    "`pulumi config set canaryWeight <weight> --stack dev && pulumi up --stack dev` (docs/services.md)",
+            ]);
+        });
+
+        test("with its own weight: --service ratings is refused, and the stack's weight still promotes hello", () => {
+            expect(problems(["--service", "ratings"], info({ ...RATINGS, canaryWeight: 0 }))).toEqual([
+                "ratings is a brought service (services[1].existing: namespace bookinfo, Deployments ratings-v1 and ratings-v2), " +
+                    "which promote cannot judge yet: move its weight step by step with " +
+                    "`pulumi config set --path 'services[1].canaryWeight' <weight> --stack dev && pulumi up --stack dev` (docs/services.md)",
+            ]);
+            expect(plan([], info({ ...RATINGS, canaryWeight: 0 })).release?.judged).toEqual([
+                { name: "hello", protocol: "http" },
+            ]);
+        });
+    });
 });
