@@ -11,9 +11,9 @@ import * as fs from "fs";
 import * as https from "https";
 import type * as net from "net";
 import * as path from "path";
-import * as yaml from "js-yaml";
 import { Stack } from "@pulumi/pulumi/automation";
 import { copyProgram, plan } from "../support/engine";
+import { tokenKubeconfig } from "../support/localKubeconfig";
 
 const TLS = path.join(__dirname, "..", "foundation", "readiness", "tls");
 const pem = (file: string) => fs.readFileSync(path.join(TLS, file), "utf8");
@@ -47,22 +47,7 @@ beforeAll(async () => {
     fs.writeFileSync(path.join(work, "index.ts"), 'import "./tests/engine/fixtures/readinessGate";\n');
     fs.writeFileSync(
         path.join(work, "gate.kubeconfig"),
-        yaml.dump({
-            apiVersion: "v1",
-            kind: "Config",
-            clusters: [
-                {
-                    name: "local",
-                    cluster: {
-                        server: `https://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-                        "certificate-authority-data": Buffer.from(pem("ca.crt")).toString("base64"),
-                    },
-                },
-            ],
-            users: [{ name: "local", user: { token: "local" } }],
-            contexts: [{ name: "local", context: { cluster: "local", user: "local" } }],
-            "current-context": "local",
-        }),
+        tokenKubeconfig(`https://127.0.0.1:${(server.address() as net.AddressInfo).port}`, pem("ca.crt")),
     );
 }, 30 * 60_000);
 
