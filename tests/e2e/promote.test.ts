@@ -641,10 +641,11 @@ describe("described services: two moved by the stack's canaryWeight, and a gRPC 
     );
 
     scenario(
-        "healthy gRPC canary (grpc-status 0): passes at 100, its release finished (stable runs the canary's image, canary at 0 replicas); a plain up then changes nothing",
+        "healthy gRPC canary (grpc-status 0): passes at 50 and 100, its release finished (stable runs the canary's image, canary at 0 replicas); a plain up then changes nothing",
         async () => {
             await setScenario({ name: "greeter-healthy", services: GRPC });
-            const r = await promote([...args("100"), "--service", "greeter"]);
+            // Two steps: the policy pack, on for every step, allows at most +50 at once (canary-weight-step).
+            const r = await promote([...args("50,100"), "--service", "greeter"]);
             expect({
                 code: r.code,
                 steps: steps(r.report),
@@ -652,7 +653,10 @@ describe("described services: two moved by the stack's canaryWeight, and a gRPC 
                 finishUpError: r.report.finalize?.up?.error,
             }).toEqual({
                 code: 0,
-                steps: [[100, ["pass"]]],
+                steps: [
+                    [50, ["pass"]],
+                    [100, ["pass"]],
+                ],
                 finalized: {
                     "services[2].stable.image": image("greeter", "3.1"),
                     "services[2].canaryWeight": 0,
@@ -661,7 +665,7 @@ describe("described services: two moved by the stack's canaryWeight, and a gRPC 
                 finishUpError: undefined,
             });
             // the canary carried everything while judged, and its requests were gRPC OK
-            expect(r.report.steps[0].analyses[0].canary.requests).toBeGreaterThanOrEqual(10);
+            expect(r.report.steps[1].analyses[0].canary.requests).toBeGreaterThanOrEqual(10);
             expect(r.out).toContain(
                 `PROMOTED and FINISHED (greeter runs ${image("greeter", "3.1")} as its stable version, its canary scaled to 0): services[2].canaryWeight 0 is in force.`,
             );
