@@ -17,14 +17,13 @@
  * world, 20 ms of quiet) plus a 50 ms pause, so (b) is an upper bound, late by at most one look (~0.1-0.3 s;
  * the look's own time is printed).
  */
-import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { newProgram, Program, setConfig } from "../tests/live/engine";
 import { freePortOffset, LiveCluster } from "../tests/live/fixture";
 import { Kube, kubeClient } from "../tests/live/kube";
-import { xdsprobePath } from "../tests/live/xds";
+import { Pushed, readPushed } from "../tests/live/xds";
 
 const NS = "canary-demo";
 
@@ -42,33 +41,6 @@ const median = (xs: number[]) => {
 };
 const secs = (ms: number) => (ms / 1000).toFixed(2);
 const log = (s: string) => process.stderr.write(`[bench:step] ${s}\n`);
-
-/** What xdsprobe prints, as far as the benchmark reads it: curl's route configurations. */
-interface Pushed {
-    routes: {
-        name: string;
-        virtual_hosts?: {
-            name: string;
-            routes?: {
-                name?: string;
-                route?: { weighted_clusters?: { clusters: { name: string; weight: number }[] } };
-            }[];
-        }[];
-    }[];
-}
-
-function probe(xdsAddress: string, pod: unknown): Promise<Pushed> {
-    return new Promise((resolve, reject) => {
-        const child = execFile(
-            xdsprobePath(),
-            ["-addr", xdsAddress, "-pod", "-", "-timeout", "10s", "-settle", "20ms"],
-            { maxBuffer: 256 * 1024 * 1024 },
-            (error, stdout, stderr) =>
-                error ? reject(new Error(stderr || error.message)) : resolve(JSON.parse(stdout)),
-        );
-        child.stdin?.end(JSON.stringify(pod));
-    });
-}
 
 /** The canary weight curl's sidecar is told for `service` (its weighted route's v2 cluster), if any. */
 function pushedWeight(p: Pushed, service: string): number | undefined {
@@ -107,7 +79,7 @@ class Bench {
         const t0 = now();
         for (;;) {
             const start = now();
-            const p = await probe(this.xdsAddress, pod);
+            const p = await readPushed(this.xdsAddress, pod, "20ms");
             const end = now();
             this.lookMs.push(end - start);
             if (services.every((s) => pushedWeight(p, s) === weight)) {

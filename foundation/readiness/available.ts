@@ -22,7 +22,7 @@
  * modules required inside the functions that use them).
  */
 import type * as k8s from "@kubernetes/client-node" with { "resolution-mode": "import" };
-import { loadKubeconfig, readKubeconfig } from "./check";
+import { loadKubeconfig, progressLine, readKubeconfig } from "./check";
 
 /** How long the check waits for the Deployments: the Kubernetes provider's own default for a Deployment (10 minutes). */
 export const AVAILABILITY_TIMEOUT_SECONDS = 600;
@@ -228,14 +228,10 @@ export async function availabilityChanges(inputs: AvailabilityInputs): Promise<b
     }
 }
 
-function progress(line: string): void {
-    process.stderr.write(`${line}\n`);
-}
-
 /** The dynamic provider. Serialized into the state with each check; see the module comment. */
 export const availabilityProvider = {
     async create(inputs: AvailabilityInputs): Promise<{ id: string; outs: AvailabilityOutputs }> {
-        const outs = await runAvailability(inputs, progress);
+        const outs = await runAvailability(inputs, progressLine);
         return { id: `${inputs.namespace}/${Object.keys(inputs.weights).sort().join(",")}`, outs };
     },
     async diff(_id: string, _olds: AvailabilityOutputs, news: AvailabilityInputs): Promise<{ changes: boolean }> {
@@ -246,7 +242,7 @@ export const availabilityProvider = {
         _olds: AvailabilityOutputs,
         news: AvailabilityInputs,
     ): Promise<{ outs: AvailabilityOutputs }> {
-        return { outs: await runAvailability(news, progress) };
+        return { outs: await runAvailability(news, progressLine) };
     },
     // A refresh does not wait: the recorded state stands.
     // eslint-disable-next-line @typescript-eslint/require-await -- the provider interface is async

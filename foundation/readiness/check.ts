@@ -511,7 +511,7 @@ export function gateChanges(olds: GateOutputs, news: GateInputs): string[] {
 }
 
 /** Progress lines go to stderr: the engine shows a dynamic provider's stderr during `pulumi up`. */
-function progressLine(line: string): void {
+export function progressLine(line: string): void {
     process.stderr.write(`${line}\n`);
 }
 

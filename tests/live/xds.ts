@@ -104,12 +104,15 @@ export function xdsprobePath(): string {
     return path.join(process.env.LIVE_CLUSTER_BIN || path.join(cache, "bin"), "xdsprobe");
 }
 
-/** What istiod (plaintext xDS at `xdsAddress`) pushes to the sidecar of `pod` (the pod as the API server returns it). */
-export function readPushed(xdsAddress: string, pod: unknown): Promise<Pushed> {
+/**
+ * What istiod (plaintext xDS at `xdsAddress`) pushes to the sidecar of `pod` (the pod as the API server returns
+ * it), once istiod has been quiet for `settle` (xdsprobe's default, 200 ms; the step benchmark looks often).
+ */
+export function readPushed(xdsAddress: string, pod: unknown, settle = "200ms"): Promise<Pushed> {
     return new Promise((resolve, reject) => {
         const child = execFile(
             xdsprobePath(),
-            ["-addr", xdsAddress, "-pod", "-", "-timeout", "10s"],
+            ["-addr", xdsAddress, "-pod", "-", "-timeout", "10s", "-settle", settle],
             { maxBuffer: 64 * 1024 * 1024, timeout: 30_000 },
             (error, stdout, stderr) => {
                 if (error) {
