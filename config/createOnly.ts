@@ -49,6 +49,14 @@ export interface PreviousOutputs {
     readonly kubernetesVersion?: string;
     /** The mesh-level settings the program owned (config/upgrades.ts). */
     readonly meshSettings?: MeshSettingsRecord;
+    /** The cluster and Istio API version the readiness gate last passed for (foundation/readiness/meshReadinessGate.ts). */
+    readonly meshReady?: MeshReadyRecord;
+}
+
+/** What the stack output `meshReady` records: the readiness gate passed for this cluster at this API version. */
+export interface MeshReadyRecord {
+    readonly clusterId: string;
+    readonly istioApiVersion: string;
 }
 
 /**

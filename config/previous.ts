@@ -5,7 +5,7 @@
  * `preview` as well as in `up`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { PreviousOutputs } from "./createOnly";
+import type { MeshReadyRecord, PreviousOutputs } from "./createOnly";
 import type { MeshSettingsRecord } from "./upgrades";
 
 /** The fully qualified name of the running stack, as a StackReference needs it. */
@@ -22,6 +22,11 @@ function selfStackName(): string {
 }
 
 const isString = (v: unknown): v is string => typeof v === "string";
+
+function isMeshReady(v: unknown): v is MeshReadyRecord {
+    const r = v as Partial<MeshReadyRecord> | null;
+    return typeof r === "object" && r !== null && isString(r.clusterId) && isString(r.istioApiVersion);
+}
 
 function isMeshSettings(v: unknown): v is MeshSettingsRecord {
     const r = v as Partial<MeshSettingsRecord> | null;
@@ -41,14 +46,16 @@ export async function readPreviousOutputs(): Promise<PreviousOutputs> {
         const d = await ref.getOutputDetails(name);
         return d.value ?? d.secretValue;
     };
-    const [createdWith, zoneIds, meshVersion, clusterSpec, kubernetesVersion, meshSettings] = await Promise.all([
-        get("createdWith"),
-        get("zoneIds"),
-        get("meshVersion"),
-        get("clusterSpec"),
-        get("kubernetesVersion"),
-        get("meshSettings"),
-    ]);
+    const [createdWith, zoneIds, meshVersion, clusterSpec, kubernetesVersion, meshSettings, meshReady] =
+        await Promise.all([
+            get("createdWith"),
+            get("zoneIds"),
+            get("meshVersion"),
+            get("clusterSpec"),
+            get("kubernetesVersion"),
+            get("meshSettings"),
+            get("meshReady"),
+        ]);
     return {
         createdWith:
             typeof createdWith === "object" && createdWith !== null && !Array.isArray(createdWith)
@@ -59,5 +66,6 @@ export async function readPreviousOutputs(): Promise<PreviousOutputs> {
         clusterSpec: isString(clusterSpec) && clusterSpec !== "" ? clusterSpec : undefined,
         kubernetesVersion: isString(kubernetesVersion) && kubernetesVersion !== "" ? kubernetesVersion : undefined,
         meshSettings: isMeshSettings(meshSettings) ? meshSettings : undefined,
+        meshReady: isMeshReady(meshReady) ? meshReady : undefined,
     };
 }

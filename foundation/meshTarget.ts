@@ -9,7 +9,8 @@ import * as k8s from "@pulumi/kubernetes";
  */
 export interface MeshTarget {
     readonly provider: k8s.Provider;
-    readonly dependsOn: pulumi.Resource[];
+    /** An Output when it is only known once a resource's outputs are (the gate: MeshReadinessGate). */
+    readonly dependsOn: pulumi.Input<pulumi.Resource[]>;
 }
 
 /** How the readiness gate reaches the data-plane cluster (one of kubeconfig or kubeconfigPath). */

@@ -2,7 +2,7 @@
  * The mesh layer, the same in both modes: the sidecar-injected namespace, the workloads, the features'
  * mesh-side objects, a CanaryRouting per service and the security policies, on the foundation's target
  * (behind the readiness gate). It declares the components at the stack's root, as index.ts did before it
- * was thinned (their URNs are unchanged), and returns the layer's stack outputs.
+ * was thinned (their URNs are unchanged), and returns the layer's stack outputs and its VirtualServices.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { GATEWAY_NAMESPACE, ingressHost, INGRESS_GATEWAY_POD_LABELS } from "../config/features";
@@ -23,7 +23,14 @@ import { ServiceWorkloads } from "./serviceWorkloads";
 import { verificationCommands } from "./verify";
 import { featureVerification } from "./verifyFeatures";
 
-export function meshLayer(cfg: StackConfig, target: MeshTarget, foundation: Foundation): Record<string, unknown> {
+/** What the mesh layer hands index.ts: its stack outputs, and the routes a weight step changes. */
+export interface MeshLayer {
+    outputs: Record<string, unknown>;
+    /** Every service's VirtualService (index.ts waits for them before declaring a gate that has passed already). */
+    virtualServices: pulumi.Resource[];
+}
+
+export function meshLayer(cfg: StackConfig, target: MeshTarget, foundation: Foundation): MeshLayer {
     const namespace = new MeshNamespace("namespace", { name: cfg.namespace, target });
     const { apps, client, routeDeclared } = workloads(cfg, namespace, foundation);
     const meshIngress = meshFeatures(cfg, namespace, apps);
@@ -54,7 +61,7 @@ export function meshLayer(cfg: StackConfig, target: MeshTarget, foundation: Foun
         apiVersion: cfg.istioApiVersion,
     });
     const serviceNames = apps.map((a) => a.name);
-    return {
+    const outputs = {
         namespace: namespace.name,
         services: serviceNames,
         weights: routes[0].weights,
@@ -85,6 +92,7 @@ export function meshLayer(cfg: StackConfig, target: MeshTarget, foundation: Foun
         ...(cfg.ingressGateway ? { ingressHosts: serviceNames.map((s) => ingressHost(s, cfg.ingressDomain)) } : {}),
         verify: verification(cfg, apps[0], client, foundation),
     };
+    return { outputs, virtualServices: routes.map((r) => r.virtualService) };
 }
 
 /**

@@ -18,7 +18,7 @@ export interface AsmIngressGatewayArgs {
     /** Gateway pod replicas. */
     readonly replicas: number;
     /** What must exist first: the mesh with the cluster attached. */
-    readonly dependsOn: pulumi.Resource[];
+    readonly dependsOn: pulumi.Input<pulumi.Resource[]>;
     /** Pulumi `protect` on the CLB (deletionProtection). */
     readonly protect: boolean;
     /** The Alibaba Cloud provider. */

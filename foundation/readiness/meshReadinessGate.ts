@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { MeshReadyRecord } from "../../config/createOnly";
 import { MeshTarget } from "../meshTarget";
 import { componentType } from "../../config/constants";
 import { istioApis, IstioApiVersion } from "../../istio/manifests";
@@ -17,6 +18,29 @@ export interface MeshReadinessGateArgs {
     readonly apiVersion: IstioApiVersion;
     /** Seconds to wait before failing. */
     readonly timeoutSeconds: number;
+    /**
+     * What the stack's last `up` recorded in its output `meshReady`: the gate passed for that cluster at that
+     * API version. When this `up` is for the same cluster (a `clusterId` that is not "") at the same API
+     * version, the mesh layer does not wait for the gate (see `target`).
+     */
+    readonly previouslyPassed?: MeshReadyRecord;
+}
+
+/**
+ * Whether the gate has passed for this very cluster at this API version in the stack's last `up`, as far as
+ * the program knows before any resource exists: a cluster id given as a plain value (mode=existing's
+ * existingClusterId) equal to the one recorded. "" (the API server's URL identifies the cluster, known only
+ * to the gate) and a cluster id still to be created (mode=create) say no here; `MeshReadinessGate.target`
+ * then decides once the id is known.
+ */
+export function passedBefore(args: MeshReadinessGateArgs): boolean {
+    const before = args.previouslyPassed;
+    return (
+        typeof args.clusterId === "string" &&
+        args.clusterId !== "" &&
+        before?.clusterId === args.clusterId &&
+        before.istioApiVersion === args.apiVersion
+    );
 }
 
 type Props = { [K in keyof GateInputs]: pulumi.Input<GateInputs[K]> };
@@ -56,10 +80,29 @@ export class GateProvider extends pulumi.ProviderResource {
  * `MeshTarget` it hands on.
  */
 export class MeshReadinessGate extends pulumi.ComponentResource {
-    /** The foundation's target, now waiting for this gate. */
+    /**
+     * The foundation's target, now waiting for this gate, except on a cluster the gate has passed for already
+     * (`previouslyPassed`, the same cluster id and API version): then it waits for what the gate itself waits
+     * for (the foundation's `dependsOn`) and not for the gate. The gate is still declared and checked in that
+     * `up` (it re-runs if its inputs changed: a new timeout, a path), but nothing else waits for its
+     * dynamic-provider plugin, a Node.js process the engine starts for it (~0.7-1.5 s on this project's
+     * 2-core machine): that start was the longest link of a weight step's `up` (docs/development.md,
+     * "Weight step benchmark"). A new or replaced cluster has another id, so the mesh layer waits again.
+     */
     public readonly target: MeshTarget;
+    /** The stack output `meshReady` (MeshReadyRecord): known once the gate's resource has passed in this `up`. */
+    public readonly passed: pulumi.Output<MeshReadyRecord>;
     /** The resource that waits. */
     public readonly ready: pulumi.dynamic.Resource;
+    /**
+     * Resolves once the gate's provider is on its way to the engine (index.ts awaits it before declaring
+     * the mesh layer). The engine starts the dynamic-provider plugin, a Node.js process of its own (~0.7 s
+     * here), when that registration arrives, and every mesh-layer resource waits for the gate; declaring the
+     * mesh layer is synchronous, so without this pause the registration would only leave after it, and the
+     * plugin's start would be added to every `up` instead of overlapping it (docs/development.md, "Weight
+     * step benchmark").
+     */
+    public readonly started: Promise<void>;
 
     constructor(name: string, args: MeshReadinessGateArgs, opts?: pulumi.ComponentResourceOptions) {
         super(componentType("foundation", "MeshReadinessGate"), name, {}, opts);
@@ -78,7 +121,26 @@ export class MeshReadinessGate extends pulumi.ComponentResource {
         }
         const provider = new GateProvider(name, { parent: this });
         this.ready = new MeshReadiness(name, props, { parent: this, dependsOn: args.target.dependsOn, provider });
-        this.target = { provider: args.target.provider, dependsOn: [this.ready] };
+        const waitForGate: pulumi.Resource[] = [this.ready];
+        const before = args.previouslyPassed;
+        const clusterId = pulumi.output(args.clusterId ?? "");
+        this.target = {
+            provider: args.target.provider,
+            dependsOn:
+                before && before.istioApiVersion === args.apiVersion
+                    ? pulumi
+                          .all([clusterId, args.target.dependsOn])
+                          .apply(([id, foundation]) =>
+                              id !== "" && id === before.clusterId ? foundation : waitForGate,
+                          )
+                    : waitForGate,
+        };
+        this.passed = pulumi
+            .all([this.ready.id, clusterId])
+            .apply(([, id]): MeshReadyRecord => ({ clusterId: id, istioApiVersion: args.apiVersion }));
+        // The provider's registration waits for this component's URN; one more turn of the event loop
+        // after it lets the SDK send it.
+        this.started = new Promise((resolve) => this.urn.apply(() => setImmediate(resolve)));
         this.registerOutputs({});
     }
 }

@@ -81,8 +81,21 @@ test("preview from a fresh state plans only creates", async () => {
     expect(counts.create).toBeGreaterThan(10);
 });
 
-test("up renders the mesh layer", async () => {
-    await stack.up();
+test("up renders the mesh layer, and the program sends the engine none of the SDK's debug messages (runtime.ts)", async () => {
+    const debug: string[] = [];
+    await stack.up({
+        onEvent: (e) => {
+            const d = e.diagnosticEvent;
+            if (d && (d.severity as string) === "debug") {
+                debug.push(d.message);
+            }
+        },
+    });
+    // The SDK sends several per resource ("Registering resource: t=…", "RegisterResource RPC prepared: …");
+    // only the stack's own, registered by the language runtime before it loads the program, still come.
+    const sdk = debug.filter((m) => /^(Registering resource|RegisterResource RPC)/.test(m));
+    expect(sdk.length).toBe(3);
+    expect(sdk.filter((m) => !m.includes("pulumi:pulumi:Stack"))).toEqual([]);
     const m = manifests();
     expect(m["Namespace//canary-demo"]?.metadata.labels?.["istio-injection"]).toBe("enabled");
     for (const v of ["v1", "v2"]) {

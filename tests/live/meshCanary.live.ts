@@ -403,6 +403,14 @@ test(
         expect(ready).not.toBeNull();
         // The gate let the mesh layer through only after Istio had come up.
         expect(Number(ready![1])).toBeGreaterThan(0);
+        // In the state: the namespace (and so the whole mesh layer) waited for the gate, which recorded
+        // the cluster it passed for.
+        const gate = await stateOf("pulumi-nodejs:dynamic:MeshReadiness");
+        expect((await stateOf("kubernetes:core/v1:Namespace")).dependencies).toEqual([gate.urn]);
+        expect((await live.stack.outputs()).meshReady?.value).toEqual({
+            clusterId: CLUSTER_ID,
+            istioApiVersion: "v1beta1",
+        });
     },
     15 * 60_000,
 );
@@ -491,6 +499,13 @@ const weightedRoute = (svc: string, v1: number, v2: number): RouteSummary => ({
 const DEV_PUSHED = { services: ["hello"], mtlsMode: "PERMISSIVE", authorization: false } as const;
 
 /** Sets one key; the engine must plan exactly one update, of `resource`; then up. */
+/** A resource of the live stack's state, by type (exactly one). */
+async function stateOf(type: string): Promise<{ urn: string; dependencies?: string[] }> {
+    const all = ((await live.stack.exportStack()).deployment.resources ?? []).filter((r: any) => r.type === type);
+    expect(all.length).toBe(1);
+    return all[0];
+}
+
 async function changeUpdatesOnly(key: string, value: string | number, resource: string) {
     setConfig(live, { [key]: value });
     const p = await plan(live.stack);
@@ -503,6 +518,10 @@ async function changeUpdatesOnly(key: string, value: string | number, resource: 
 
 test("canaryWeight 10 -> 0 -> 100: one update each, the VirtualService; curl is told v1 only, then v2 only (istiod drops the 0 % destination)", async () => {
     await changeUpdatesOnly("canaryWeight", 0, "route-hello-vs");
+    // The gate passed for this cluster: the step's up did not wait for it (foundation/readiness), and the
+    // state says so; it is still there, declared after the routes.
+    expect((await stateOf("kubernetes:core/v1:Namespace")).dependencies ?? []).toEqual([]);
+    await stateOf("pulumi-nodejs:dynamic:MeshReadiness");
     await expectPushed({
         ...DEV_PUSHED,
         routes: (svc) => [{ ...weightedRoute(svc, 0, 0), to: { weighted: [[subsetCluster(svc, "v1"), 100]] } }],

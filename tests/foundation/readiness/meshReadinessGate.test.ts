@@ -15,6 +15,7 @@ import {
     MOCK_KUBECONFIG,
     one,
     plain,
+    ProgramRun,
     Recorded,
     runProgram,
     settle,
@@ -150,6 +151,77 @@ describe("config", () => {
                 `meshReadyTimeout: got "${bad}"; must be a whole number from 0 to 3600`,
             );
         }
+    });
+});
+
+describe("a later `up` on a cluster the gate has passed for (its output meshReady): nothing waits for the gate", () => {
+    const EXISTING = { mode: "existing", existingKubeconfigPath: "/home/me/.kube/ack", existingClusterId: "c0ffee" };
+    const VS = "kubernetes:networking.istio.io/v1beta1:VirtualService";
+    const GATE_PROVIDER = "pulumi:providers:pulumi-nodejs";
+    const at = (run: ProgramRun, type: string) => run.resources.findIndex((r) => r.type === type);
+    const last = (run: ProgramRun, type: string) => run.resources.map((r) => r.type).lastIndexOf(type);
+
+    test("the first `up` records the cluster id and API version the gate passed for", async () => {
+        const run = await runProgram(EXISTING);
+        expect(run.outputs.meshReady).toEqual({ clusterId: "c0ffee", istioApiVersion: "v1beta1" });
+        // The gate's provider goes to the engine before the mesh layer is declared, so that the engine starts
+        // the gate's plugin while the program declares the rest (index.ts awaits gate.started).
+        expect(at(run, GATE_PROVIDER)).toBeGreaterThanOrEqual(0);
+        expect(at(run, GATE_PROVIDER)).toBeLessThan(at(run, "asm-canary:mesh:MeshNamespace"));
+        expect(at(run, GATE_PROVIDER)).toBeLessThan(at(run, "asm-canary:mesh:CanaryRouting"));
+    });
+
+    test("same cluster id and API version: the namespace waits for nothing, the gate comes after the routes", async () => {
+        const run = await runProgram(EXISTING, {
+            previousOutputs: { meshReady: { clusterId: "c0ffee", istioApiVersion: "v1beta1" } },
+        });
+        const ready = one(run.resources, READY);
+        expect(one(run.resources, NAMESPACE).dependencies).toEqual([]);
+        const meshObjects = run.resources
+            .filter((r) => r.type.startsWith("kubernetes:"))
+            .map((r) => `${r.type}::${r.name}`);
+        expect(meshObjects.length).toBe(11);
+        expect(notGated(run.resources, ready)).toEqual(meshObjects);
+        // Still declared, with the same inputs as on the first `up` (a changed input re-runs it)...
+        expect(ready.inputs).toMatchObject({ kubeconfigPath: "/home/me/.kube/ack", clusterId: "c0ffee" });
+        // ... but only once every VirtualService has been applied: its plugin's start holds up no route.
+        expect(at(run, GATE_PROVIDER)).toBeGreaterThan(last(run, VS));
+        expect(run.outputs.meshReady).toEqual({ clusterId: "c0ffee", istioApiVersion: "v1beta1" });
+    });
+
+    test.each([
+        ["another cluster id", { clusterId: "c0ld", istioApiVersion: "v1beta1" }, EXISTING],
+        ["another API version", { clusterId: "c0ffee", istioApiVersion: "v1" }, EXISTING],
+        [
+            "no cluster id (the API server's URL is the identity, known only to the gate)",
+            { clusterId: "", istioApiVersion: "v1beta1" },
+            { ...EXISTING, existingClusterId: "" },
+        ],
+    ])("%s: the mesh layer waits for the gate again", async (_why, meshReady, config) => {
+        const run = await runProgram(config, { previousOutputs: { meshReady } });
+        const ready = one(run.resources, READY);
+        expect(one(run.resources, NAMESPACE).dependencies).toEqual([ready.urn]);
+        expect(notGated(run.resources, ready)).toEqual([]);
+        expect(at(run, GATE_PROVIDER)).toBeLessThan(at(run, "asm-canary:mesh:CanaryRouting"));
+    });
+
+    test("mode=create, the cluster the gate passed for: the namespace waits for the mesh, not the gate", async () => {
+        const first = await runProgram(CREATE_CONFIG);
+        const record = first.outputs.meshReady as { clusterId: string; istioApiVersion: string };
+        expect(record).toEqual({ clusterId: first.outputs.clusterId, istioApiVersion: "v1beta1" });
+        const again = await runProgram(CREATE_CONFIG, { previousOutputs: JSON.parse(JSON.stringify(first.outputs)) });
+        // The mesh with the cluster attached (what the gate itself waits for), and the cluster whose id decided it.
+        expect(one(again.resources, NAMESPACE).dependencies).toEqual([
+            one(again.resources, MESH).urn,
+            one(again.resources, "alicloud:cs/managedKubernetes:ManagedKubernetes").urn,
+        ]);
+        const other = await runProgram(CREATE_CONFIG, {
+            previousOutputs: {
+                ...JSON.parse(JSON.stringify(first.outputs)),
+                meshReady: { ...record, clusterId: "c-replaced" },
+            },
+        });
+        expect(one(other.resources, NAMESPACE).dependencies).toContain(one(other.resources, READY).urn);
     });
 });
 

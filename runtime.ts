@@ -1,0 +1,29 @@
+/**
+ * What the program does to its own Node.js process before anything else is loaded (index.ts imports this
+ * first). Neither changes a resource; both cut the time of every `pulumi up`, which a weight step pays in
+ * full (issue 18: docs/development.md "Weight step benchmark" has the figures and how they were measured).
+ *
+ * 1. Node's compile cache (node:module enableCompileCache, Node >= 22.1; https://nodejs.org/api/module.html#module-compile-cache):
+ *    the V8 code of every module loaded from here on (@pulumi/kubernetes, @pulumi/alicloud, this program's
+ *    own files as ts-node emits them) is kept on disk (NODE_COMPILE_CACHE, else <tmpdir>/node-compile-cache)
+ *    and reused by the next run instead of being compiled again. A stale entry is never used: the cache is
+ *    keyed by each file's contents.
+ *
+ * 2. The Pulumi Node.js SDK's debug messages ("Registering resource …", "RegisterResource RPC prepared …",
+ *    several per resource) are each sent to the engine as one gRPC call, one after the other
+ *    (@pulumi/pulumi log/index.js `debug` → `log`), whatever the CLI's verbosity; the engine then forwards
+ *    every one as an event. For 50 services that is ~1,700 calls per `up`: measured, ~2.5 s of the program's
+ *    CPU and much of the engine's. The CLI only shows them with `--debug` or `-v`; set
+ *    ASM_CANARY_SDK_DEBUG=1 to keep them when you need them.
+ */
+import * as nodeModule from "node:module";
+
+nodeModule.enableCompileCache?.();
+
+if (!process.env.ASM_CANARY_SDK_DEBUG) {
+    // A property of the SDK's log module, which the SDK's own modules call through at every use
+    // (`log.debug(…)` on the module object), so replacing it here reaches all of them.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const sdkLog = require("@pulumi/pulumi/log") as { debug: (...args: unknown[]) => Promise<void> };
+    sdkLog.debug = () => Promise.resolve();
+}
