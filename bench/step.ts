@@ -1,7 +1,9 @@
 /**
  * Benchmark of one weight step (issue 18): how long from a `canaryWeight` change in the stack's config to
- *   (a) `pulumi up` done (the real engine, Automation API), run two ways in turns: as a person runs it, and
- *       as promote runs a step held to a plan of VirtualService updates (the state saved once, at the end:
+ *   (a) `pulumi up` done (the real engine, Automation API), run two ways in turns: a plain `pulumi up`
+ *       (`pulumi up --skip-preview`, as the Automation API runs it), and the step as `npm run promote` takes
+ *       it, through promote's own driver: `pulumi config set`, the preview saving its plan with the policy
+ *       pack, the plan check, then the up held to that plan with the pack (the state saved once, at the end:
  *       promote/stack.ts `inPlaceRoutesOnly`), and
  *   (b) the curl sidecar's pushed route showing the new weight for every service (istiod's xDS, read by
  *       xdsprobe: tools/live-cluster/istio/xdsprobe),
@@ -19,7 +21,10 @@
  */
 import * as fs from "fs";
 import * as os from "os";
+import * as path from "path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
+import { checkPlan, stepPackConfig } from "../promote/guard";
+import { AutomationStack } from "../promote/stack";
 import { newProgram, Program, setConfig } from "../tests/live/engine";
 import { freePortOffset, LiveCluster } from "../tests/live/fixture";
 import { Kube, kubeClient } from "../tests/live/kube";
@@ -151,18 +156,8 @@ interface UpTimes {
     done: number;
 }
 
-/**
- * One `pulumi up` through the Automation API, timed by its events. `inPlace`: as promote runs a step held to
- * a plan of VirtualService updates (promote/stack.ts `inPlaceRoutesOnly`): the state saved once, at the end.
- */
-async function timedUp(p: Program, inPlace: boolean): Promise<UpTimes> {
-    const env = p.stack.workspace.envVars;
-    if (inPlace) {
-        env.PULUMI_SKIP_CHECKPOINTS = "true";
-    } else {
-        delete env.PULUMI_SKIP_CHECKPOINTS;
-    }
-    const t0 = now();
+/** Records when each engine milestone of an up arrives, relative to `t0`. */
+function upTimer(t0: number): { t: Partial<UpTimes>; onEvent: (e: EngineEvent) => void } {
     const t: Partial<UpTimes> = {};
     const onEvent = (e: EngineEvent) => {
         const at = now() - t0;
@@ -179,12 +174,53 @@ async function timedUp(p: Program, inPlace: boolean): Promise<UpTimes> {
             t.summary = at;
         }
     };
+    return { t, onEvent };
+}
+
+/** One plain `pulumi up` through the Automation API (no preview), timed by its events. */
+async function timedUp(p: Program): Promise<UpTimes> {
+    delete p.stack.workspace.envVars.PULUMI_SKIP_CHECKPOINTS;
+    const t0 = now();
+    const { t, onEvent } = upTimer(t0);
     const r = await p.stack.up({ onEvent });
     if (r.summary.result !== "succeeded") {
         throw new Error(`pulumi up: ${r.summary.result}`);
     }
     t.done = now() - t0;
     return t as UpTimes;
+}
+
+/**
+ * One step as `npm run promote` takes it, through promote's own driver (promote/stack.ts AutomationStack),
+ * from the config change on: `pulumi config set`, the preview that saves its plan with the policy pack
+ * (policy/analyzer, the pack config promote writes for the step), the plan check, then the up held to that
+ * plan with the pack (state saved once at the end: `inPlaceRoutesOnly`). Returns the up's phases (from the
+ * up's start) and how long everything before the up took.
+ */
+async function promoteStep(
+    p: Program,
+    services: string[],
+    from: number,
+    to: number,
+): Promise<{ times: UpTimes; beforeUp: number }> {
+    const driver = new AutomationStack(p.stack, "asm-canary");
+    const configFile = path.join(p.work, "bench-step.policy-config.json");
+    const previous = Object.fromEntries(services.map((s) => [s, from]));
+    fs.writeFileSync(configFile, JSON.stringify(stepPackConfig({}, previous)));
+    const policy = { pack: path.join(p.work, "policy", "analyzer"), configFile };
+    const planFile = path.join(p.work, "bench-step.plan.json");
+    const t0 = now();
+    await driver.setWeight(to);
+    const preview = await driver.previewPlan({ planFile, policy });
+    const check = checkPlan(preview.changes, services, NS);
+    if (!check.ok) {
+        throw new Error(`the step's plan check failed: ${JSON.stringify(check)}`);
+    }
+    const t1 = now();
+    const { t, onEvent } = upTimer(t1);
+    await driver.up({ plan: planFile, policy, inPlaceRoutesOnly: true, onEvent });
+    t.done = now() - t1;
+    return { times: t as UpTimes, beforeUp: t1 - t0 };
 }
 
 /** The two ways a step's up is run: as a person runs `pulumi up`, and as promote runs a step. */
@@ -196,6 +232,8 @@ interface Row {
     a: Record<Way, number[]>;
     b: Record<Way, number[]>;
     phases: Record<Way, UpTimes[]>;
+    /** Promote's step: from the config change to the up's start (config set, preview with the pack, plan check). */
+    beforeUp: number[];
     floorA: number[];
     floorB: number[];
     firstUp: number;
@@ -215,25 +253,41 @@ async function measure(cluster: LiveCluster, bench: Bench, n: number): Promise<R
     });
     log(`${n} service(s): first up (creates ${n * 2} Deployments and their routes) ...`);
     let t0 = now();
-    await timedUp(p, false);
+    await timedUp(p);
     const firstUp = now() - t0;
     log(`${n} service(s): first up ${secs(firstUp)} s`);
     const pod = await bench.curlPod();
     await bench.pushed(pod, services, 10);
     const byWay = <T>(): Record<Way, T[]> => ({ "pulumi up": [], "promote step": [] });
-    const row: Row = { services: n, a: byWay(), b: byWay(), phases: byWay(), floorA: [], floorB: [], firstUp };
+    const row: Row = {
+        services: n,
+        a: byWay(),
+        b: byWay(),
+        phases: byWay(),
+        beforeUp: [],
+        floorA: [],
+        floorB: [],
+        firstUp,
+    };
     let weight = 10;
     for (let run = 1; run <= RUNS; run++) {
         const took: string[] = [];
         // Both ways in every run, in turns, so that both see the same machine.
         for (const way of WAYS) {
             const next = weight === 10 ? 20 : 10;
-            t0 = now();
-            setConfig(p, { canaryWeight: next });
             // Watched from the change on: the sidecar is told as soon as the up writes the VirtualService,
             // before the up itself returns (the Automation API then still reads the stack's outputs and history).
+            t0 = now();
             const seen = bench.pushed(pod, services, next);
-            const times = await timedUp(p, way === "promote step");
+            let times: UpTimes;
+            if (way === "promote step") {
+                const step = await promoteStep(p, services, weight, next);
+                times = step.times;
+                row.beforeUp.push(step.beforeUp);
+            } else {
+                setConfig(p, { canaryWeight: next });
+                times = await timedUp(p);
+            }
             const a = now() - t0;
             const b = (await seen) - t0;
             row.a[way].push(a);
@@ -269,15 +323,16 @@ function report(rows: Row[], bench: Bench) {
             .join(" ")}`,
     );
     console.log(
-        "| services | how | (a) up done | (b) pushed to curl | floor (a) direct write | floor (b) pushed | (b) / floor (b) |",
+        "| services | how | (a) up done | (b) pushed to curl | of (b): before the up | floor (a) direct write | floor (b) pushed | (b) / floor (b) |",
     );
-    console.log("| ---: | --- | ---: | ---: | ---: | ---: | ---: |");
+    console.log("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (const r of rows) {
         const fb = median(r.floorB);
         for (const way of WAYS) {
             const b = median(r.b[way]);
+            const before = way === "promote step" ? secs(median(r.beforeUp)) : "-";
             console.log(
-                `| ${r.services} | ${way} | ${secs(median(r.a[way]))} | ${secs(b)} | ${secs(median(r.floorA))} | ${secs(fb)} | ${(b / fb).toFixed(1)} |`,
+                `| ${r.services} | ${way} | ${secs(median(r.a[way]))} | ${secs(b)} | ${before} | ${secs(median(r.floorA))} | ${secs(fb)} | ${(b / fb).toFixed(1)} |`,
             );
         }
     }

@@ -102,6 +102,8 @@ export interface UpOptions {
      * would not be for creates, whose objects the state would not know. Measured: bench/step.ts.
      */
     inPlaceRoutesOnly?: boolean;
+    /** Every engine event as it arrives (bench/step.ts times the up's phases with it). */
+    onEvent?: (e: EngineEvent) => void;
 }
 
 export interface StackDriver {
@@ -288,7 +290,8 @@ function parseWeight(raw: string | undefined, key = "canaryWeight"): number {
 
 /** The real stack, through the Automation API. */
 export class AutomationStack implements StackDriver {
-    private constructor(
+    /** A driver for a Stack the caller holds already (bench/step.ts); `select` finds one by name. */
+    constructor(
         private readonly stack: Stack,
         readonly project: string,
     ) {}
@@ -440,7 +443,10 @@ export class AutomationStack implements StackDriver {
                 color: "never",
                 onOutput: opts.onOutput,
                 signal: opts.signal,
-                onEvent: events.onEvent,
+                onEvent: (e) => {
+                    events.onEvent(e);
+                    opts.onEvent?.(e);
+                },
                 ...(opts.plan ? { plan: opts.plan } : {}),
                 ...(opts.targets ? { target: opts.targets } : {}),
                 ...policyArgs(opts.policy),
