@@ -34,13 +34,13 @@ export interface MeshReadinessGateArgs {
  * then decides once the id is known.
  */
 export function passedBefore(args: MeshReadinessGateArgs): boolean {
+    return typeof args.clusterId === "string" && passedFor(args, args.clusterId);
+}
+
+/** Whether the record names this cluster id (not "") at the configured API version. */
+function passedFor(args: MeshReadinessGateArgs, clusterId: string): boolean {
     const before = args.previouslyPassed;
-    return (
-        typeof args.clusterId === "string" &&
-        args.clusterId !== "" &&
-        before?.clusterId === args.clusterId &&
-        before.istioApiVersion === args.apiVersion
-    );
+    return clusterId !== "" && before?.clusterId === clusterId && before.istioApiVersion === args.apiVersion;
 }
 
 type Props = { [K in keyof GateInputs]: pulumi.Input<GateInputs[K]> };
@@ -122,18 +122,14 @@ export class MeshReadinessGate extends pulumi.ComponentResource {
         const provider = new GateProvider(name, { parent: this });
         this.ready = new MeshReadiness(name, props, { parent: this, dependsOn: args.target.dependsOn, provider });
         const waitForGate: pulumi.Resource[] = [this.ready];
-        const before = args.previouslyPassed;
         const clusterId = pulumi.output(args.clusterId ?? "");
         this.target = {
             provider: args.target.provider,
-            dependsOn:
-                before && before.istioApiVersion === args.apiVersion
-                    ? pulumi
-                          .all([clusterId, args.target.dependsOn])
-                          .apply(([id, foundation]) =>
-                              id !== "" && id === before.clusterId ? foundation : waitForGate,
-                          )
-                    : waitForGate,
+            dependsOn: args.previouslyPassed
+                ? pulumi
+                      .all([clusterId, args.target.dependsOn])
+                      .apply(([id, foundation]) => (passedFor(args, id) ? foundation : waitForGate))
+                : waitForGate,
         };
         this.passed = pulumi
             .all([this.ready.id, clusterId])

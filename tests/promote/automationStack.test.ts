@@ -3,6 +3,7 @@
  * runs with PULUMI_SKIP_CHECKPOINTS in the workspace's environment (what every pulumi command of the stack
  * runs with), any other up without it, and the variable never outlives the up.
  */
+import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { AutomationStack } from "../../promote/stack";
 
 function standIn(failing = false) {
@@ -11,18 +12,16 @@ function standIn(failing = false) {
     const stack = {
         name: "dev",
         workspace: { envVars },
-        up: async () => {
+        up: async (opts: { onEvent?: (e: unknown) => void }) => {
             seen.push(envVars.PULUMI_SKIP_CHECKPOINTS);
+            opts.onEvent?.({ summaryEvent: { result: "succeeded" } });
             if (failing) {
                 throw new Error("update failed");
             }
             return { summary: { resourceChanges: { update: 1, same: 17 } } };
         },
     };
-    const driver = new (AutomationStack as unknown as new (s: unknown, p: string) => AutomationStack)(
-        stack,
-        "asm-canary",
-    );
+    const driver = new AutomationStack(stack as unknown as Stack, "asm-canary");
     return { driver, envVars, seen };
 }
 
@@ -39,4 +38,11 @@ test("a failed up leaves no PULUMI_SKIP_CHECKPOINTS behind", async () => {
     await expect(driver.up({ inPlaceRoutesOnly: true })).rejects.toThrow("update failed");
     expect(seen).toEqual(["true"]);
     expect(envVars).toEqual({ PULUMI_BACKEND_URL: "file:///state" });
+});
+
+test("the caller's onEvent sees every engine event of the up (bench/step.ts times the phases with it)", async () => {
+    const { driver } = standIn();
+    const events: EngineEvent[] = [];
+    await driver.up({ onEvent: (e) => events.push(e) });
+    expect(events).toEqual([{ summaryEvent: { result: "succeeded" } }]);
 });
