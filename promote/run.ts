@@ -43,7 +43,7 @@ import { checkPlan, PlanCheck, planCheckProblem, stepPackConfig, walkProblems } 
 import type { Plan } from "./options";
 import { buildQueries, Queries, rateQuery, seriesQuery, workloads } from "./promql";
 import { finishCommand, finishedText, JudgedService, Release } from "./release";
-import type { PolicyFinding, PolicyRun, StackDriver, UpResult } from "./stack";
+import type { PolicyFinding, PolicyRun, PreviewResult, StackDriver, StagedConfig, UpResult } from "./stack";
 
 /** The canary's subset (= pod `version` label), as mesh/demoWorkloads.ts names it. */
 const CANARY_SUBSET = "v2";
@@ -160,6 +160,11 @@ export interface StepPlanRecord {
     /** Advisory findings (a mandatory one fails the preview: `error`). */
     policyFindings: PolicyFinding[];
     error?: string;
+    /**
+     * Seconds the step's preview took, when it ran while the step before was analysed (its config staged in a
+     * copy, committed at the step): absent when the step was previewed at the step itself.
+     */
+    preparedSeconds?: number;
 }
 
 export interface RunReport {
@@ -289,6 +294,16 @@ export interface ServiceQueries {
 }
 
 /** One weight of the walk, as the log lines and the report name it. */
+/** A step's preview made while the step before was analysed (PromotionRun.prepare). */
+interface Prepared {
+    /** The step it is for (Step.n). */
+    step: number;
+    staged: StagedConfig;
+    planFile: string;
+    result: PreviewResult;
+    seconds: number;
+}
+
 interface Step {
     /** 1-based position in the walk, and the walk's length. */
     n: number;
@@ -414,6 +429,8 @@ class PromotionRun {
     private inForce = 0;
     /** Set once an up of this run has applied a weight: a failed step then rolls back (--on-error). */
     private moved = false;
+    /** The next step's preview, running while the current step is analysed (prepare). */
+    private prepared?: Promise<Prepared | undefined>;
 
     constructor(
         private readonly plan: Plan,
@@ -702,8 +719,8 @@ class PromotionRun {
             return this.finish("promoted", `Nothing to do: ${this.stateSentence()}`);
         }
         const started = this.deps.clock.now();
-        for (const step of walk) {
-            const end = await this.step(step);
+        for (const [i, step] of walk.entries()) {
+            const end = await this.step(step, walk[i + 1]);
             if (end) {
                 return end;
             }
@@ -783,8 +800,11 @@ class PromotionRun {
         }
     }
 
-    /** One step: set the weight and `up` (unless it is in force already), then analyse it until a decision. */
-    private async step(step: Step): Promise<StepEnd> {
+    /**
+     * One step: set the weight and `up` (unless it is in force already), then analyse it until a decision;
+     * while it is analysed, the next step's preview runs (prepare).
+     */
+    private async step(step: Step, next?: Step): Promise<StepEnd> {
         this.report.steps.push(step.rec);
         if (this.deps.interrupt.aborted) {
             return await this.interrupted(`before step ${step.n}`);
@@ -797,7 +817,61 @@ class PromotionRun {
         } else {
             this.deps.ui.line(`${step.tag}: already in force, analysing it`);
         }
+        if (next?.needsUp) {
+            this.prepared = this.prepare(next);
+        }
         return await this.analyse(step);
+    }
+
+    /**
+     * The next step's preview, made while this step is analysed (its interval is mostly waiting), so that
+     * the step, once the analysis passes, is the `up` alone: the weight is set in a copy of the stack's
+     * config (stageWeight), the preview judges that copy and saves its plan, with the pack config the step
+     * would have. At the step the copy becomes the config only if the config is still the one copied
+     * (commitStaged), and the up is held to the plan as ever, so the preview check and the one-object rule
+     * are the step's own. Never rejects: a failed preparation (a policy refusal too) leaves the step to set
+     * the weight and preview at the step, as without it, where the failure is reported as usual.
+     */
+    private async prepare(step: Step): Promise<Prepared | undefined> {
+        const { stack, workDir, clock } = this.deps;
+        if (!stack.stageWeight || !stack.commitStaged) {
+            return undefined;
+        }
+        const started = clock.now();
+        try {
+            const policy = this.policyRun(`step-${step.n}`, this.inForce);
+            const planFile = path.join(workDir, `step-${step.n}.plan.json`);
+            const staged = await stack.stageWeight(
+                step.weight,
+                this.weightKey,
+                path.join(workDir, `step-${step.n}.config.yaml`),
+            );
+            const result = await stack.previewPlan({
+                planFile,
+                policy: policy.run,
+                configFile: staged.file,
+                signal: this.deps.interrupt,
+            });
+            return { step: step.n, staged, planFile, result, seconds: (clock.now() - started) / 1000 };
+        } catch {
+            return undefined;
+        }
+    }
+
+    /** The prepared preview for `step`, once its staged config is the stack's (undefined: preview at the step). */
+    private async takePrepared(step: Step): Promise<Prepared | undefined> {
+        const prepared = await this.prepared;
+        this.prepared = undefined;
+        if (!prepared || prepared.step !== step.n || !(await this.deps.stack.commitStaged?.(prepared.staged))) {
+            return undefined;
+        }
+        return prepared;
+    }
+
+    /** A run that ends during an analysis first lets the next step's preview finish (no other pulumi command meanwhile). */
+    private async dropPrepared(): Promise<void> {
+        await this.prepared;
+        this.prepared = undefined;
     }
 
     /**
@@ -814,13 +888,23 @@ class PromotionRun {
         if (policy.config) {
             rec.policyConfig = policy.config;
         }
-        const planFile = path.join(this.deps.workDir, `step-${step.n}.plan.json`);
-        ui.line(`${step.tag}: pulumi preview (saving its plan${policy.run ? ", with the policy pack" : ""}) …`);
-        await stack.setWeight(step.weight, this.weightKey);
-        this.touched = true;
+        let planFile = path.join(this.deps.workDir, `step-${step.n}.plan.json`);
+        const prepared = await this.takePrepared(step);
+        if (prepared) {
+            this.touched = true;
+            planFile = prepared.planFile;
+            rec.preparedSeconds = prepared.seconds;
+            ui.line(
+                `${step.tag}: previewed while the step before was analysed (${prepared.seconds.toFixed(1)} s, plan saved${policy.run ? ", with the policy pack" : ""}); the config now holds ${this.key} ${step.weight}`,
+            );
+        } else {
+            ui.line(`${step.tag}: pulumi preview (saving its plan${policy.run ? ", with the policy pack" : ""}) …`);
+            await stack.setWeight(step.weight, this.weightKey);
+            this.touched = true;
+        }
         let check: PlanCheck;
         try {
-            const r = await stack.previewPlan({ planFile, policy: policy.run });
+            const r = prepared?.result ?? (await stack.previewPlan({ planFile, policy: policy.run }));
             rec.policyFindings = r.findings;
             const allowOthers = this.plan.allowPendingChanges && !this.moved;
             check = checkPlan(
@@ -913,6 +997,7 @@ class PromotionRun {
         for (let attempt = 1; ; attempt++) {
             const window = await this.waitInterval(step, attempt);
             if (!window) {
+                await this.dropPrepared();
                 return await this.interrupted(`while analysing ${this.key} ${step.weight}`);
             }
             const judgements: Array<Judgement & { service: string }> = [];
@@ -929,6 +1014,7 @@ class PromotionRun {
                 );
                 continue;
             }
+            await this.dropPrepared();
             return a.action === "rollback" ? await this.rollbackStep(step, a) : await this.halt(step, a);
         }
     }

@@ -6,9 +6,15 @@
  * The stack's config stays the single source of truth: the weight is changed only with `setConfig` + `up`,
  * exactly the README's manual workflow; nothing is applied behind Pulumi's back.
  */
-import type { EngineEvent, OpType, Stack } from "@pulumi/pulumi/automation";
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { promisify } from "util";
+import type { EngineEvent, LocalWorkspace, OpType, Stack } from "@pulumi/pulumi/automation";
 import type { RawConfig } from "./guard";
 import { decodeLastRun, encodeLastRun, LAST_RUN_TAG, LastRun } from "./lastRun";
+
+const execFileAsync = promisify(execFile);
 
 /** What the promotion needs to know about the stack, from its outputs and config. */
 export interface StackInfo {
@@ -106,6 +112,27 @@ export interface UpOptions {
     onEvent?: (e: EngineEvent) => void;
 }
 
+/**
+ * A weight written into a copy of the stack's config file, so that a preview can judge a step before the
+ * config changes (promote prepares the next step while the current one is analysed: promote/run.ts).
+ */
+export interface StagedConfig {
+    /** The copy with the weight set (`pulumi config set --config-file`): `pulumi preview --config-file`. */
+    file: string;
+    /** The stack's config file as it was copied: the copy replaces it only while it still holds exactly this. */
+    base: string;
+}
+
+export interface PreviewPlanOptions {
+    /** Save the update plan here (`pulumi preview --save-plan`), for `up({ plan })`. */
+    planFile?: string;
+    policy?: PolicyRun;
+    /** Preview this config file instead of the stack's (a staged weight: stageWeight). */
+    configFile?: string;
+    /** Stops the preview (SIGINT to the CLI). */
+    signal?: AbortSignal;
+}
+
 export interface StackDriver {
     readonly name: string;
     info(): Promise<StackInfo>;
@@ -120,12 +147,23 @@ export interface StackDriver {
      * A preview resource by resource, judged by `policy` when given; with `planFile`, the update plan is
      * saved there (`pulumi preview --save-plan`) for `up({ plan })`.
      */
-    previewPlan(opts: { planFile?: string; policy?: PolicyRun }): Promise<PreviewResult>;
+    previewPlan(opts: PreviewPlanOptions): Promise<PreviewResult>;
     /** The stack's config as the program reads it (promote/guard.ts walkProblems): secrets left out. */
     rawConfig(): Promise<RawConfig>;
     /** The URNs of the VirtualServices named `services` in `namespace`, from the stack's state. */
     virtualServiceUrns(services: readonly string[], namespace: string): Promise<string[]>;
     setWeight(weight: number, key?: WeightKey): Promise<void>;
+    /**
+     * The config with `weight` set, in a copy at `file` (the stack's config unchanged): a preview given the
+     * copy (`previewPlan({ configFile })`) judges the step before it is made. Optional: without it, promote
+     * sets the weight and previews it at the step.
+     */
+    stageWeight?(weight: number, key: WeightKey | undefined, file: string): Promise<StagedConfig>;
+    /**
+     * The staged copy becomes the stack's config, byte for byte, if the stack's config is still the `base` it
+     * was copied from; false, and nothing written, if it changed meanwhile.
+     */
+    commitStaged?(staged: StagedConfig): Promise<boolean>;
     /** Sets values at paths of the config (`services[1].stable.image`), all before one `up`: finishing a release. */
     setPaths?(values: ReadonlyArray<[string, string]>): Promise<void>;
     /** `pulumi up`. `signal` asks the CLI to stop (SIGINT: it finishes in-flight operations first). */
@@ -357,13 +395,15 @@ export class AutomationStack implements StackDriver {
         }
     }
 
-    async previewPlan(opts: { planFile?: string; policy?: PolicyRun }): Promise<PreviewResult> {
+    async previewPlan(opts: PreviewPlanOptions): Promise<PreviewResult> {
         const events = new EventLog();
         try {
             await this.stack.preview({
                 color: "never",
                 onEvent: events.onEvent,
                 ...(opts.planFile ? { plan: opts.planFile } : {}),
+                ...(opts.configFile ? { configFile: opts.configFile } : {}),
+                ...(opts.signal ? { signal: opts.signal } : {}),
                 ...policyArgs(opts.policy),
             });
         } catch (e) {
@@ -419,6 +459,48 @@ export class AutomationStack implements StackDriver {
 
     async setWeight(weight: number, key?: WeightKey): Promise<void> {
         await this.stack.setConfig(key?.key ?? "canaryWeight", { value: String(weight) }, key?.path ?? false);
+    }
+
+    /**
+     * The stack's config file (`Pulumi.<stack>.yaml` in the project's directory, or in its `stackConfigDir`),
+     * as the CLI finds it (pkg/workspace: the stack name's last part).
+     */
+    async configPath(): Promise<string> {
+        const settings = await this.stack.workspace.projectSettings();
+        // stackConfigDir is a Pulumi.yaml key the Automation API types do not list.
+        const configDir = (settings as { stackConfigDir?: string }).stackConfigDir ?? "";
+        const dir = path.resolve(this.stack.workspace.workDir, configDir);
+        return path.join(dir, `Pulumi.${this.stack.name.split("/").pop()}.yaml`);
+    }
+
+    /**
+     * `pulumi config set [--path] <key> <weight> --config-file <file>` on a copy of the stack's config file:
+     * the same CLI and parsing as setWeight, written to the copy only (the Automation API's setConfig has no
+     * --config-file, so the workspace's own CLI is run with the workspace's environment).
+     */
+    async stageWeight(weight: number, key: WeightKey | undefined, file: string): Promise<StagedConfig> {
+        const base = await fs.promises.readFile(await this.configPath(), "utf8");
+        await fs.promises.writeFile(file, base);
+        const workspace = this.stack.workspace as LocalWorkspace;
+        const args = ["config", "set", ...(key?.path ? ["--path"] : []), key?.key ?? "canaryWeight", String(weight)];
+        await execFileAsync(
+            workspace.pulumiCommand.command,
+            [...args, "--config-file", file, "--stack", this.stack.name, "--non-interactive"],
+            { cwd: workspace.workDir, env: { ...process.env, ...workspace.envVars } },
+        );
+        return { file, base };
+    }
+
+    async commitStaged(staged: StagedConfig): Promise<boolean> {
+        const target = await this.configPath();
+        if ((await fs.promises.readFile(target, "utf8")) !== staged.base) {
+            return false;
+        }
+        // A rename in the same directory: the CLI never reads a half-written config.
+        const next = `${target}.promote-${process.pid}`;
+        await fs.promises.copyFile(staged.file, next);
+        await fs.promises.rename(next, target);
+        return true;
     }
 
     /**

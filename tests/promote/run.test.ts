@@ -9,10 +9,13 @@ import {
     PolicyError,
     PolicyFinding,
     PolicyRun,
+    PreviewPlanOptions,
     StackDriver,
     StackInfo,
+    StagedConfig,
     UpOptions,
     UpResult,
+    WeightKey,
 } from "../../promote/stack";
 import { fakeDeps, vsUpdate } from "./fakeDeps";
 
@@ -902,5 +905,184 @@ describe("before any change: do the series exist, is there traffic, how long can
             { workload: "hello-v2", series: true, ratePerSecond: 1 },
         ]);
         expect(h.lines).toContain("  request rates over the last 60s: hello-v1 9 req/s, hello-v2 1 req/s");
+    });
+});
+
+/**
+ * A stack whose config can be staged (stageWeight/commitStaged): the config file is its weight and a revision
+ * that any other change bumps; a staged preview (configFile) judges the staged weight.
+ */
+class StagingStack extends FakeStack {
+    revision = 0;
+    /** Each staged copy's weight, by its file. */
+    stagedWeights = new Map<string, number>();
+    /** Runs inside each staged preview, before it returns (a test holds it there). */
+    duringStagedPreview?: (weight: number) => Promise<void>;
+    private configText() {
+        return `canaryWeight: ${this.configured}; revision ${this.revision}`;
+    }
+    async stageWeight(w: number, key: WeightKey | undefined, file: string): Promise<StagedConfig> {
+        expect(key).toEqual({ key: "canaryWeight", path: false });
+        this.log.push(`stage ${w}`);
+        this.stagedWeights.set(file, w);
+        return { file, base: this.configText() };
+    }
+    async commitStaged(staged: StagedConfig): Promise<boolean> {
+        const w = this.stagedWeights.get(staged.file)!;
+        if (staged.base !== this.configText()) {
+            this.log.push(`commit ${w} refused`);
+            return false;
+        }
+        this.log.push(`commit ${w}`);
+        this.configured = w;
+        return true;
+    }
+    async previewPlan(opts: PreviewPlanOptions) {
+        if (!opts.configFile) {
+            return super.previewPlan(opts);
+        }
+        const w = this.stagedWeights.get(opts.configFile)!;
+        this.log.push(`plan ${w} staged`);
+        this.signals.push(opts.signal);
+        this.previews.push({ weight: w, planFile: opts.planFile, policyConfig: readConfig(opts.policy) });
+        await this.duringStagedPreview?.(w);
+        const refused = this.policyRefuses[w];
+        if (refused) {
+            throw new PolicyError(refused);
+        }
+        return { changes: w === this.applied ? [] : [vsUpdate("hello")], findings: this.advisory };
+    }
+    signals: Array<AbortSignal | undefined> = [];
+}
+
+describe("the next step previewed while the step before is analysed", () => {
+    const POLICY = { pack: "/p/policy/analyzer", config: {}, source: "policy/production.json" };
+
+    test("each later step is the up alone: its weight staged and previewed with its pack config during the analysis before it, committed at the step, the up held to that plan", async () => {
+        const stack = new StagingStack(0);
+        const h = harness(stack, healthy);
+        const r = await h.run({ policy: POLICY, steps: [10, 50, 100] });
+        expect(r.outcome).toBe("promoted");
+        expect(stack.log).toEqual([
+            "preview",
+            "set 10",
+            "plan 10",
+            "up 10",
+            "stage 50",
+            "plan 50 staged",
+            "commit 50",
+            "up 50",
+            "stage 100",
+            "plan 100 staged",
+            "commit 100",
+            "up 100",
+        ]);
+        // The staged previews ran with the pack config the step has (the weights in force before it) ...
+        expect(stack.previews.map((p) => [p.weight, p.policyConfig])).toEqual([
+            [0, { "canary-weight-step": { previousWeights: { hello: 0 } } }],
+            [10, { "canary-weight-step": { previousWeights: { hello: 0 } } }],
+            [50, { "canary-weight-step": { previousWeights: { hello: 10 } } }],
+            [100, { "canary-weight-step": { previousWeights: { hello: 50 } } }],
+        ]);
+        // ... and each up is held to the plan its own preview saved, with the same pack config.
+        expect(stack.ups.map((u) => [u.weight, u.plan, u.policyConfig, u.inPlaceRoutesOnly])).toEqual(
+            stack.previews.slice(1).map((p) => [p.weight, p.planFile, p.policyConfig, true]),
+        );
+        expect(r.steps.map((s) => [s.weight, s.plan?.check?.ok, s.plan?.preparedSeconds !== undefined])).toEqual([
+            [10, true, false],
+            [50, true, true],
+            [100, true, true],
+        ]);
+        expect(h.lines).toContainEqual(
+            expect.stringMatching(
+                /^\[2\/3\] canaryWeight 50: previewed while the step before was analysed \(\d+\.\d s, plan saved, with the policy pack\); the config now holds canaryWeight 50$/,
+            ),
+        );
+        // Ctrl-C stops a preview made during an analysis.
+        expect(stack.signals).toEqual([h.deps.interrupt, h.deps.interrupt]);
+    });
+
+    test("the config changed during the analysis: the staged copy is not committed; the step sets the weight and previews it as without staging", async () => {
+        const stack = new StagingStack(0);
+        const h = harness(stack, (w, wl, call) => {
+            if (w === 10 && call === 0) {
+                stack.revision++; // someone's `pulumi config set` while 10 is analysed
+            }
+            return healthy(w, wl);
+        });
+        const r = await h.run({ steps: [10, 50] });
+        expect(r.outcome).toBe("promoted");
+        expect(stack.log).toEqual([
+            "preview",
+            "set 10",
+            "plan 10",
+            "up 10",
+            "stage 50",
+            "plan 50 staged",
+            "commit 50 refused",
+            "set 50",
+            "plan 50",
+            "up 50",
+        ]);
+        expect(stack.ups.at(-1)?.plan).toBe(stack.previews.at(-1)?.planFile);
+        expect(r.steps[1].plan?.preparedSeconds).toBeUndefined();
+    });
+
+    test("a staged preview the pack refuses: the step previews again at the step and fails as it would have, rolled back to 0 (exit 1)", async () => {
+        const stack = new StagingStack(0);
+        stack.policyRefuses[50] = [{ policy: "canary-weight-step", level: "mandatory", message: "hello: 10 -> 50" }];
+        const r = await harness(stack, healthy).run({ policy: POLICY, steps: [10, 50] });
+        expect(r.exitCode).toBe(1);
+        expect(stack.log).toEqual([
+            "preview",
+            "set 10",
+            "plan 10",
+            "up 10",
+            "stage 50",
+            "plan 50 staged",
+            "set 50",
+            "plan 50",
+            "set 10", // the config set back to what is applied (settle), then the rollback
+            "set 0",
+            "up 0",
+        ]);
+        expect(r.steps[1].plan?.error).toContain("canary-weight-step: hello: 10 -> 50");
+        expect(r.weightInForce).toBe(0);
+    });
+
+    test("a rollback decided while the next step's preview still runs waits for it, and the staged weight never reaches the config", async () => {
+        const stack = new StagingStack(0);
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        stack.duringStagedPreview = async (w) => {
+            await held;
+            stack.log.push(`plan ${w} staged: done`);
+        };
+        const h = harness(stack, (w, wl) => {
+            // The interval's metrics answer only once the staged preview is held; release it a little later.
+            setTimeout(release, 20);
+            return wl === "hello-v2" ? { requests: 60, errors: 30, p99Ms: 40 } : healthy(w, wl);
+        });
+        const r = await h.run({ steps: [10, 50] });
+        expect(r.outcome).toBe("rolled-back");
+        expect(stack.log).toEqual([
+            "preview",
+            "set 10",
+            "plan 10",
+            "up 10",
+            "stage 50",
+            "plan 50 staged",
+            "plan 50 staged: done",
+            "set 0",
+            "up 0",
+        ]);
+        expect(stack.configured).toBe(0);
+    });
+
+    test("a step already in force is analysed, and the step after it is prepared the same way", async () => {
+        const stack = new StagingStack(10);
+        const r = await harness(stack, healthy).run({ steps: [10, 50] });
+        expect(r.outcome).toBe("promoted");
+        expect(stack.log).toEqual(["preview", "stage 50", "plan 50 staged", "commit 50", "up 50"]);
     });
 });
