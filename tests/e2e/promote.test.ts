@@ -486,6 +486,12 @@ scenario(
         expect(a50.stable.requests).toBeGreaterThan(0);
         expect(a50.canary.requests).toBeGreaterThan(0);
         expect(r.out).toContain("PROMOTED: canaryWeight 100 is in force.");
+        // 50 was previewed while 25 was analysed, and 100 while 50 was (a staged copy of the config, committed
+        // at the step): each of those steps was its up alone.
+        expect(r.report.steps.map((s: any) => s.plan?.preparedSeconds > 0)).toEqual([false, true, true]);
+        expect(r.out).toMatch(
+            /\] canaryWeight 100: previewed while the step before was analysed \(\d+\.\d s, plan saved, with the policy pack\); the config now holds canaryWeight 100/,
+        );
         await expectInForce(100);
         expect(await pendingChanges()).toEqual({});
     },
@@ -664,6 +670,9 @@ describe("described services: two moved by the stack's canaryWeight, and a gRPC 
                 },
                 finishUpError: undefined,
             });
+            // 100 was previewed while 50 was analysed: the path key staged in a copy of the config, then committed
+            expect(r.report.steps.map((s: any) => s.plan?.preparedSeconds > 0)).toEqual([false, true]);
+            expect(r.out).toContain("the config now holds services[2].canaryWeight 100");
             // the canary carried everything while judged, and its requests were gRPC OK
             expect(r.report.steps[1].analyses[0].canary.requests).toBeGreaterThanOrEqual(10);
             expect(r.out).toContain(
