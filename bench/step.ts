@@ -1,9 +1,11 @@
 /**
  * Benchmark of one weight step (issue 18): how long from a `canaryWeight` change in the stack's config to
  *   (a) `pulumi up` done (the real engine, Automation API), run two ways in turns: a plain `pulumi up`
- *       (`pulumi up --skip-preview`, as the Automation API runs it), and the step as `npm run promote` takes
- *       it, through promote's own driver: `pulumi config set`, the preview saving its plan with the policy
- *       pack, the plan check, then the up held to that plan with the pack (the state saved once, at the end:
+ *       (`pulumi up --skip-preview`, as the Automation API runs it), and a step as `npm run promote` takes
+ *       it after the first, through promote's own driver: its preview was made while the step before was
+ *       analysed (the weight staged in a copy of the config, the copy previewed with the policy pack saving
+ *       its plan, the plan checked: timed apart and printed beside), and the step is the copy committed (the
+ *       config change) then the up held to that plan with the pack (the state saved once, at the end:
  *       promote/stack.ts `inPlaceRoutesOnly`), and
  *   (b) the curl sidecar's pushed route showing the new weight for every service (istiod's xDS, read by
  *       xdsprobe: tools/live-cluster/istio/xdsprobe),
@@ -24,7 +26,7 @@ import * as os from "os";
 import * as path from "path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { checkPlan, stepPackConfig } from "../promote/guard";
-import { AutomationStack } from "../promote/stack";
+import { AutomationStack, PolicyRun, StagedConfig } from "../promote/stack";
 import { newProgram, Program, setConfig } from "../tests/live/engine";
 import { freePortOffset, LiveCluster } from "../tests/live/fixture";
 import { Kube, kubeClient } from "../tests/live/kube";
@@ -190,37 +192,50 @@ async function timedUp(p: Program): Promise<UpTimes> {
     return t as UpTimes;
 }
 
+/** A step of `npm run promote` whose preview is made (promotePrepare), waiting to be taken (promoteStep). */
+interface PreparedStep {
+    driver: AutomationStack;
+    staged: StagedConfig;
+    planFile: string;
+    policy: PolicyRun;
+}
+
 /**
- * One step as `npm run promote` takes it, through promote's own driver (promote/stack.ts AutomationStack),
- * from the config change on: `pulumi config set`, the preview that saves its plan with the policy pack
- * (policy/analyzer, the pack config promote writes for the step), the plan check, then the up held to that
- * plan with the pack (state saved once at the end: `inPlaceRoutesOnly`). Returns the up's phases (from the
- * up's start) and how long everything before the up took.
+ * What `npm run promote` does for a step while the step before it is analysed (promote/run.ts prepare),
+ * through promote's own driver (promote/stack.ts AutomationStack): the weight set in a copy of the stack's
+ * config, the preview of that copy saving its plan with the policy pack (policy/analyzer, the pack config
+ * promote writes for the step), and the plan check. The stack's config is not changed yet.
  */
-async function promoteStep(
-    p: Program,
-    services: string[],
-    from: number,
-    to: number,
-): Promise<{ times: UpTimes; beforeUp: number }> {
+async function promotePrepare(p: Program, services: string[], from: number, to: number): Promise<PreparedStep> {
     const driver = new AutomationStack(p.stack, "asm-canary");
     const configFile = path.join(p.work, "bench-step.policy-config.json");
     const previous = Object.fromEntries(services.map((s) => [s, from]));
     fs.writeFileSync(configFile, JSON.stringify(stepPackConfig({}, previous)));
     const policy = { pack: path.join(p.work, "policy", "analyzer"), configFile };
     const planFile = path.join(p.work, "bench-step.plan.json");
-    const t0 = now();
-    await driver.setWeight(to);
-    const preview = await driver.previewPlan({ planFile, policy });
+    const staged = await driver.stageWeight(to, undefined, path.join(p.work, "bench-step.config.yaml"));
+    const preview = await driver.previewPlan({ planFile, policy, configFile: staged.file });
     const check = checkPlan(preview.changes, services, NS);
     if (!check.ok) {
         throw new Error(`the step's plan check failed: ${JSON.stringify(check)}`);
     }
-    const t1 = now();
-    const { t, onEvent } = upTimer(t1);
-    await driver.up({ plan: planFile, policy, inPlaceRoutesOnly: true, onEvent });
-    t.done = now() - t1;
-    return { times: t as UpTimes, beforeUp: t1 - t0 };
+    return { driver, staged, planFile, policy };
+}
+
+/**
+ * The step itself, as promote takes it once the analysis before it passes: the staged config committed
+ * (the config change), then the up held to the preview's plan, with the pack (state saved once at the end:
+ * `inPlaceRoutesOnly`). Returns the up's phases, from the commit.
+ */
+async function promoteStep(prepared: PreparedStep): Promise<UpTimes> {
+    const t0 = now();
+    const { t, onEvent } = upTimer(t0);
+    if (!(await prepared.driver.commitStaged(prepared.staged))) {
+        throw new Error("the stack's config changed since the step was staged");
+    }
+    await prepared.driver.up({ plan: prepared.planFile, policy: prepared.policy, inPlaceRoutesOnly: true, onEvent });
+    t.done = now() - t0;
+    return t as UpTimes;
 }
 
 /** The two ways a step's up is run: as a person runs `pulumi up`, and as promote runs a step. */
@@ -232,8 +247,8 @@ interface Row {
     a: Record<Way, number[]>;
     b: Record<Way, number[]>;
     phases: Record<Way, UpTimes[]>;
-    /** Promote's step: from the config change to the up's start (config set, preview with the pack, plan check). */
-    beforeUp: number[];
+    /** Promote's step: its preview, made while the step before is analysed (stage, preview with the pack, check). */
+    prepared: number[];
     floorA: number[];
     floorB: number[];
     firstUp: number;
@@ -264,7 +279,7 @@ async function measure(cluster: LiveCluster, bench: Bench, n: number): Promise<R
         a: byWay(),
         b: byWay(),
         phases: byWay(),
-        beforeUp: [],
+        prepared: [],
         floorA: [],
         floorB: [],
         firstUp,
@@ -275,15 +290,19 @@ async function measure(cluster: LiveCluster, bench: Bench, n: number): Promise<R
         // Both ways in every run, in turns, so that both see the same machine.
         for (const way of WAYS) {
             const next = weight === 10 ? 20 : 10;
+            let prepared: PreparedStep | undefined;
+            if (way === "promote step") {
+                const p0 = now();
+                prepared = await promotePrepare(p, services, weight, next);
+                row.prepared.push(now() - p0);
+            }
             // Watched from the change on: the sidecar is told as soon as the up writes the VirtualService,
             // before the up itself returns (the Automation API then still reads the stack's outputs and history).
             t0 = now();
             const seen = bench.pushed(pod, services, next);
             let times: UpTimes;
-            if (way === "promote step") {
-                const step = await promoteStep(p, services, weight, next);
-                times = step.times;
-                row.beforeUp.push(step.beforeUp);
+            if (prepared) {
+                times = await promoteStep(prepared);
             } else {
                 setConfig(p, { canaryWeight: next });
                 times = await timedUp(p);
@@ -323,14 +342,14 @@ function report(rows: Row[], bench: Bench) {
             .join(" ")}`,
     );
     console.log(
-        "| services | how | (a) up done | (b) pushed to curl | of (b): before the up | floor (a) direct write | floor (b) pushed | (b) / floor (b) |",
+        "| services | how | (a) up done | (b) pushed to curl | promote: its preview, made during the analysis before | floor (a) direct write | floor (b) pushed | (b) / floor (b) |",
     );
     console.log("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (const r of rows) {
         const fb = median(r.floorB);
         for (const way of WAYS) {
             const b = median(r.b[way]);
-            const before = way === "promote step" ? secs(median(r.beforeUp)) : "-";
+            const before = way === "promote step" ? secs(median(r.prepared)) : "-";
             console.log(
                 `| ${r.services} | ${way} | ${secs(median(r.a[way]))} | ${secs(b)} | ${before} | ${secs(median(r.floorA))} | ${secs(fb)} | ${(b / fb).toFixed(1)} |`,
             );
