@@ -293,7 +293,6 @@ export interface ServiceQueries {
     stable: Queries;
 }
 
-/** One weight of the walk, as the log lines and the report name it. */
 /** A step's preview made while the step before was analysed (PromotionRun.prepare). */
 interface Prepared {
     /** The step it is for (Step.n). */
@@ -304,6 +303,7 @@ interface Prepared {
     seconds: number;
 }
 
+/** One weight of the walk, as the log lines and the report name it. */
 interface Step {
     /** 1-based position in the walk, and the walk's length. */
     n: number;
@@ -942,11 +942,15 @@ class PromotionRun {
         const up: UpRecord = { weight: step.weight };
         step.rec.up = up;
         try {
+            // No pack on this up: it is held to the plan the pack judged in the preview. The engine checks every
+            // resource's goal against that plan before any analyzer would see it, and fails the up on any
+            // difference (pkg/resource/deploy step_generator.go, "violates plan", v3.274), so the pack's resource
+            // policies would judge the very inputs they passed; its stack policies run after the changes. The
+            // pack's start alone is ~1.4 s of the step (docs/development.md "Weight step benchmark").
             const r = await stack.up({
                 signal: this.deps.forceStop,
                 onOutput: this.deps.onPulumiOutput,
                 plan: planFile,
-                policy: policy.run,
                 inPlaceRoutesOnly: !check.accepted,
             });
             up.changes = r.changes;

@@ -3,8 +3,10 @@
  * a fake, and driven for real through the Pulumi Automation API (a local program: this project's directory,
  * the same `pulumi` CLI, backend and config as a person typing `pulumi config set canaryWeight N && pulumi up`).
  *
- * The stack's config stays the single source of truth: the weight is changed only with `setConfig` + `up`,
- * exactly the README's manual workflow; nothing is applied behind Pulumi's back.
+ * The stack's config stays the single source of truth: the weight is changed only in the stack's config
+ * (`setConfig`, or a copy written with `pulumi config set --config-file` put in its place: stageWeight,
+ * commitStaged) and then applied with `up`, exactly the README's manual workflow; nothing is applied behind
+ * Pulumi's back.
  */
 import { execFile } from "child_process";
 import * as fs from "fs";

@@ -661,7 +661,7 @@ describe("each step held to its plan, judged by the policy pack", () => {
         object: "canary-demo/default",
     };
 
-    test("every preview and up runs the pack with the stack's config and the weights in force before the step; each up is held to its step's saved plan", async () => {
+    test("every preview runs the pack with the stack's config and the weights in force before the step; each up is held to its step's saved plan, which the pack judged, and runs no pack itself", async () => {
         const stack = new FakeStack(0);
         const r = await harness(stack, healthy).run({ policy: POLICY, steps: [10, 50, 100] });
         expect(r.exitCode).toBe(0);
@@ -671,9 +671,9 @@ describe("each step held to its plan, judged by the policy pack", () => {
             [50, { "production-mtls-strict": "mandatory", "canary-weight-step": { previousWeights: { hello: 10 } } }],
             [100, { "production-mtls-strict": "mandatory", "canary-weight-step": { previousWeights: { hello: 50 } } }],
         ]);
-        // Each up: the plan its own preview saved, and the same pack config.
-        expect(stack.ups.map((u) => [u.weight, u.plan, u.policyConfig])).toEqual(
-            stack.previews.slice(1).map((p) => [p.weight, p.planFile, p.policyConfig]),
+        // Each up: the plan its own preview saved (the engine refuses any other input), and no pack of its own.
+        expect(stack.ups.map((u) => [u.weight, u.plan, u.policy])).toEqual(
+            stack.previews.slice(1).map((p) => [p.weight, p.planFile, undefined]),
         );
         expect(new Set(stack.ups.map((u) => u.plan)).size).toBe(3);
         // Each plan changes the VirtualService in place and nothing else: the engine saves the state once.
@@ -984,9 +984,9 @@ describe("the next step previewed while the step before is analysed", () => {
             [50, { "canary-weight-step": { previousWeights: { hello: 10 } } }],
             [100, { "canary-weight-step": { previousWeights: { hello: 50 } } }],
         ]);
-        // ... and each up is held to the plan its own preview saved, with the same pack config.
-        expect(stack.ups.map((u) => [u.weight, u.plan, u.policyConfig, u.inPlaceRoutesOnly])).toEqual(
-            stack.previews.slice(1).map((p) => [p.weight, p.planFile, p.policyConfig, true]),
+        // ... and each up is held to the plan its own preview saved.
+        expect(stack.ups.map((u) => [u.weight, u.plan, u.policy, u.inPlaceRoutesOnly])).toEqual(
+            stack.previews.slice(1).map((p) => [p.weight, p.planFile, undefined, true]),
         );
         expect(r.steps.map((s) => [s.weight, s.plan?.check?.ok, s.plan?.preparedSeconds !== undefined])).toEqual([
             [10, true, false],
