@@ -5,7 +5,7 @@
  *       it after the first, through promote's own driver: its preview was made while the step before was
  *       analysed (the weight staged in a copy of the config, the copy previewed with the policy pack saving
  *       its plan, the plan checked: timed apart and printed beside), and the step is the copy committed (the
- *       config change) then the up held to that plan with the pack (the state saved once, at the end:
+ *       config change) then the up held to that plan (the state saved once, at the end:
  *       promote/stack.ts `inPlaceRoutesOnly`), and
  *   (b) the curl sidecar's pushed route showing the new weight for every service (istiod's xDS, read by
  *       xdsprobe: tools/live-cluster/istio/xdsprobe),
@@ -26,7 +26,7 @@ import * as os from "os";
 import * as path from "path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { checkPlan, stepPackConfig } from "../promote/guard";
-import { AutomationStack, PolicyRun, StagedConfig } from "../promote/stack";
+import { AutomationStack, StagedConfig } from "../promote/stack";
 import { newProgram, Program, setConfig } from "../tests/live/engine";
 import { freePortOffset, LiveCluster } from "../tests/live/fixture";
 import { Kube, kubeClient } from "../tests/live/kube";
@@ -197,7 +197,6 @@ interface PreparedStep {
     driver: AutomationStack;
     staged: StagedConfig;
     planFile: string;
-    policy: PolicyRun;
 }
 
 /**
@@ -219,13 +218,13 @@ async function promotePrepare(p: Program, services: string[], from: number, to: 
     if (!check.ok) {
         throw new Error(`the step's plan check failed: ${JSON.stringify(check)}`);
     }
-    return { driver, staged, planFile, policy };
+    return { driver, staged, planFile };
 }
 
 /**
  * The step itself, as promote takes it once the analysis before it passes: the staged config committed
- * (the config change), then the up held to the preview's plan, with the pack (state saved once at the end:
- * `inPlaceRoutesOnly`). Returns the up's phases, from the commit.
+ * (the config change), then the up held to the preview's plan (no pack: the plan binds the up to the inputs
+ * the pack judged; state saved once at the end: `inPlaceRoutesOnly`). Returns the up's phases, from the commit.
  */
 async function promoteStep(prepared: PreparedStep): Promise<UpTimes> {
     const t0 = now();
@@ -233,7 +232,7 @@ async function promoteStep(prepared: PreparedStep): Promise<UpTimes> {
     if (!(await prepared.driver.commitStaged(prepared.staged))) {
         throw new Error("the stack's config changed since the step was staged");
     }
-    await prepared.driver.up({ plan: prepared.planFile, policy: prepared.policy, inPlaceRoutesOnly: true, onEvent });
+    await prepared.driver.up({ plan: prepared.planFile, inPlaceRoutesOnly: true, onEvent });
     t.done = now() - t0;
     return t as UpTimes;
 }
