@@ -65,7 +65,7 @@ when a step fails.
   --policy-config <file>       the stack's policy pack config (policy/production.json for a production
                                stack; default: policy/<stack>.json in the project when it exists, else the
                                pack's default levels)
-  --no-policy                  do not run the policy pack (policy/analyzer) on each step's preview and up:
+  --no-policy                  do not run the policy pack (policy/analyzer) on each step's preview:
                                skips the canary-weight-step limit, the route checks and, with a production
                                pack config, the production rules; the plan check still runs
                                (default: off, the pack runs)
@@ -204,7 +204,7 @@ export interface Plan {
     noFinalize?: boolean;
     /** A step that fails once traffic has moved: roll back to 0 (absent: rollback) or hold the weight. */
     onError?: OnError;
-    /** The policy pack run on every preview and up (absent: --no-policy). */
+    /** The policy pack run on every step's preview and on the finishing up (absent: --no-policy). */
     policy?: PolicySetting;
 }
 

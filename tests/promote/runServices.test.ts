@@ -6,7 +6,7 @@
 import type { Sample } from "../../promote/decision";
 import { parseCli, Plan, resolvePlan } from "../../promote/options";
 import { runPromotion } from "../../promote/run";
-import type { StackDriver, StackInfo, UpResult, WeightKey } from "../../promote/stack";
+import type { StackDriver, StackInfo, UpOptions, UpResult, WeightKey } from "../../promote/stack";
 import { fakeDeps, vsUpdate } from "./fakeDeps";
 import { SERVICES_CONFIG } from "./servicesFixture";
 
@@ -69,8 +69,11 @@ class ConfigStack implements StackDriver {
             this.config[k] = v;
         }
     }
-    async up(): Promise<UpResult> {
+    /** The policy pack each up ran with (undefined: none). */
+    upPacks: Array<string | undefined> = [];
+    async up(opts: UpOptions): Promise<UpResult> {
         this.log.push("up");
+        this.upPacks.push(opts.policy?.pack);
         if (++this.ups === this.failUp) {
             throw new Error(
                 "error: update failed\nkubernetes:apps/v1:Deployment (reviews-v1): timed out waiting to be Ready",
@@ -128,7 +131,7 @@ function harness(stack: ConfigStack, shape: Shape, grpcFailures?: Shape) {
     return {
         lines,
         metrics,
-        run: async (args: string[]) => {
+        run: async (args: string[], policy?: Plan["policy"]) => {
             const plan: Plan = resolvePlan(
                 parseCli([
                     "--stack",
@@ -141,7 +144,7 @@ function harness(stack: ConfigStack, shape: Shape, grpcFailures?: Shape) {
                 ]) as never,
                 await stack.info(),
             );
-            return runPromotion(plan, deps);
+            return runPromotion({ ...plan, policy }, deps);
         },
     };
 }
@@ -381,6 +384,14 @@ describe("a release of the stack's canaryWeight that moved only described servic
             "PROMOTED and FINISHED (reviews runs reg.example/shop/reviews:1.1, ratings runs reg.example/shop/ratings:2.1 as their stable versions, " +
                 "their canaries scaled to 0): canaryWeight 0 is in force. (3 step(s) in 180 s)",
         );
+    });
+
+    test("the steps' ups run no pack (each is held to the plan its preview's pack judged); the finishing up, which has no plan, runs it", async () => {
+        const stack = followers();
+        const pack = "/p/policy/analyzer";
+        const r = await harness(stack, healthy).run([], { pack, config: {}, source: "the pack's default levels" });
+        expect(r.outcome).toBe("promoted");
+        expect(stack.upPacks).toEqual([undefined, undefined, undefined, pack]);
     });
 
     test("a failing step rolls both back and finishes nothing", async () => {
