@@ -298,7 +298,6 @@ interface Prepared {
     /** The step it is for (Step.n). */
     step: number;
     staged: StagedConfig;
-    planFile: string;
     result: PreviewResult;
     seconds: number;
 }
@@ -840,7 +839,7 @@ class PromotionRun {
         const started = clock.now();
         try {
             const policy = this.policyRun(`step-${step.n}`, this.inForce);
-            const planFile = path.join(workDir, `step-${step.n}.plan.json`);
+            const planFile = this.planFile(step);
             const staged = await stack.stageWeight(
                 step.weight,
                 this.weightKey,
@@ -852,10 +851,15 @@ class PromotionRun {
                 configFile: staged.file,
                 signal: this.deps.interrupt,
             });
-            return { step: step.n, staged, planFile, result, seconds: (clock.now() - started) / 1000 };
+            return { step: step.n, staged, result, seconds: (clock.now() - started) / 1000 };
         } catch {
             return undefined;
         }
+    }
+
+    /** Where the preview of `step` saves its plan, whether it runs ahead (prepare) or at the step. */
+    private planFile(step: Step): string {
+        return path.join(this.deps.workDir, `step-${step.n}.plan.json`);
     }
 
     /** The prepared preview for `step`, once its staged config is the stack's (undefined: preview at the step). */
@@ -888,11 +892,10 @@ class PromotionRun {
         if (policy.config) {
             rec.policyConfig = policy.config;
         }
-        let planFile = path.join(this.deps.workDir, `step-${step.n}.plan.json`);
+        const planFile = this.planFile(step);
         const prepared = await this.takePrepared(step);
         if (prepared) {
             this.touched = true;
-            planFile = prepared.planFile;
             rec.preparedSeconds = prepared.seconds;
             ui.line(
                 `${step.tag}: previewed while the step before was analysed (${prepared.seconds.toFixed(1)} s, plan saved${policy.run ? ", with the policy pack" : ""}); the config now holds ${this.key} ${step.weight}`,
