@@ -15,6 +15,17 @@
  *    every one as an event. For 50 services that is ~1,700 calls per `up`: measured, ~2.5 s of the program's
  *    CPU and much of the engine's. The CLI only shows them with `--debug` or `-v`; set
  *    ASM_CANARY_SDK_DEBUG=1 to keep them when you need them.
+ *
+ * 3. Stack traces mapped to the TypeScript lines by Node.js itself (module.setSourceMapsSupport, Node >= 22.14,
+ *    https://nodejs.org/api/module.html#modulesetsourcemapssupportenabled-options). For every resource the SDK records
+ *    where it was declared: it takes the whole stack (@pulumi/pulumi resource.js `callsites`: `new
+ *    Error().stack` with Error.stackTraceLimit = Infinity). Under the language host that stack goes through
+ *    ts-node's mapper (source-map-support, vendored by the SDK with ts-node 7), which clones every call site
+ *    and maps it in JavaScript: for 50 services 2.3 s of the program's ~10 s of CPU in an `up` (CPU profile,
+ *    docs/development.md). Node.js reads the source map ts-node puts inline in each module it compiles and
+ *    gives the same positions (the state's `sourcePosition` of every resource, tests/engine/renderStack.test.ts)
+ *    for ~0.6 s. It maps only modules compiled after this line, which is why index.ts holds no code. Only
+ *    under the language host (its run module is the main module): jest maps its own stack traces.
  */
 import * as nodeModule from "node:module";
 
@@ -26,4 +37,13 @@ if (!process.env.ASM_CANARY_SDK_DEBUG) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const sdkLog = require("@pulumi/pulumi/log") as { debug: (...args: unknown[]) => Promise<void> };
     sdkLog.debug = () => Promise.resolve();
+}
+
+const languageHost = /[\\/]@pulumi[\\/]pulumi[\\/]cmd[\\/]run[\\/]index\.js$/;
+if (languageHost.test(require.main?.filename ?? "") && nodeModule.setSourceMapsSupport) {
+    // Not for node_modules (the option's default): reading the source maps of every package module loaded
+    // from here on cost more than it saved, and their frames keep their JavaScript positions.
+    nodeModule.setSourceMapsSupport(true);
+    // ts-node's mapper, which Node.js would call instead of its own.
+    delete (Error as { prepareStackTrace?: unknown }).prepareStackTrace;
 }

@@ -113,6 +113,26 @@ test("up renders the mesh layer, and the program sends the engine none of the SD
     expect(m["PeerAuthentication/canary-demo/default"]?.spec.mtls.mode).toBe("PERMISSIVE");
 });
 
+/** `project:///<file>#<line>,<column>` of the first `new <what>(` in one of the program's TypeScript files. */
+function declaredAt(file: string, what: string): string {
+    const lines = fs.readFileSync(path.join(work, file), "utf8").split("\n");
+    const line = lines.findIndex((l) => l.includes(`new ${what}(`));
+    expect(line).toBeGreaterThanOrEqual(0);
+    return `project:///${file}#${line + 1},${lines[line].indexOf(`new ${what}(`) + 1}`;
+}
+
+test("the state records where each resource is declared, as TypeScript lines (runtime.ts 3: mapped by Node.js)", async () => {
+    const resources: { urn: string; sourcePosition?: string }[] = (await stack.exportStack()).deployment.resources;
+    const at = (suffix: string) => resources.find((r) => r.urn.endsWith(suffix))?.sourcePosition;
+    expect(at("VirtualService::route-hello-vs")).toBe(
+        declaredAt("mesh/istioResource.ts", "k8s.apiextensions.CustomResource"),
+    );
+    expect(at("MeshNamespace::namespace")).toBe(declaredAt("mesh/meshLayer.ts", "MeshNamespace"));
+    expect(at("kubernetes:core/v1:Namespace::namespace")).toBe(
+        declaredAt("mesh/meshNamespace.ts", "k8s.core.v1.Namespace"),
+    );
+});
+
 test("state recorded under the old type tokens plans no create, delete or replace: the aliases hold", async () => {
     const current = await stack.exportStack();
     let legacy = JSON.stringify(current);
