@@ -20,7 +20,7 @@ import { createOnlyProblems, modeSwitchProblems, PreviousOutputs } from "./confi
 import { readPreviousOutputs } from "./config/previous";
 import { ConfigError, loadConfig, StackConfig } from "./config/stackConfig";
 import { upgradeProblems } from "./config/upgrades";
-import { AlibabaFoundation } from "./foundation/alibaba/alibabaFoundation";
+import type { AlibabaFoundation as AlibabaFoundationType } from "./foundation/alibaba/alibabaFoundation";
 import { ExistingMesh } from "./foundation/existing/existingMesh";
 import type { Foundation } from "./foundation/meshTarget";
 import { MeshReadinessGate, MeshReadinessGateArgs, passedBefore } from "./foundation/readiness/meshReadinessGate";
@@ -49,6 +49,12 @@ async function foundationFor(cfg: StackConfig): Promise<{ foundation: Foundation
     if (problems.length > 0) {
         throw new ConfigError(problems);
     }
+    // Loaded only in this mode: @pulumi/alicloud and the Alibaba components cost every `up` of a
+    // mode=existing stack ~0.2 s of start-up otherwise (docs/development.md, "Weight step benchmark").
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { AlibabaFoundation } = require("./foundation/alibaba/alibabaFoundation") as {
+        AlibabaFoundation: typeof AlibabaFoundationType;
+    };
     return { foundation: new AlibabaFoundation("alibaba", { config: cfg, previous, providerArgs }), previous };
 }
 
