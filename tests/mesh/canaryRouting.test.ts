@@ -6,7 +6,7 @@ import {
     virtualServiceManifest,
 } from "../../mesh/canaryRouting";
 import type { RoutingPolicy } from "../../config/routing";
-import { depsOf, ISTIO, one, settle } from "../support/harness";
+import { depsOf, installMocks, ISTIO, one, settle } from "../support/harness";
 import { demoWorkloads, ROUTE_TARGET } from "../support/mesh";
 
 /** hello in demo, subsets v1/v2 on `version`, canaryWeight 10 (tests/support/mesh.ts). */
@@ -112,7 +112,8 @@ describe("manifests", () => {
         expect(virtualServiceManifest({ ...base, apiVersion: "v1" }).apiVersion).toBe("networking.istio.io/v1");
     });
 
-    test("the upstream Istio schema rejects a malformed spec", () => {
+    test("in a preview, the upstream Istio schema rejects a malformed spec", async () => {
+        await installMocks({}, { preview: true });
         expect(() =>
             virtualServiceManifest(withPolicy({ retries: { attempts: "three" as unknown as number } })),
         ).toThrow(/VirtualService demo\/hello does not match the Istio schema: .*attempts must be integer/);
@@ -127,6 +128,12 @@ describe("manifests", () => {
                 }),
             ),
         ).toThrow(/DestinationRule demo\/hello does not match the Istio schema/);
+    });
+
+    test("in an update the schema is not compiled: the spec goes as built (the API server checks it against the CRD)", async () => {
+        await installMocks({}, { preview: false });
+        const malformed = virtualServiceManifest(withPolicy({ retries: { attempts: "three" as unknown as number } }));
+        expect(malformed.spec.http?.at(-1)?.retries).toEqual({ attempts: "three" });
     });
 });
 

@@ -1,7 +1,7 @@
 /** Fault injection and mirroring: rendered into the service's VirtualService, nowhere else. */
 import { RouteTarget, routeWeights, virtualServiceManifest } from "../../mesh/canaryRouting";
 import { FaultInjection } from "../../config/features";
-import { EXISTING_CONFIG, ISTIO, one, runProgram } from "../support/harness";
+import { EXISTING_CONFIG, installMocks, ISTIO, one, runProgram } from "../support/harness";
 import { ROUTE_TARGET } from "../support/mesh";
 
 const header = { name: "x-canary", value: "always" };
@@ -33,7 +33,8 @@ describe("fault injection", () => {
         ]);
     });
 
-    test("the upstream schema checks the fault's fields", () => {
+    test("in a preview, the upstream schema checks the fault's fields", async () => {
+        await installMocks({}, { preview: true });
         const bad = { abort: { httpStatus: "503" } } as unknown as FaultInjection;
         expect(() => virtualServiceManifest(target({ fault: { scope: "service", injection: bad } }))).toThrow(
             /VirtualService demo\/hello does not match the Istio schema: .*httpStatus must be integer/,
