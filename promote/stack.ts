@@ -365,14 +365,13 @@ export class AutomationStack implements StackDriver {
     }
 
     /**
-     * Runs `command` with promoteNodeEnv in the workspace's environment (what every pulumi command of this
-     * stack runs with), and only then: the same Stack also runs other commands (bench/step.ts's plain `up`).
+     * Runs `command` with `extra` in the workspace's environment (what every pulumi command of this stack runs
+     * with), and only then: the same Stack also runs other commands (bench/step.ts's plain `up`).
      */
-    private async withNodeEnv<T>(command: () => Promise<T>): Promise<T> {
+    private async withEnv<T>(extra: Record<string, string>, command: () => Promise<T>): Promise<T> {
         const env = this.stack.workspace.envVars;
-        const added = promoteNodeEnv({ ...process.env, ...env });
-        const before = Object.fromEntries(Object.keys(added).map((k) => [k, env[k]]));
-        Object.assign(env, added);
+        const before = Object.fromEntries(Object.keys(extra).map((k) => [k, env[k]]));
+        Object.assign(env, extra);
         try {
             return await command();
         } finally {
@@ -384,6 +383,11 @@ export class AutomationStack implements StackDriver {
                 }
             }
         }
+    }
+
+    /** promoteNodeEnv over the environment the CLI gets: the workspace's over this process's. */
+    private nodeEnv(): Record<string, string> {
+        return promoteNodeEnv({ ...process.env, ...this.stack.workspace.envVars });
     }
 
     /**
@@ -446,7 +450,7 @@ export class AutomationStack implements StackDriver {
     async previewPlan(opts: PreviewPlanOptions): Promise<PreviewResult> {
         const events = new EventLog();
         try {
-            await this.withNodeEnv(() =>
+            await this.withEnv(this.nodeEnv(), () =>
                 this.stack.preview({
                     color: "never",
                     onEvent: events.onEvent,
@@ -565,13 +569,9 @@ export class AutomationStack implements StackDriver {
         const started = Date.now();
         const events = new EventLog();
         let r;
-        // The workspace's environment is what every pulumi command of this stack runs with.
-        const env = this.stack.workspace.envVars;
-        if (opts.inPlaceRoutesOnly) {
-            env.PULUMI_SKIP_CHECKPOINTS = "true";
-        }
+        const env = { ...this.nodeEnv(), ...(opts.inPlaceRoutesOnly ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {}) };
         try {
-            r = await this.withNodeEnv(() =>
+            r = await this.withEnv(env, () =>
                 this.stack.up({
                     color: "never",
                     onOutput: opts.onOutput,
@@ -587,8 +587,6 @@ export class AutomationStack implements StackDriver {
             );
         } catch (e) {
             throw events.failure(e);
-        } finally {
-            delete env.PULUMI_SKIP_CHECKPOINTS;
         }
         const changes: Record<string, number> = {};
         for (const [op, n] of Object.entries(r.summary.resourceChanges ?? {})) {
