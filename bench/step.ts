@@ -7,8 +7,8 @@
  *       its plan, the plan checked: timed apart and printed beside), and the step is the copy committed (the
  *       config change) then the up held to that plan (the state saved once, at the end:
  *       promote/stack.ts `inPlaceRoutesOnly`), and
- *   (b) the curl sidecar's pushed route showing the new weight for every service (istiod's xDS, read by
- *       xdsprobe: tools/live-cluster/istio/xdsprobe),
+ *   (b) the curl sidecar's pushed route showing the new weight for every service (istiod's xDS, received by
+ *       xdsprobe -watch: tools/live-cluster/istio/xdsprobe),
  * on the live fixture (tools/live-cluster.sh: a real API server and istiod; kwok pods), for 1 and 50
  * services, median of several runs; and beside them, in the same run, the floor: the same VirtualServices
  * written straight to the API server (a server-side apply each, all at once), timed to (a) the last answer
@@ -17,9 +17,10 @@
  *
  *   npm run bench:step [-- --runs 5 --services 1,50]
  *
- * (b) is polled from the moment of the change: each look is one xdsprobe run (connect, full state of the
- * world, 20 ms of quiet) plus a 50 ms pause, so (b) is an upper bound, late by at most one look (~0.1-0.3 s;
- * the look's own time is printed).
+ * (b) is the arrival of the route push that tells curl's sidecar the new weight, on one xDS connection held
+ * from before the change (xdsprobe -watch: tests/live/xds.ts RouteWatch). Until 2026-12-07 it was polled, one
+ * xdsprobe process per look: late by up to one look (~0.1-0.3 s), and each look cost the 2-core machine CPU
+ * beside what it measured.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -30,7 +31,7 @@ import { AutomationStack, StagedConfig } from "../promote/stack";
 import { newProgram, Program, setConfig } from "../tests/live/engine";
 import { freePortOffset, LiveCluster } from "../tests/live/fixture";
 import { Kube, kubeClient } from "../tests/live/kube";
-import { Pushed, readPushed } from "../tests/live/xds";
+import { RoutePush, RouteWatch } from "../tests/live/xds";
 
 const NS = "canary-demo";
 
@@ -50,7 +51,7 @@ const secs = (ms: number) => (ms / 1000).toFixed(2);
 const log = (s: string) => process.stderr.write(`[bench:step] ${s}\n`);
 
 /** The canary weight curl's sidecar is told for `service` (its weighted route's v2 cluster), if any. */
-function pushedWeight(p: Pushed, service: string): number | undefined {
+function pushedWeight(p: RoutePush, service: string): number | undefined {
     const host = `${service}.${NS}.svc.cluster.local:80`;
     for (const rc of p.routes) {
         for (const vh of rc.virtual_hosts ?? []) {
@@ -66,7 +67,6 @@ function pushedWeight(p: Pushed, service: string): number | undefined {
 }
 
 class Bench {
-    lookMs: number[] = [];
     constructor(
         readonly kube: Kube,
         readonly xdsAddress: string,
@@ -81,29 +81,21 @@ class Bench {
         return pods[0];
     }
 
-    /** Resolves with the time (performance.now) of the first look at which every service shows `weight`. */
-    async pushed(pod: unknown, services: string[], weight: number, deadlineMs = 60_000): Promise<number> {
-        const t0 = now();
-        for (;;) {
-            const start = now();
-            const p = await readPushed(this.xdsAddress, pod, "20ms");
-            const end = now();
-            this.lookMs.push(end - start);
-            if (services.every((s) => pushedWeight(p, s) === weight)) {
-                return end;
-            }
-            if (end - t0 > deadlineMs) {
-                const seen = services.map((s) => `${s}=${pushedWeight(p, s)}`).join(" ");
-                throw new Error(`curl's route did not show weight ${weight} within ${deadlineMs} ms: ${seen}`);
-            }
-            // A short pause between looks, so that watching does not take the CPU from what it watches.
-            await new Promise((r) => setTimeout(r, 50));
-        }
+    /** Starts watching curl's sidecar (RouteWatch): what istiod pushes to it, as it arrives. */
+    watch(pod: unknown): Promise<RouteWatch> {
+        return RouteWatch.start(this.xdsAddress, pod);
+    }
+
+    /** The time (performance.now) the push telling curl `weight` for every service arrived. */
+    static told(watch: RouteWatch, services: string[], weight: number): Promise<number> {
+        return watch.until((p) => services.every((s) => pushedWeight(p, s) === weight));
     }
 
     /** The floor: each service's VirtualService patched straight to `weight`; times to the last answer and to the push. */
     async direct(pod: unknown, services: string[], weight: number): Promise<{ a: number; b: number }> {
+        const watch = await this.watch(pod);
         const t0 = now();
+        const told = Bench.told(watch, services, weight);
         await Promise.all(
             services.map(async (s) => {
                 const path = `/apis/networking.istio.io/v1/namespaces/${NS}/virtualservices/${s}`;
@@ -143,8 +135,11 @@ class Bench {
             }),
         );
         const a = now() - t0;
-        const b = (await this.pushed(pod, services, weight)) - t0;
-        return { a, b };
+        try {
+            return { a, b: (await told) - t0 };
+        } finally {
+            watch.stop();
+        }
     }
 }
 
@@ -271,7 +266,8 @@ async function measure(cluster: LiveCluster, bench: Bench, n: number): Promise<R
     const firstUp = now() - t0;
     log(`${n} service(s): first up ${secs(firstUp)} s`);
     const pod = await bench.curlPod();
-    await bench.pushed(pod, services, 10);
+    const first = await bench.watch(pod);
+    await Bench.told(first, services, 10).finally(() => first.stop());
     const byWay = <T>(): Record<Way, T[]> => ({ "pulumi up": [], "promote step": [] });
     const row: Row = {
         services: n,
@@ -297,8 +293,9 @@ async function measure(cluster: LiveCluster, bench: Bench, n: number): Promise<R
             }
             // Watched from the change on: the sidecar is told as soon as the up writes the VirtualService,
             // before the up itself returns (the Automation API then still reads the stack's outputs and history).
+            const watch = await bench.watch(pod);
             t0 = now();
-            const seen = bench.pushed(pod, services, next);
+            const seen = Bench.told(watch, services, next);
             let times: UpTimes;
             if (prepared) {
                 times = await promoteStep(prepared);
@@ -308,6 +305,7 @@ async function measure(cluster: LiveCluster, bench: Bench, n: number): Promise<R
             }
             const a = now() - t0;
             const b = (await seen) - t0;
+            watch.stop();
             row.a[way].push(a);
             row.b[way].push(b);
             row.phases[way].push(times);
@@ -333,7 +331,7 @@ async function measure(cluster: LiveCluster, bench: Bench, n: number): Promise<R
     return row;
 }
 
-function report(rows: Row[], bench: Bench) {
+function report(rows: Row[]) {
     console.log(
         `\nweight step, median of ${RUNS} runs (s), ${os.cpus().length} cores, load ${os
             .loadavg()
@@ -367,10 +365,7 @@ function report(rows: Row[], bench: Bench) {
             );
         }
     }
-    console.log(
-        `\nfirst up: ${rows.map((r) => `${r.services} service(s) ${secs(r.firstUp)} s`).join(", ")}; ` +
-            `one look at the pushed config (xdsprobe) median ${secs(median(bench.lookMs))} s`,
-    );
+    console.log(`\nfirst up: ${rows.map((r) => `${r.services} service(s) ${secs(r.firstUp)} s`).join(", ")}`);
 }
 
 async function main() {
@@ -393,7 +388,7 @@ async function main() {
     for (const n of SIZES) {
         rows.push(await measure(cluster, bench, n));
     }
-    report(rows, bench);
+    report(rows);
 }
 
 main().catch((e: Error) => {

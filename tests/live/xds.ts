@@ -7,7 +7,7 @@
  * never passes it vacuously (a pod announced under a wrong identity gets a smaller config, not an error).
  * Facts: ../../../shared/notes/xds-from-istiod.md (what istiod pushed for the demo, pitfalls).
  */
-import { execFile } from "child_process";
+import { ChildProcess, execFile, spawn } from "child_process";
 import * as os from "os";
 import * as path from "path";
 
@@ -124,6 +124,88 @@ export function readPushed(xdsAddress: string, pod: unknown, settle = "200ms"): 
         );
         child.stdin?.end(JSON.stringify(pod));
     });
+}
+
+/** What a route push carries: the route configurations, as in `Pushed`. */
+export type RoutePush = Pick<Pushed, "routes">;
+
+/**
+ * `xdsprobe -watch` on the sidecar of `pod`: one connection to istiod, held, that receives every route push
+ * as a sidecar would and tells when it arrived (the step benchmark: a look per process, polled, cost the
+ * 2-core machine CPU beside what it measured and was late by up to one look).
+ */
+export class RouteWatch {
+    private latest?: RoutePush;
+    private failure?: Error;
+    private waiters: { check: (p: RoutePush) => boolean; resolve: (at: number) => void; reject: (e: Error) => void }[] =
+        [];
+
+    private constructor(private readonly child: ChildProcess) {}
+
+    /** Resolves once istiod has sent the pod's whole config (every later push then counts). */
+    static start(xdsAddress: string, pod: unknown): Promise<RouteWatch> {
+        const child = spawn(xdsprobePath(), [
+            "-watch",
+            "-addr",
+            xdsAddress,
+            "-pod",
+            "-",
+            "-timeout",
+            "10s",
+            "-settle",
+            "20ms",
+        ]);
+        const watch = new RouteWatch(child);
+        let buffered = "";
+        let stderr = "";
+        child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+        return new Promise((resolve, reject) => {
+            child.stdout?.on("data", (chunk: Buffer) => {
+                const at = performance.now();
+                buffered += chunk.toString();
+                let nl: number;
+                while ((nl = buffered.indexOf("\n")) >= 0) {
+                    const push = JSON.parse(buffered.slice(0, nl)) as RoutePush;
+                    buffered = buffered.slice(nl + 1);
+                    watch.latest = push;
+                    resolve(watch);
+                    watch.waiters = watch.waiters.filter((w) => !(w.check(push) && (w.resolve(at), true)));
+                }
+            });
+            child.on("exit", (code, signal) => {
+                const e = new Error(`xdsprobe -watch ended (${signal ?? code}): ${stderr.trim()}`);
+                watch.failure = e;
+                reject(e);
+                watch.waiters.forEach((w) => w.reject(e));
+            });
+            child.stdin?.end(JSON.stringify(pod));
+        });
+    }
+
+    /**
+     * The time (performance.now()) a push whose routes pass `check` arrived: the next one from now on, or the
+     * last one if it passes already. Rejects after `ms`.
+     */
+    until(check: (p: RoutePush) => boolean, ms = 60_000): Promise<number> {
+        if (this.failure) {
+            return Promise.reject(this.failure);
+        }
+        if (this.latest && check(this.latest)) {
+            return Promise.resolve(performance.now());
+        }
+        return new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`no such route push within ${ms} ms`)), ms);
+            this.waiters.push({
+                check,
+                resolve: (at) => (clearTimeout(timer), resolve(at)),
+                reject: (e) => (clearTimeout(timer), reject(e)),
+            });
+        });
+    }
+
+    stop(): void {
+        this.child.kill();
+    }
 }
 
 /**

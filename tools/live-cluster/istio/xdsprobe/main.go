@@ -10,6 +10,7 @@
 //
 //	xdsprobe -addr 127.0.0.1:15010 -pod pod.json   (the pod as the API server returns it; "-" = stdin)
 //	xdsprobe -node -pod pod.json                   (only the node, as JSON: id, cluster, metadata; no istiod)
+//	xdsprobe -watch -pod pod.json                  ({"routes": [...]} once, then after every route push)
 //
 // -node is how tools/live-cluster/grpcsplit (a proxyless gRPC client) announces itself as the same pod:
 // one definition of the node.
@@ -290,13 +291,18 @@ func equal(a, b []string) bool {
 	return true
 }
 
-func run(addr string, p *pod, timeout, settle time.Duration) (map[string]any, *state, error) {
+// run reads the pod's config from istiod. Without onRoutes it returns once every type has answered and istiod
+// has been quiet for settle. With it (-watch) it calls onRoutes then, and again after every later route push,
+// and runs until the stream fails (the caller kills it); timeout bounds only the first answer.
+func run(addr string, p *pod, timeout, settle time.Duration, onRoutes func(*state) error) (map[string]any, *state, error) {
 	node, err := p.node()
 	if err != nil {
 		return nil, nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	firstAnswer := time.NewTimer(timeout)
+	watching := false
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
 	if err != nil {
@@ -352,7 +358,7 @@ func run(addr string, p *pod, timeout, settle time.Duration) (map[string]any, *s
 	quiet := time.NewTimer(time.Hour)
 	for {
 		select {
-		case <-ctx.Done():
+		case <-firstAnswer.C:
 			missing := []string{}
 			for _, t := range []string{typeCluster, typeEndpoint, typeListener, typeRoute} {
 				if !st.seen[t] {
@@ -362,7 +368,16 @@ func run(addr string, p *pod, timeout, settle time.Duration) (map[string]any, *s
 			return nil, nil, fmt.Errorf("istiod at %s did not answer within %s for node %s (no %s)",
 				addr, timeout, node.Id, strings.Join(missing, ", "))
 		case <-quiet.C:
-			return map[string]any{"id": node.Id, "cluster": node.Cluster}, st, nil
+			if onRoutes == nil {
+				return map[string]any{"id": node.Id, "cluster": node.Cluster}, st, nil
+			}
+			if !watching {
+				watching = true
+				firstAnswer.Stop()
+				if err := onRoutes(st); err != nil {
+					return nil, nil, err
+				}
+			}
 		case m := <-ch:
 			if m.err != nil {
 				if errors.Is(m.err, io.EOF) {
@@ -401,7 +416,11 @@ func run(addr string, p *pod, timeout, settle time.Duration) (map[string]any, *s
 					return nil, nil, err
 				}
 			}
-			if done() {
+			if watching && r.TypeUrl == typeRoute {
+				if err := onRoutes(st); err != nil {
+					return nil, nil, err
+				}
+			} else if done() && !watching {
 				quiet.Reset(settle)
 			}
 		}
@@ -428,6 +447,7 @@ func main() {
 	timeout := flag.Duration("timeout", 20*time.Second, "give up when istiod has not answered every type by then")
 	settle := flag.Duration("settle", 200*time.Millisecond, "after every type has answered, wait this long without a push")
 	nodeOnly := flag.Bool("node", false, "print only the node the pod announces (JSON: id, cluster, metadata) and exit")
+	watch := flag.Bool("watch", false, "print {\"routes\": [...]} as one line once every type has answered, then again after every route push, until killed")
 	flag.Parse()
 	fail := func(err error) {
 		fmt.Fprintf(os.Stderr, "xdsprobe: %v\n", err)
@@ -461,7 +481,22 @@ func main() {
 		}
 		return
 	}
-	node, st, err := run(*addr, p, *timeout, *settle)
+	if *watch {
+		_, _, err := run(*addr, p, *timeout, *settle, func(st *state) error {
+			routes, err := marshal(st.resources[typeRoute])
+			if err != nil {
+				return err
+			}
+			b, err := json.Marshal(map[string]any{"routes": routes})
+			if err != nil {
+				return err
+			}
+			_, err = os.Stdout.Write(append(b, '\n'))
+			return err
+		})
+		fail(err)
+	}
+	node, st, err := run(*addr, p, *timeout, *settle, nil)
 	if err != nil {
 		fail(err)
 	}
