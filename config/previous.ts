@@ -1,6 +1,6 @@
 /**
  * The stack's own outputs from its last successful `up`, read through a StackReference to this very
- * stack, before any resource is declared (mode=create, and mode=existing with a kubeconfig: index.ts). On
+ * stack, before any resource is declared (mode=create, and mode=existing with a kubeconfig: program.ts). On
  * the first `up` the stack has no outputs and every field is undefined; the engine reads the reference in
  * `preview` as well as in `up`.
  */

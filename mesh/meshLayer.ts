@@ -23,10 +23,10 @@ import { ServiceWorkloads } from "./serviceWorkloads";
 import { verificationCommands } from "./verify";
 import { featureVerification } from "./verifyFeatures";
 
-/** What the mesh layer hands index.ts: its stack outputs, and the routes a weight step changes. */
+/** What the mesh layer hands program.ts: its stack outputs, and the routes a weight step changes. */
 export interface MeshLayer {
     outputs: Record<string, unknown>;
-    /** Every service's VirtualService (index.ts waits for them before declaring a gate that has passed already). */
+    /** Every service's VirtualService (program.ts waits for them before declaring a gate that has passed already). */
     virtualServices: pulumi.Resource[];
 }
 

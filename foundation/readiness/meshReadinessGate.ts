@@ -95,7 +95,7 @@ export class MeshReadinessGate extends pulumi.ComponentResource {
     /** The resource that waits. */
     public readonly ready: pulumi.dynamic.Resource;
     /**
-     * Resolves once the gate's provider is on its way to the engine (index.ts awaits it before declaring
+     * Resolves once the gate's provider is on its way to the engine (program.ts awaits it before declaring
      * the mesh layer). The engine starts the dynamic-provider plugin, a Node.js process of its own (~0.7 s
      * here), when that registration arrives, and every mesh-layer resource waits for the gate; declaring the
      * mesh layer is synchronous, so without this pause the registration would only leave after it, and the

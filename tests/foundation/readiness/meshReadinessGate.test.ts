@@ -165,7 +165,7 @@ describe("a later `up` on a cluster the gate has passed for (its output meshRead
         const run = await runProgram(EXISTING);
         expect(run.outputs.meshReady).toEqual({ clusterId: "c0ffee", istioApiVersion: "v1beta1" });
         // The gate's provider goes to the engine before the mesh layer is declared, so that the engine starts
-        // the gate's plugin while the program declares the rest (index.ts awaits gate.started).
+        // the gate's plugin while the program declares the rest (program.ts awaits gate.started).
         expect(at(run, GATE_PROVIDER)).toBeGreaterThanOrEqual(0);
         expect(at(run, GATE_PROVIDER)).toBeLessThan(at(run, "asm-canary:mesh:MeshNamespace"));
         expect(at(run, GATE_PROVIDER)).toBeLessThan(at(run, "asm-canary:mesh:CanaryRouting"));
