@@ -336,9 +336,9 @@ function parseWeight(raw: string | undefined, key = "canaryWeight"): number {
  *   (https://nodejs.org/api/module.html#module-compile-cache). runtime.ts turns it on for the program's own
  *   modules, but only once it runs; the Pulumi SDK, TypeScript and ts-node load before it, ~0.3 s of every
  *   run of the program on this project's 2-core machine. Same directory as runtime.ts's default.
- * - --max-semi-space-size=64 (MB, V8's young generation): a 50-service program allocates ~1 GB in short-lived
- *   objects (the engine's answers decoded); its garbage collection took 1.06 s of CPU with the default and
- *   0.66 s with this (CPU profiles of the program in a step's `up`, docs/development.md).
+ * - --max-semi-space-size=64 (MB, V8's young generation): a 50-service program makes many short-lived objects
+ *   (the engine's answers decoded, the SDK's promises); its garbage collection took 1.06 s of CPU
+ *   with the default and 0.66 s with this (CPU profiles of the program in a step's `up`, docs/development.md).
  */
 export function promoteNodeEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
     const add: Record<string, string> = {};
