@@ -24,7 +24,7 @@
  *    and maps it in JavaScript: for 50 services 2.3 s of the program's ~10 s of CPU in an `up` (CPU profile,
  *    docs/development.md). Node.js reads the source map ts-node puts inline in each module it compiles and
  *    gives the same positions (the state's `sourcePosition` of every resource, tests/engine/renderStack.test.ts)
- *    for ~0.6 s. It maps only modules compiled after this line, which is why index.ts holds no code. Only
+ *    for ~0.7 s. It maps only modules compiled after this line, which is why index.ts holds no code. Only
  *    under the language host (its run module is the main module): jest maps its own stack traces.
  */
 import * as nodeModule from "node:module";
