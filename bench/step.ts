@@ -91,11 +91,36 @@ class Bench {
         return watch.until((p) => services.every((s) => pushedWeight(p, s) === weight));
     }
 
+    /**
+     * Runs `change` (which sets every service to `weight`) with curl's sidecar watched from just before it:
+     * (a) the ms until `change` returned, (b) until the push telling curl the new weight arrived.
+     */
+    async timed<T>(
+        pod: unknown,
+        services: string[],
+        weight: number,
+        change: () => Promise<T>,
+    ): Promise<{ a: number; b: number; result: T }> {
+        const watch = await this.watch(pod);
+        try {
+            const t0 = now();
+            const told = Bench.told(watch, services, weight);
+            const result = await change();
+            const a = now() - t0;
+            return { a, b: (await told) - t0, result };
+        } finally {
+            watch.stop();
+        }
+    }
+
     /** The floor: each service's VirtualService patched straight to `weight`; times to the last answer and to the push. */
     async direct(pod: unknown, services: string[], weight: number): Promise<{ a: number; b: number }> {
-        const watch = await this.watch(pod);
-        const t0 = now();
-        const told = Bench.told(watch, services, weight);
+        const { a, b } = await this.timed(pod, services, weight, () => this.writeDirect(services, weight));
+        return { a, b };
+    }
+
+    /** Each service's VirtualService server-side applied to `weight`, all at once. */
+    private async writeDirect(services: string[], weight: number): Promise<void> {
         await Promise.all(
             services.map(async (s) => {
                 const path = `/apis/networking.istio.io/v1/namespaces/${NS}/virtualservices/${s}`;
@@ -134,12 +159,6 @@ class Bench {
                 }
             }),
         );
-        const a = now() - t0;
-        try {
-            return { a, b: (await told) - t0 };
-        } finally {
-            watch.stop();
-        }
     }
 }
 
@@ -261,7 +280,7 @@ async function measure(cluster: LiveCluster, bench: Bench, n: number): Promise<R
         services,
     });
     log(`${n} service(s): first up (creates ${n * 2} Deployments and their routes) ...`);
-    let t0 = now();
+    const t0 = now();
     await timedUp(p);
     const firstUp = now() - t0;
     log(`${n} service(s): first up ${secs(firstUp)} s`);
@@ -293,19 +312,18 @@ async function measure(cluster: LiveCluster, bench: Bench, n: number): Promise<R
             }
             // Watched from the change on: the sidecar is told as soon as the up writes the VirtualService,
             // before the up itself returns (the Automation API then still reads the stack's outputs and history).
-            const watch = await bench.watch(pod);
-            t0 = now();
-            const seen = Bench.told(watch, services, next);
-            let times: UpTimes;
-            if (prepared) {
-                times = await promoteStep(prepared);
-            } else {
+            const step = prepared;
+            const {
+                a,
+                b,
+                result: times,
+            } = await bench.timed(pod, services, next, () => {
+                if (step) {
+                    return promoteStep(step);
+                }
                 setConfig(p, { canaryWeight: next });
-                times = await timedUp(p);
-            }
-            const a = now() - t0;
-            const b = (await seen) - t0;
-            watch.stop();
+                return timedUp(p);
+            });
             row.a[way].push(a);
             row.b[way].push(b);
             row.phases[way].push(times);
