@@ -5,8 +5,8 @@
  *       it after the first, through promote's own driver: its preview was made while the step before was
  *       analysed (the weight staged in a copy of the config, the copy previewed with the policy pack saving
  *       its plan, the plan checked: timed apart and printed beside), and the step is the copy committed (the
- *       config change) then the up held to that plan (the state saved once, at the end:
- *       promote/stack.ts `inPlaceRoutesOnly`), and
+ *       config change) then the up held to that plan and targeted at its VirtualServices (the state saved
+ *       once, at the end: promote/stack.ts `inPlaceRoutesOnly`), and
  *   (b) the curl sidecar's pushed route showing the new weight for every service (istiod's xDS, received by
  *       xdsprobe -watch: tools/live-cluster/istio/xdsprobe),
  * on the live fixture (tools/live-cluster.sh: a real API server and istiod; kwok pods), for 1 and 50
@@ -26,7 +26,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
-import { checkPlan, stepPackConfig } from "../promote/guard";
+import { checkPlan, stepPackConfig, stepTargets } from "../promote/guard";
 import { AutomationStack, StagedConfig } from "../promote/stack";
 import { newProgram, Program, setConfig } from "../tests/live/engine";
 import { freePortOffset, LiveCluster } from "../tests/live/fixture";
@@ -211,6 +211,8 @@ interface PreparedStep {
     driver: AutomationStack;
     staged: StagedConfig;
     planFile: string;
+    /** The planned VirtualServices' URNs, which the step's up is targeted at (promote/guard.ts stepTargets). */
+    targets: string[];
 }
 
 /**
@@ -232,13 +234,14 @@ async function promotePrepare(p: Program, services: string[], from: number, to: 
     if (!check.ok) {
         throw new Error(`the step's plan check failed: ${JSON.stringify(check)}`);
     }
-    return { driver, staged, planFile };
+    return { driver, staged, planFile, targets: stepTargets(preview.changes, services, NS) };
 }
 
 /**
  * The step itself, as promote takes it once the analysis before it passes: the staged config committed
  * (the config change), then the up held to the preview's plan (no pack: the plan binds the up to the inputs
- * the pack judged; state saved once at the end: `inPlaceRoutesOnly`). Returns the up's phases, from the commit.
+ * the pack judged; state saved once at the end: `inPlaceRoutesOnly`) and targeted at the planned
+ * VirtualServices. Returns the up's phases, from the commit.
  */
 async function promoteStep(prepared: PreparedStep): Promise<UpTimes> {
     const t0 = now();
@@ -246,7 +249,12 @@ async function promoteStep(prepared: PreparedStep): Promise<UpTimes> {
     if (!(await prepared.driver.commitStaged(prepared.staged))) {
         throw new Error("the stack's config changed since the step was staged");
     }
-    await prepared.driver.up({ plan: prepared.planFile, inPlaceRoutesOnly: true, onEvent });
+    await prepared.driver.up({
+        plan: prepared.planFile,
+        targets: prepared.targets,
+        inPlaceRoutesOnly: true,
+        onEvent,
+    });
     t.done = now() - t0;
     return t as UpTimes;
 }

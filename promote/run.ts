@@ -16,7 +16,8 @@
  * Invariants a release engineer relies on:
  * - The weight is only ever changed through the stack config + `up` (never behind Pulumi's back).
  * - Each step's `up` is held to the plan its preview saved, and that plan changes only the moved services'
- *   VirtualServices (promote/guard.ts), judged by the policy pack (absent with --no-policy); every weight
+ *   VirtualServices (promote/guard.ts), judged by the policy pack (absent with --no-policy); the `up` is
+ *   targeted at those VirtualServices (the first step's, with --allow-pending-changes, is not); every weight
  *   of the walk is checked against the program's config validation before the first change.
  * - Once traffic has moved, a step that fails before its analysis rolls back to 0 (--on-error hold: stays),
  *   with an `up` targeted at the VirtualServices, so nothing that landed in the config rides along.
@@ -39,7 +40,7 @@ import {
     Sample,
     Verdict,
 } from "./decision";
-import { checkPlan, PlanCheck, planCheckProblem, stepPackConfig, walkProblems } from "./guard";
+import { checkPlan, PlanCheck, planCheckProblem, stepPackConfig, stepTargets, walkProblems } from "./guard";
 import type { Plan } from "./options";
 import { buildQueries, Queries, rateQuery, seriesQuery, workloads } from "./promql";
 import { finishCommand, finishedText, JudgedService, Release } from "./release";
@@ -881,8 +882,10 @@ class PromotionRun {
     /**
      * canaryWeight = the step's weight, then a preview that saves its plan (the policy pack judging it), the
      * plan held to the step (only the moved services' VirtualServices change), then `pulumi up` constrained
-     * to that plan, so nothing that lands in the stack between the preview and the up can ride along. A
-     * step that fails ends the run (stepFailed: rolled back once traffic has moved, or held).
+     * to that plan, so nothing that lands in the stack between the preview and the up can ride along, and
+     * targeted at those VirtualServices (guard.ts stepTargets: the engine leaves every other resource as it
+     * is without asking the provider about it). A step that fails ends the run (stepFailed: rolled back once
+     * traffic has moved, or held).
      */
     private async setWeightAndUp(step: Step): Promise<StepEnd> {
         const { ui, interrupt, stack } = this.deps;
@@ -906,17 +909,17 @@ class PromotionRun {
             this.touched = true;
         }
         let check: PlanCheck;
+        let targets: string[] | undefined;
         try {
             const r = prepared?.result ?? (await stack.previewPlan({ planFile, policy: policy.run }));
             rec.policyFindings = r.findings;
             const allowOthers = this.plan.allowPendingChanges && !this.moved;
-            check = checkPlan(
-                r.changes,
-                this.judged.map((j) => j.name),
-                this.plan.namespace,
-                allowOthers,
-            );
+            const services = this.judged.map((j) => j.name);
+            check = checkPlan(r.changes, services, this.plan.namespace, allowOthers);
             rec.check = check;
+            // Targeted at the plan's own VirtualServices, unless the plan also carries the pending changes
+            // let through: those must be applied with it.
+            targets = check.accepted ? undefined : stepTargets(r.changes, services, this.plan.namespace);
         } catch (e) {
             rec.error = errorText(e);
             ui.line(`${step.tag}: pulumi preview FAILED:\n    ${indented(rec.error)}`);
@@ -954,6 +957,7 @@ class PromotionRun {
                 signal: this.deps.forceStop,
                 onOutput: this.deps.onPulumiOutput,
                 plan: planFile,
+                targets,
                 inPlaceRoutesOnly: !check.accepted,
             });
             up.changes = r.changes;

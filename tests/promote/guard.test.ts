@@ -1,5 +1,12 @@
 /** promote/guard.ts: the per-step pack config, the plan check and the walk check, on values written out. */
-import { checkPlan, planCheckProblem, stepPackConfig, walkProblems, withWeight } from "../../promote/guard";
+import {
+    checkPlan,
+    planCheckProblem,
+    stepPackConfig,
+    stepTargets,
+    walkProblems,
+    withWeight,
+} from "../../promote/guard";
 import type { PlannedChange } from "../../promote/stack";
 import { plannedChange, policyFinding, virtualServiceUrnsFromDeployment } from "../../promote/stack";
 import { vsUpdate } from "./fakeDeps";
@@ -83,6 +90,23 @@ describe("checkPlan: exactly the moved services' VirtualServices", () => {
             unexpected: [],
             accepted: ["update PeerAuthentication canary-demo/default"],
         });
+    });
+});
+
+describe("stepTargets: the step's up is targeted at the moved services' VirtualServices only", () => {
+    test("the URNs of the planned VirtualService updates of the moved services, in plan order", () => {
+        expect(stepTargets([vsUpdate("ratings"), vsUpdate("hello")], ["hello", "ratings"], "canary-demo")).toEqual([
+            "urn:pulumi:dev::asm-canary::kubernetes:networking.istio.io/v1beta1:VirtualService::route-ratings-vs",
+            "urn:pulumi:dev::asm-canary::kubernetes:networking.istio.io/v1beta1:VirtualService::route-hello-vs",
+        ]);
+    });
+
+    test("no other change: not another resource, not another service's route, not a route in another namespace", () => {
+        const replaced = { ...vsUpdate("hello"), op: "replace" };
+        const changes = [peerAuth, vsUpdate("reviews"), vsUpdate("hello", "other"), replaced, vsUpdate("hello")];
+        expect(stepTargets(changes, ["hello"], "canary-demo")).toEqual([
+            "urn:pulumi:dev::asm-canary::kubernetes:networking.istio.io/v1beta1:VirtualService::route-hello-vs",
+        ]);
     });
 });
 

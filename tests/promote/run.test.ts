@@ -678,6 +678,10 @@ describe("each step held to its plan, judged by the policy pack", () => {
         expect(new Set(stack.ups.map((u) => u.plan)).size).toBe(3);
         // Each plan changes the VirtualService in place and nothing else: the engine saves the state once.
         expect(stack.ups.map((u) => u.inPlaceRoutesOnly)).toEqual([true, true, true]);
+        // ... and is targeted at that VirtualService: the engine leaves every other resource as it is.
+        const route =
+            "urn:pulumi:dev::asm-canary::kubernetes:networking.istio.io/v1beta1:VirtualService::route-hello-vs";
+        expect(stack.ups.map((u) => u.targets)).toEqual([[route], [route], [route]]);
         expect(r.steps.map((s) => s.plan?.check?.ok)).toEqual([true, true, true]);
         expect(r.steps[1].plan).toEqual({
             check: {
@@ -774,6 +778,8 @@ describe("each step held to its plan, judged by the policy pack", () => {
         expect(r.weightInForce).toBe(0);
         // The first up carried another change: its state is saved after every resource, as a plain up does.
         expect(stack.ups[0]).toMatchObject({ weight: 10, inPlaceRoutesOnly: false });
+        // ... and was not targeted: the pending change it let through is applied with the weight.
+        expect(stack.ups[0].targets).toBeUndefined();
     });
 
     test("a mandatory policy violation at the first step: no up, the config set back to 0, the policy named (exit 1)", async () => {

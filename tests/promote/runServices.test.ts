@@ -71,9 +71,12 @@ class ConfigStack implements StackDriver {
     }
     /** The policy pack each up ran with (undefined: none). */
     upPacks: Array<string | undefined> = [];
+    /** The URNs each up was targeted at (undefined: the whole stack). */
+    upTargets: Array<string[] | undefined> = [];
     async up(opts: UpOptions): Promise<UpResult> {
         this.log.push("up");
         this.upPacks.push(opts.policy?.pack);
+        this.upTargets.push(opts.targets);
         if (++this.ups === this.failUp) {
             throw new Error(
                 "error: update failed\nkubernetes:apps/v1:Deployment (reviews-v1): timed out waiting to be Ready",
@@ -297,6 +300,12 @@ describe("a step of the stack's canaryWeight judges every service it moves", () 
                 "to v1 with the weight: ratings stays at 100 (finish by hand: docs/services.md; or give ratings its own canaryWeight)",
         );
         expect(stack.applied).toEqual({ hello: 100, reviews: 0, ratings: 100 });
+        // Each step's up is targeted at the VirtualServices it moves, both of them, and nothing else.
+        const routes = [
+            "urn:pulumi:dev::asm-canary::kubernetes:networking.istio.io/v1beta1:VirtualService::route-hello-vs",
+            "urn:pulumi:dev::asm-canary::kubernetes:networking.istio.io/v1beta1:VirtualService::route-ratings-vs",
+        ];
+        expect(stack.upTargets).toEqual([routes, routes, routes]);
     });
 
     test("the gRPC service failing with HTTP 200 + a non-OK gRPC status: the step fails, everything it moved is rolled back", async () => {
@@ -392,6 +401,8 @@ describe("a release of the stack's canaryWeight that moved only described servic
         const r = await harness(stack, healthy).run([], { pack, config: {}, source: "the pack's default levels" });
         expect(r.outcome).toBe("promoted");
         expect(stack.upPacks).toEqual([undefined, undefined, undefined, pack]);
+        // The finishing up changes images, replicas and weights at once: never targeted.
+        expect(stack.upTargets.map((t) => t?.length)).toEqual([2, 2, 2, undefined]);
     });
 
     test("a failing step rolls both back and finishes nothing", async () => {
