@@ -40,3 +40,54 @@ test("ASM_CANARY_SDK_DEBUG=1 keeps the SDK's own debug, which sends each message
     const { source } = debugAfterRuntime({ ASM_CANARY_SDK_DEBUG: "1" });
     expect(source).toContain("getEngine");
 });
+
+/**
+ * A promise made debuggable by the SDK after runtime.ts has run, from a function named `makeOutputPromise`
+ * and never settled: how many stack frames were formatted while it was made, and the SDK's own report of the
+ * promises still pending (what its "Promise leak detected" message prints at exit).
+ */
+function debuggableAfterRuntime(): { framesFormattedAtMaking: number; report: string } {
+    const script = `
+        require("./runtime");
+        let frames = 0;
+        Error.prepareStackTrace = (e, callSites) => {
+            frames += callSites.length;
+            return [String(e), ...callSites.map((c) => "    at " + c.toString())].join("\\n");
+        };
+        const debuggable = require("@pulumi/pulumi/runtime/debuggable");
+        function makeOutputPromise() {
+            return debuggable.debuggablePromise(new Promise(() => {}), "transferProperty(demo, spec)");
+        }
+        makeOutputPromise();
+        const framesFormattedAtMaking = frames;
+        const [leaked] = debuggable.leakedPromises();
+        const report = [...leaked].map((l) => debuggable.promiseDebugString(l)).join("\\n");
+        console.log(JSON.stringify({ framesFormattedAtMaking, report }));
+        process.exit(0);
+    `;
+    const out = execFileSync(process.execPath, ["-r", "@swc-node/register", "-e", script], {
+        cwd: ROOT,
+        encoding: "utf8",
+    });
+    return JSON.parse(out.trim().split("\n").pop()!);
+}
+
+test("a debuggable promise's stack is not formatted when it is made (runtime.ts 4)", () => {
+    expect(debuggableAfterRuntime().framesFormattedAtMaking).toBe(0);
+});
+
+test("the SDK's report of a pending promise still shows its context and where it was made", () => {
+    const { report } = debuggableAfterRuntime();
+    // The SDK still tracks it: one promise pending at exit, this one.
+    expect(report.match(/^CONTEXT\(/gm)).toHaveLength(1);
+    const lines = report.split("\n");
+    expect(lines.slice(0, 3)).toEqual([
+        expect.stringMatching(/^CONTEXT\(\d+\): transferProperty\(demo, spec\)$/),
+        "STACK_TRACE:",
+        "Error",
+    ]);
+    // After the wrapper's own frame (the SDK's report starts with its debuggablePromise too), the code that
+    // made the promise.
+    expect(lines[3]).toMatch(/^ {4}at (Object\.)?debuggablePromise \(/);
+    expect(lines[4]).toMatch(/^ {4}at makeOutputPromise \(/);
+});
