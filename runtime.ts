@@ -27,16 +27,16 @@
  *    for ~0.7 s. It maps only modules compiled after this line, which is why index.ts holds no code. Only
  *    under the language host (its run module is the main module): jest maps its own stack traces.
  *
- * 4. The stack of every promise the SDK makes debuggable, formatted only when it is shown. For its report of
- *    promises still pending when the program exits ("Promise leak detected", with where each was made), the
- *    SDK keeps the stack of each one it wraps (@pulumi/pulumi runtime/debuggable.js `debuggablePromise`:
- *    `new Error().stack`, read at once). For every output property of every resource that is four promises
- *    (runtime/rpc.js transferProperty): ~12,000 in a 50-service `up`, each stack formatted and mapped (3.) at
- *    its making, ~0.6 s of the program's CPU before its first resource reaches the engine (CPU profile,
- *    docs/development.md "Weight step benchmark"). Here each stack is captured where the SDK captures it, and
- *    formatted when the report reads it (the only reader, debuggable.js promiseDebugString): the same text
- *    in the report, no formatting when nothing leaks. The SDK's own functions call it through the module's
- *    exports at every use, as for log.debug (2.); a future SDK without it keeps its own.
+ * 4. No stack taken for each promise the SDK makes debuggable, unless PULUMI_DEBUG_PROMISE_LEAKS is set. The
+ *    SDK keeps, for every promise it wraps (@pulumi/pulumi runtime/debuggable.js `debuggablePromise`), the
+ *    stack where it was made: `new Error().stack`, formatted (and mapped, 3.) at once. That is four promises
+ *    per output property of every resource (runtime/rpc.js transferProperty), thousands in a 50-service
+ *    `up`: ~0.6 s of the program's CPU before its first resource reaches the engine (CPU profile,
+ *    docs/development.md "Weight step benchmark"). The SDK prints those stacks only in its report of promises
+ *    left pending at exit, and only when PULUMI_DEBUG_PROMISE_LEAKS is set (debuggable.js leakedPromises;
+ *    without it the report says to set it and run again). So without it the SDK's function runs with no
+ *    stack frames to take; with it, the SDK's own function is left as it is. The SDK's modules call it
+ *    through the module's exports at every use, as for log.debug (2.).
  */
 import * as nodeModule from "node:module";
 
@@ -59,22 +59,21 @@ if (languageHost.test(require.main?.filename ?? "") && nodeModule.setSourceMapsS
     delete (Error as { prepareStackTrace?: unknown }).prepareStackTrace;
 }
 
-type DebuggableModule = { debuggablePromise?: <T>(p: Promise<T>, ctx: unknown) => Promise<T> };
+type DebuggableModule = {
+    debuggablePromise?: <T>(p: Promise<T>, ctx: unknown) => Promise<T>;
+    debugPromiseLeaks?: boolean;
+};
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const debuggable = require("@pulumi/pulumi/runtime/debuggable") as DebuggableModule;
 const sdkDebuggablePromise = debuggable.debuggablePromise;
-if (sdkDebuggablePromise) {
+if (sdkDebuggablePromise && !debuggable.debugPromiseLeaks) {
     debuggable.debuggablePromise = function debuggablePromise<T>(p: Promise<T>, ctx: unknown): Promise<T> {
         const limit = Error.stackTraceLimit;
-        Error.stackTraceLimit = 0; // the SDK's own `new Error().stack` then has no frame to format
-        let wrapped: Promise<T>;
+        Error.stackTraceLimit = 0; // the SDK's `new Error().stack` then takes and formats no frame
         try {
-            wrapped = sdkDebuggablePromise(p, ctx);
+            return sdkDebuggablePromise(p, ctx);
         } finally {
             Error.stackTraceLimit = limit;
         }
-        const made = new Error(); // V8 takes the frames now and formats them on the first read of `stack`
-        (p as unknown as { _debugStackTrace: unknown })._debugStackTrace = { toString: () => made.stack ?? "" };
-        return wrapped;
     };
 }
