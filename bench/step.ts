@@ -212,7 +212,7 @@ interface PreparedStep {
     staged: StagedConfig;
     planFile: string;
     /** The planned VirtualServices' URNs, which the step's up is targeted at (promote/guard.ts stepTargets). */
-    targets: string[];
+    targets?: string[];
 }
 
 /**
@@ -234,7 +234,9 @@ async function promotePrepare(p: Program, services: string[], from: number, to: 
     if (!check.ok) {
         throw new Error(`the step's plan check failed: ${JSON.stringify(check)}`);
     }
-    return { driver, staged, planFile, targets: stepTargets(preview.changes, services, NS) };
+    // As promote does (promote/run.ts): untargeted when the state's order would make a targeted up fail.
+    const targets = preview.targetingProblem ? undefined : stepTargets(preview.changes, services, NS);
+    return { driver, staged, planFile, targets };
 }
 
 /**

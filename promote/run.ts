@@ -910,6 +910,7 @@ class PromotionRun {
         }
         let check: PlanCheck;
         let targets: string[] | undefined;
+        let untargetedBecause: string | undefined;
         try {
             const r = prepared?.result ?? (await stack.previewPlan({ planFile, policy: policy.run }));
             rec.policyFindings = r.findings;
@@ -918,8 +919,13 @@ class PromotionRun {
             check = checkPlan(r.changes, services, this.plan.namespace, allowOthers);
             rec.check = check;
             // Targeted at the plan's own VirtualServices, unless the plan also carries the pending changes
-            // let through: those must be applied with it.
-            targets = check.accepted ? undefined : stepTargets(r.changes, services, this.plan.namespace);
+            // let through (those must be applied with it), or the state's recorded order would make a
+            // targeted up fail (stack.ts targetingProblem; the untargeted up records the program's order).
+            targets =
+                check.accepted || r.targetingProblem
+                    ? undefined
+                    : stepTargets(r.changes, services, this.plan.namespace);
+            untargetedBecause = check.accepted ? undefined : r.targetingProblem;
         } catch (e) {
             rec.error = errorText(e);
             ui.line(`${step.tag}: pulumi preview FAILED:\n    ${indented(rec.error)}`);
@@ -944,6 +950,9 @@ class PromotionRun {
         ui.line(
             `${step.tag}: plan: ${check.planned.join(", ")}${check.accepted ? ` (the pending changes, let through by --allow-pending-changes)` : ", nothing else"}`,
         );
+        if (untargetedBecause) {
+            ui.line(`${step.tag}: the up is held to the plan but not targeted at it: ${untargetedBecause}`);
+        }
         ui.line(`${step.tag}: pulumi up …`);
         const up: UpRecord = { weight: step.weight };
         step.rec.up = up;

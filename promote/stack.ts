@@ -82,6 +82,11 @@ export interface PreviewResult {
     changes: PlannedChange[];
     /** Advisory findings (mandatory ones make the preview throw a PolicyError). */
     findings: PolicyFinding[];
+    /**
+     * Why the `up` of this plan must not be targeted at its changes (guard.ts targetingProblem), when the
+     * preview found a reason; undefined when it may be.
+     */
+    targetingProblem?: string;
 }
 
 /** A preview or update stopped by a mandatory policy: the findings, by policy name. */
@@ -268,6 +273,52 @@ export function virtualServiceUrnsFromDeployment(
     return services.flatMap((s) => virtualServiceOf(deployment, s, namespace)?.urn ?? []);
 }
 
+/** A resource as `pulumi stack export` records it: what it depends on, as of the last `up` that took it. */
+export interface RecordedResource {
+    urn: string;
+    parent?: string;
+    dependencies?: string[];
+    propertyDependencies?: Record<string, string[]>;
+    deletedWith?: string;
+}
+
+/**
+ * Why a step's `up` must not be targeted, or undefined when it may. With `--target`, the engine takes each
+ * other resource from the state, and before it the resources it depended on at the last `up` that took it
+ * (pkg/resource/deploy/step_generator.go, "When emitting a SameStep for an untargeted resource", v3.274). A
+ * resource the program now declares after one that depended on it is then taken twice, and the `up` fails
+ * ("Duplicate resource URN"), after the routes it moved. That is the case on a stack whose last `up` waited
+ * for the readiness gate: the namespace depended on it, and on the cluster it passed for the program
+ * declares it after the routes (program.ts). An untargeted `up` records the program's own order; the steps
+ * after it can be targeted. `order`: the URNs in the order the step's preview took them (the program's
+ * order); `state`: the resources as exported.
+ */
+export function targetingProblem(state: readonly RecordedResource[], order: readonly string[]): string | undefined {
+    const at = new Map(order.map((urn, i) => [urn, i]));
+    // "Namespace namespace": the type's own name (after its parents' types and its package) and the name.
+    const name = (urn: string) => {
+        const [type, res] = urn.split("::").slice(-2);
+        return `${type.split("$").pop()!.split(":").pop()!} ${res}`;
+    };
+    for (const r of state) {
+        const mine = at.get(r.urn);
+        if (mine === undefined) {
+            continue;
+        }
+        const deps = [
+            r.parent,
+            ...(r.dependencies ?? []),
+            ...Object.values(r.propertyDependencies ?? {}).flat(),
+            r.deletedWith,
+        ];
+        const later = deps.find((d) => d !== undefined && d !== "" && (at.get(d) ?? -1) > mine);
+        if (later !== undefined) {
+            return `the state records ${name(r.urn)} as depending on ${name(later)}, which the program now declares after it`;
+        }
+    }
+    return undefined;
+}
+
 /** A preview's resource step as a PlannedChange (the Kubernetes object named from its new, else old, inputs). */
 export function plannedChange(step: {
     op: string;
@@ -300,9 +351,14 @@ export function policyFinding(e: { policyName: string; enforcementLevel: string;
 class EventLog {
     readonly changes: PlannedChange[] = [];
     readonly findings: PolicyFinding[] = [];
+    /** Every resource's URN, in the order the engine took them. */
+    readonly order: string[] = [];
     readonly onEvent = (e: EngineEvent): void => {
-        if (e.resourcePreEvent && modifies(e.resourcePreEvent.metadata.op)) {
-            this.changes.push(plannedChange(e.resourcePreEvent.metadata));
+        if (e.resourcePreEvent) {
+            this.order.push(e.resourcePreEvent.metadata.urn);
+            if (modifies(e.resourcePreEvent.metadata.op)) {
+                this.changes.push(plannedChange(e.resourcePreEvent.metadata));
+            }
         }
         if (e.policyEvent) {
             this.findings.push(policyFinding(e.policyEvent));
@@ -463,7 +519,13 @@ export class AutomationStack implements StackDriver {
         } catch (e) {
             throw events.failure(e);
         }
-        return { changes: events.changes, findings: events.findings };
+        const exported = (await this.stack.exportStack()).deployment as { resources?: RecordedResource[] };
+        const problem = targetingProblem(exported.resources ?? [], events.order);
+        return {
+            changes: events.changes,
+            findings: events.findings,
+            ...(problem ? { targetingProblem: problem } : {}),
+        };
     }
 
     async rawConfig(): Promise<RawConfig> {

@@ -30,6 +30,8 @@ class FakeStack implements StackDriver {
     onUp?: (weight: number) => void;
     /** What each step's preview plans besides hello's VirtualService, per weight. */
     extraPlanned: Record<number, PlannedChange[]> = {};
+    /** Per weight: why its preview found that the up must not be targeted (stack.ts targetingProblem). */
+    targetingProblems: Record<number, string> = {};
     /** Weights whose preview fails (a mandatory policy violation). */
     policyRefuses: Record<number, PolicyFinding[]> = {};
     /** Advisory findings of every preview. */
@@ -62,7 +64,12 @@ class FakeStack implements StackDriver {
             throw new PolicyError(refused);
         }
         const changes = this.configured === this.applied ? [] : [vsUpdate("hello")];
-        return { changes: [...changes, ...(this.extraPlanned[this.configured] ?? [])], findings: this.advisory };
+        const problem = this.targetingProblems[this.configured];
+        return {
+            changes: [...changes, ...(this.extraPlanned[this.configured] ?? [])],
+            findings: this.advisory,
+            ...(problem ? { targetingProblem: problem } : {}),
+        };
     }
     async rawConfig() {
         return this.raw;
@@ -660,6 +667,25 @@ describe("each step held to its plan, judged by the policy pack", () => {
         urn: "urn:pulumi:dev::asm-canary::kubernetes:security.istio.io/v1beta1:PeerAuthentication::security-peer-auth",
         object: "canary-demo/default",
     };
+
+    test("a step whose preview finds the state's order not the program's: its up is held to the plan, not targeted, and says why", async () => {
+        const stack = new FakeStack(0);
+        const why =
+            "the state records Namespace namespace as depending on MeshReadiness mesh-ready, which the program now declares after it";
+        stack.targetingProblems[10] = why;
+        const h = harness(stack, healthy);
+        const r = await h.run({ steps: [10, 50, 100] });
+        expect(r.exitCode).toBe(0);
+        const route =
+            "urn:pulumi:dev::asm-canary::kubernetes:networking.istio.io/v1beta1:VirtualService::route-hello-vs";
+        expect(stack.ups.map((u) => [u.weight, u.targets, Boolean(u.plan)])).toEqual([
+            [10, undefined, true],
+            [50, [route], true],
+            [100, [route], true],
+        ]);
+        expect(h.lines).toContain(`[1/3] canaryWeight 10: the up is held to the plan but not targeted at it: ${why}`);
+        expect(h.lines.filter((l) => l.includes("not targeted"))).toHaveLength(1);
+    });
 
     test("every preview runs the pack with the stack's config and the weights in force before the step; each up is held to its step's saved plan, which the pack judged, and runs no pack itself", async () => {
         const stack = new FakeStack(0);

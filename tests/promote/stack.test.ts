@@ -1,5 +1,13 @@
-/** Reading the applied weight back from the stack's state (`pulumi stack export`), without the CLI. */
-import { appliedWeightFromDeployment, canaryWeightOfVirtualService, changesThatModify } from "../../promote/stack";
+/**
+ * Reading the stack's state (`pulumi stack export`) without the CLI: the applied weight, and whether a step's
+ * `up` may be targeted.
+ */
+import {
+    appliedWeightFromDeployment,
+    canaryWeightOfVirtualService,
+    changesThatModify,
+    targetingProblem,
+} from "../../promote/stack";
 
 const vs = (name: string, namespace: string, http: unknown[]) => ({
     type: "kubernetes:networking.istio.io/v1beta1:VirtualService",
@@ -86,5 +94,53 @@ describe("pending changes: what a preview would modify", () => {
             import: 1,
         });
         expect(changesThatModify({ update: 0, same: 4 })).toEqual({});
+    });
+});
+
+describe("targetingProblem: a step's up is targeted only when the state's order is the program's", () => {
+    const U = "urn:pulumi:dev::asm-canary::";
+    const gateComponent = `${U}asm-canary:foundation:MeshReadinessGate::mesh-ready`;
+    const gate = `${U}asm-canary:foundation:MeshReadinessGate$pulumi-nodejs:dynamic:MeshReadiness::mesh-ready`;
+    const nsComponent = `${U}asm-canary:mesh:MeshNamespace::namespace`;
+    const ns = `${U}asm-canary:mesh:MeshNamespace$kubernetes:core/v1:Namespace::namespace`;
+    const route = `${U}asm-canary:mesh:CanaryRouting$kubernetes:networking.istio.io/v1beta1:VirtualService::route-hello-vs`;
+    // The program's order on a cluster the gate passed for: the gate after the routes (program.ts).
+    const order = [nsComponent, ns, route, gateComponent, gate];
+
+    test("the last up waited for the gate (the namespace depended on it): not targeted, and why", () => {
+        const state = [
+            { urn: gateComponent },
+            { urn: gate, parent: gateComponent },
+            { urn: nsComponent },
+            { urn: ns, parent: nsComponent, dependencies: [gate] },
+            { urn: route, dependencies: [ns] },
+        ];
+        expect(targetingProblem(state, order)).toBe(
+            "the state records Namespace namespace as depending on MeshReadiness mesh-ready, which the program now declares after it",
+        );
+    });
+
+    test("a property dependency or a deletedWith counts the same", () => {
+        expect(targetingProblem([{ urn: ns, propertyDependencies: { metadata: [gate] } }], order)).toContain(
+            "Namespace namespace as depending on MeshReadiness mesh-ready",
+        );
+        expect(targetingProblem([{ urn: ns, deletedWith: gate }], order)).toContain("on MeshReadiness mesh-ready");
+    });
+
+    test("after an up in the program's order: targeted", () => {
+        const state = [
+            { urn: nsComponent },
+            { urn: ns, parent: nsComponent, dependencies: [] },
+            { urn: route, dependencies: [ns] },
+            { urn: gateComponent },
+            { urn: gate, parent: gateComponent },
+        ];
+        expect(targetingProblem(state, order)).toBeUndefined();
+    });
+
+    test("what the program no longer declares, or declares before, is no problem", () => {
+        const gone = `${U}kubernetes:core/v1:ConfigMap::gone`;
+        expect(targetingProblem([{ urn: ns, dependencies: [gone, nsComponent] }], order)).toBeUndefined();
+        expect(targetingProblem([{ urn: gone, dependencies: [gate] }], order)).toBeUndefined();
     });
 });
