@@ -2,7 +2,8 @@
  * AutomationStack.up (promote/stack.ts) on a stand-in Automation API stack: an up marked in-place-routes-only
  * runs with PULUMI_SKIP_CHECKPOINTS in the workspace's environment (what every pulumi command of the stack
  * runs with), any other up without it, and the variable never outlives the up. Promote's ups and previews
- * run with Node.js's compile cache and a larger young generation (promoteNodeEnv), and only they.
+ * run with Node.js's compile cache, a larger young generation and promote/preload.cjs (promoteNodeEnv), and only
+ * they.
  */
 import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import * as os from "os";
@@ -20,6 +21,7 @@ function standIn(failing = false) {
         preview: async () => {
             node.push(nodeEnv());
         },
+        exportStack: async () => ({ deployment: { resources: [] } }),
         up: async (opts: { onEvent?: (e: unknown) => void }) => {
             seen.push(envVars.PULUMI_SKIP_CHECKPOINTS);
             node.push(nodeEnv());
@@ -72,9 +74,10 @@ test("promote's previews and ups run with the compile cache and a 64 MB semi-spa
     expect(envVars).toEqual({ PULUMI_BACKEND_URL: "file:///state" });
     await driver.up({ inPlaceRoutesOnly: true });
     expect(envVars).toEqual({ PULUMI_BACKEND_URL: "file:///state" });
+    const options = `--max-semi-space-size=64 --require ${path.resolve(__dirname, "..", "..", "promote", "preload.cjs")}`;
     expect(node).toEqual([
-        { NODE_COMPILE_CACHE: CACHE, NODE_OPTIONS: "--max-semi-space-size=64" },
-        { NODE_COMPILE_CACHE: CACHE, NODE_OPTIONS: "--max-semi-space-size=64" },
+        { NODE_COMPILE_CACHE: CACHE, NODE_OPTIONS: options },
+        { NODE_COMPILE_CACHE: CACHE, NODE_OPTIONS: options },
     ]);
 });
 
@@ -85,15 +88,26 @@ test("a failed up leaves neither variable behind", async () => {
 });
 
 describe("promoteNodeEnv keeps what the user set", () => {
+    const P = "/p/promote/preload.cjs";
     test.each([
-        [{}, { NODE_COMPILE_CACHE: CACHE, NODE_OPTIONS: "--max-semi-space-size=64" }],
+        [{}, { NODE_COMPILE_CACHE: CACHE, NODE_OPTIONS: `--max-semi-space-size=64 --require ${P}` }],
         [
             { NODE_OPTIONS: "--inspect" },
-            { NODE_COMPILE_CACHE: CACHE, NODE_OPTIONS: "--inspect --max-semi-space-size=64" },
+            { NODE_COMPILE_CACHE: CACHE, NODE_OPTIONS: `--inspect --max-semi-space-size=64 --require ${P}` },
         ],
-        [{ NODE_OPTIONS: "--max-semi-space-size=16" }, { NODE_COMPILE_CACHE: CACHE }],
-        [{ NODE_COMPILE_CACHE: "/cache" }, { NODE_OPTIONS: "--max-semi-space-size=64" }],
+        [
+            { NODE_OPTIONS: "--max-semi-space-size=16" },
+            { NODE_COMPILE_CACHE: CACHE, NODE_OPTIONS: `--max-semi-space-size=16 --require ${P}` },
+        ],
+        [{ NODE_OPTIONS: `--require ${P} --max-semi-space-size=16` }, { NODE_COMPILE_CACHE: CACHE }],
+        [{ NODE_COMPILE_CACHE: "/cache" }, { NODE_OPTIONS: `--max-semi-space-size=64 --require ${P}` }],
     ])("%j -> %j", (env, added) => {
-        expect(promoteNodeEnv(env)).toEqual(added);
+        expect(promoteNodeEnv(env, P)).toEqual(added);
+    });
+
+    test("a preload path with a space is quoted, as NODE_OPTIONS reads it", () => {
+        expect(promoteNodeEnv({ NODE_COMPILE_CACHE: "/c" }, "/my dir/promote/preload.cjs")).toEqual({
+            NODE_OPTIONS: '--max-semi-space-size=64 --require "/my dir/promote/preload.cjs"',
+        });
     });
 });
