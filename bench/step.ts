@@ -26,7 +26,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
-import { checkPlan, stepPackConfig, stepTargets } from "../promote/guard";
+import { checkPlan, stepPackConfig, upTargets } from "../promote/guard";
 import { AutomationStack, StagedConfig } from "../promote/stack";
 import { newProgram, Program, setConfig } from "../tests/live/engine";
 import { freePortOffset, LiveCluster } from "../tests/live/fixture";
@@ -211,7 +211,7 @@ interface PreparedStep {
     driver: AutomationStack;
     staged: StagedConfig;
     planFile: string;
-    /** The planned VirtualServices' URNs, which the step's up is targeted at (promote/guard.ts stepTargets). */
+    /** What the step's up is targeted at, as promote's (promote/guard.ts upTargets). */
     targets?: string[];
 }
 
@@ -234,9 +234,7 @@ async function promotePrepare(p: Program, services: string[], from: number, to: 
     if (!check.ok) {
         throw new Error(`the step's plan check failed: ${JSON.stringify(check)}`);
     }
-    // As promote does (promote/run.ts): untargeted when the state's order would make a targeted up fail.
-    const targets = preview.targetingProblem ? undefined : stepTargets(preview.changes, services, NS);
-    return { driver, staged, planFile, targets };
+    return { driver, staged, planFile, targets: upTargets(preview, check, services, NS) };
 }
 
 /**

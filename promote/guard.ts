@@ -6,7 +6,7 @@
  */
 import { parseConfig, SECRET_KEYS } from "../config/stackConfig";
 import { POLICY } from "../policy/packConfig";
-import { PlannedChange, VIRTUAL_SERVICE_TYPE } from "./stack";
+import { PlannedChange, PreviewResult, VIRTUAL_SERVICE_TYPE } from "./stack";
 
 /**
  * The pack config for one step: `base` (the stack's pack config, e.g. policy/production.json) with
@@ -94,6 +94,21 @@ export function stepTargets(
     namespace: string,
 ): string[] {
     return changes.filter(expectedChange(services, namespace)).map((c) => c.urn);
+}
+
+/**
+ * What a step's `up` is targeted at: the plan's VirtualServices (stepTargets), or nothing (undefined: the
+ * whole stack, still held to the plan) when the plan also carries the pending changes let through
+ * (`check.accepted`: they must be applied with it) or the preview found that a targeted `up` would fail
+ * (`preview.targetingProblem`: stack.ts targetingProblem).
+ */
+export function upTargets(
+    preview: PreviewResult,
+    check: PlanCheck,
+    services: readonly string[],
+    namespace: string,
+): string[] | undefined {
+    return check.accepted || preview.targetingProblem ? undefined : stepTargets(preview.changes, services, namespace);
 }
 
 /** Why a plan check failed, in one sentence. */

@@ -40,7 +40,7 @@ import {
     Sample,
     Verdict,
 } from "./decision";
-import { checkPlan, PlanCheck, planCheckProblem, stepPackConfig, stepTargets, walkProblems } from "./guard";
+import { checkPlan, PlanCheck, planCheckProblem, stepPackConfig, upTargets, walkProblems } from "./guard";
 import type { Plan } from "./options";
 import { buildQueries, Queries, rateQuery, seriesQuery, workloads } from "./promql";
 import { finishCommand, finishedText, JudgedService, Release } from "./release";
@@ -918,13 +918,8 @@ class PromotionRun {
             const services = this.judged.map((j) => j.name);
             check = checkPlan(r.changes, services, this.plan.namespace, allowOthers);
             rec.check = check;
-            // Targeted at the plan's own VirtualServices, unless the plan also carries the pending changes
-            // let through (those must be applied with it), or the state's recorded order would make a
-            // targeted up fail (stack.ts targetingProblem; the untargeted up records the program's order).
-            targets =
-                check.accepted || r.targetingProblem
-                    ? undefined
-                    : stepTargets(r.changes, services, this.plan.namespace);
+            // The plan's VirtualServices, unless the up must not be targeted (guard.ts upTargets).
+            targets = upTargets(r, check, services, this.plan.namespace);
             untargetedBecause = check.accepted ? undefined : r.targetingProblem;
         } catch (e) {
             rec.error = errorText(e);
