@@ -10,6 +10,24 @@ import * as path from "path";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
+/**
+ * Runs `script` in a Node.js process of its own (the project's root as its directory) and returns the JSON its
+ * last line prints. `env` is added to the environment; each of `controlled` is removed unless `env` sets it,
+ * so the machine running the tests does not decide the case.
+ */
+function inOwnProcess<T>(script: string, env: Record<string, string>, controlled: string[]): T {
+    const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
+    for (const name of controlled.filter((n) => !(n in env))) {
+        delete childEnv[name];
+    }
+    const out = execFileSync(process.execPath, ["-r", "@swc-node/register", "-e", script], {
+        cwd: ROOT,
+        env: childEnv,
+        encoding: "utf8",
+    });
+    return JSON.parse(out.trim().split("\n").pop()!) as T;
+}
+
 /** The SDK's `log.debug` after runtime.ts has run: its source, and what calling it returns. */
 function debugAfterRuntime(env: Record<string, string>): { source: string; returns: string } {
     const script = `
@@ -18,16 +36,7 @@ function debugAfterRuntime(env: Record<string, string>): { source: string; retur
         const r = log.debug("Registering resource: t=x");
         Promise.resolve(r).then((v) => console.log(JSON.stringify({ source: log.debug.toString(), returns: String(v) })));
     `;
-    const childEnv = { ...process.env, ...env };
-    if (!("ASM_CANARY_SDK_DEBUG" in env)) {
-        delete childEnv.ASM_CANARY_SDK_DEBUG;
-    }
-    const out = execFileSync(process.execPath, ["-r", "@swc-node/register", "-e", script], {
-        cwd: ROOT,
-        env: childEnv,
-        encoding: "utf8",
-    });
-    return JSON.parse(out.trim().split("\n").pop()!);
+    return inOwnProcess(script, env, ["ASM_CANARY_SDK_DEBUG"]);
 }
 
 test("the SDK's debug messages stop at the program: debug never reaches for the engine", () => {
@@ -71,16 +80,7 @@ function debuggableAfterRuntime(env: Record<string, string>): {
         console.log(JSON.stringify({ framesAtMaking, message, leaks }));
         process.exit(0);
     `;
-    const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
-    if (!("PULUMI_DEBUG_PROMISE_LEAKS" in env)) {
-        delete childEnv.PULUMI_DEBUG_PROMISE_LEAKS;
-    }
-    const out = execFileSync(process.execPath, ["-r", "@swc-node/register", "-e", script], {
-        cwd: ROOT,
-        env: childEnv,
-        encoding: "utf8",
-    });
-    return JSON.parse(out.trim().split("\n").pop()!);
+    return inOwnProcess(script, env, ["PULUMI_DEBUG_PROMISE_LEAKS"]);
 }
 
 test("no stack is taken for a debuggable promise (runtime.ts 4); the SDK's leak report still says how to get them", () => {
