@@ -83,8 +83,8 @@ export interface PreviewResult {
     /** Advisory findings (mandatory ones make the preview throw a PolicyError). */
     findings: PolicyFinding[];
     /**
-     * Why the `up` of this plan must not be targeted at its changes (guard.ts targetingProblem), when the
-     * preview found a reason; undefined when it may be.
+     * Why the `up` of this plan must not be targeted at its changes (targetingProblem, from the state as
+     * exported right after the preview), when there is a reason; undefined when it may be.
      */
     targetingProblem?: string;
 }
