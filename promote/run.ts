@@ -883,7 +883,7 @@ class PromotionRun {
      * canaryWeight = the step's weight, then a preview that saves its plan (the policy pack judging it), the
      * plan held to the step (only the moved services' VirtualServices change), then `pulumi up` constrained
      * to that plan, so nothing that lands in the stack between the preview and the up can ride along, and
-     * targeted at those VirtualServices (guard.ts stepTargets: the engine leaves every other resource as it
+     * targeted at those VirtualServices (guard.ts upTargets: the engine leaves every other resource as it
      * is without asking the provider about it). A step that fails ends the run (stepFailed: rolled back once
      * traffic has moved, or held).
      */
@@ -1280,6 +1280,9 @@ class PromotionRun {
      * that landed in the config during the run is not applied with it. Without the policy pack: a rollback
      * must not be refused (canary-weight-step only limits raising a weight anyway).
      */
+    // Targeted without a preview's targetingProblem check (stack.ts): a rollback only follows an up of this
+    // run that moved traffic, and that up either was untargeted (recording the program's order) or found no
+    // problem, so the state's order is the program's.
     private async rollbackUp(): Promise<UpResult & { targets?: string[] }> {
         const { stack } = this.deps;
         const urns = await stack.virtualServiceUrns(
